@@ -1,0 +1,49 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := scoring criteria exam_reports compliance audit_referral
+PACKAGES := libs/customs_kit libs/customs_protos $(addprefix services/,$(SERVICES))
+
+.PHONY: help
+help: ## Show the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock package-lock.json $(addsuffix /pyproject.toml,$(PACKAGES))
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet uv==0.13.9
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv from the lock files (Python and buf).
+
+.PHONY: proto
+proto: install ## Generate Python code from protos/ into libs/customs_protos.
+	$(PY) tools/gen_protos.py
+
+.PHONY: run
+run: proto ## Start all five services on SQLite and print their addresses and a token.
+	$(PY) tools/run_platform.py
+
+.PHONY: test
+test: proto ## Run the whole test suite (unit, integration, contract, e2e).
+	$(PY) -m pytest -n 2 -q
+
+.PHONY: lint
+lint: proto ## ruff, mypy and buf lint.
+	$(VENV)/bin/ruff check libs services tests tools
+	$(VENV)/bin/ruff format --check libs services tests tools
+	$(VENV)/bin/mypy libs/customs_kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
+	npx --no-install buf lint
+
+.PHONY: clean
+clean: ## Remove the virtualenv, generated code and local databases.
+	rm -rf $(VENV) node_modules var .run libs/customs_protos/src/customs libs/customs_protos/src/buf
