@@ -1,0 +1,197 @@
+"""The gRPC aio server every service runs: health, reflection, the call guard, shutdown.
+
+A service describes itself as an :class:`Application` (its servicers, background
+tasks such as the outbox relay, and cleanups) built by its own ``bootstrap``;
+:func:`run_service` turns that into a process that reports SERVING once ready,
+and on SIGTERM reports NOT_SERVING, lets in-flight calls finish within the grace
+period, stops its background tasks and closes its database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+import grpc
+import structlog
+from google.protobuf.descriptor import ServiceDescriptor
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from customs_kit.auth import TokenVerifier, allowed_roles
+from customs_kit.interceptors import CallGuardInterceptor, MethodPolicy
+from customs_kit.logging import configure_logging
+from customs_kit.settings import ServiceSettings, SettingsError
+from customs_kit.telemetry import configure_telemetry, server_interceptors
+
+_log = structlog.get_logger(__name__)
+
+
+class BackgroundTask(Protocol):
+    """Work that runs beside the server (outbox relay, watch-stream consumers)."""
+
+    async def start(self) -> None:
+        """Starts the work; returns once it is running."""
+
+    async def stop(self) -> None:
+        """Stops the work, finishing what is in flight."""
+
+
+@dataclass(frozen=True)
+class ServiceRegistration:
+    """One gRPC service a process serves.
+
+    ``descriptor`` is the generated ``ServiceDescriptor``
+    (``foo_pb2.DESCRIPTOR.services_by_name["FooService"]``) and ``add_to_server``
+    the generated ``add_FooServiceServicer_to_server``.
+    """
+
+    servicer: object
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    descriptor: ServiceDescriptor
+
+
+@dataclass
+class Application:
+    """What a service's bootstrap hands to the chassis to run."""
+
+    registrations: Sequence[ServiceRegistration]
+    background: Sequence[BackgroundTask] = ()
+    cleanups: Sequence[Callable[[], Awaitable[None]]] = ()
+    #: Extra values for tests and tools (e.g. the database), never read by the chassis.
+    resources: Mapping[str, object] = field(default_factory=dict)
+
+
+def method_policies(registrations: Sequence[ServiceRegistration]) -> dict[str, MethodPolicy]:
+    """Who may call each RPC, read from the ``allow`` declarations on the servicers.
+
+    Raises ``ValueError`` if a servicer implements an RPC without declaring its
+    roles: every served RPC must say who may call it.
+    """
+    policies: dict[str, MethodPolicy] = {}
+    for registration in registrations:
+        servicer_type = type(registration.servicer)
+        for method in registration.descriptor.methods:
+            path = f"/{registration.descriptor.full_name}/{method.name}"
+            implementation = getattr(servicer_type, method.name, None)
+            implemented = implementation is not None and not _is_generated_stub(
+                servicer_type, method.name
+            )
+            roles = allowed_roles(implementation) if implemented else None
+            if implemented and roles is None:
+                raise ValueError(f"{servicer_type.__name__}.{method.name} declares no roles")
+            policies[path] = MethodPolicy(roles=roles, implemented=implemented)
+    return policies
+
+
+def _is_generated_stub(servicer_type: type, name: str) -> bool:
+    for klass in servicer_type.__mro__:
+        if name in vars(klass):
+            return klass.__module__.endswith("_pb2_grpc")
+    return True
+
+
+class GrpcServer:
+    """A started-on-demand aio server for one :class:`Application`."""
+
+    def __init__(self, settings: ServiceSettings, application: Application) -> None:
+        self._settings = settings
+        self._application = application
+        self._health = health.aio.HealthServicer()
+        self._server = grpc.aio.server(
+            interceptors=[
+                *server_interceptors(),
+                CallGuardInterceptor(
+                    TokenVerifier(settings.auth_public_key, settings.auth_issuer),
+                    method_policies(application.registrations),
+                    error_domain=f"{settings.service_name}.customs-platform",
+                ),
+            ],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.port = 0
+
+    async def start(self) -> int:
+        """Binds, serves and starts background work; returns the bound port."""
+        names = [entry.descriptor.full_name for entry in self._application.registrations]
+        for registration in self._application.registrations:
+            registration.add_to_server(registration.servicer, self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+        )
+        address = f"{self._settings.grpc_host}:{self._settings.grpc_port}"
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot bind {address}")
+        await self._server.start()
+        for task in self._application.background:
+            await task.start()
+        for name in ["", *names]:
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
+        return self.port
+
+    async def stop(self) -> None:
+        """Drains: NOT_SERVING, finish in-flight calls, stop background work, clean up."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(self._settings.shutdown_grace_seconds)
+        for task in reversed(self._application.background):
+            await task.stop()
+        for cleanup in reversed(self._application.cleanups):
+            await cleanup()
+        _log.info("service_stopped")
+
+    async def __aenter__(self) -> GrpcServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+Bootstrap = Callable[[ServiceSettings], Awaitable[Application]]
+
+
+async def serve(settings: ServiceSettings, bootstrap: Bootstrap) -> None:
+    """Builds the application, serves it, and shuts down on SIGTERM or SIGINT."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    application = await bootstrap(settings)
+    async with GrpcServer(settings, application):
+        await stopping.wait()
+        _log.info("shutdown_requested")
+
+
+def run_service(service_name: str, default_port: int, bootstrap: Bootstrap) -> None:
+    """The ``main`` of a service process: settings, logging, tracing, then :func:`serve`."""
+    try:
+        settings = ServiceSettings.from_env(service_name, default_port)
+    except SettingsError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level, service_name)
+    telemetry = configure_telemetry(service_name)
+    try:
+        asyncio.run(serve(settings, bootstrap))
+    finally:
+        telemetry.shutdown()
+
+
+def peer_metadata(settings: ServiceSettings) -> tuple[tuple[str, str], ...]:
+    """Call metadata that authenticates this service to its peers (role ``service``)."""
+    if not settings.service_token:
+        raise SettingsError(f"{settings.service_name} needs SERVICE_TOKEN_FILE to call peers")
+    return (("authorization", f"Bearer {settings.service_token}"),)

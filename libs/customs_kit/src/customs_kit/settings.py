@@ -1,0 +1,119 @@
+"""Service settings, read once from the environment by ``main`` and passed down.
+
+Secrets have no defaults: a service that is missing one refuses to start and
+names every missing variable at once, so an operator fixes a deployment in one
+round instead of one crash per variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Peer services a process may call, by Kubernetes name, with the variable that holds
+#: each address (``host:port``).
+PEER_ADDRESS_VARIABLES: Mapping[str, str] = {
+    "scoring": "SCORING_ADDR",
+    "criteria": "CRITERIA_ADDR",
+    "exam-reports": "EXAM_REPORTS_ADDR",
+    "compliance": "COMPLIANCE_ADDR",
+    "audit-referral": "AUDIT_REFERRAL_ADDR",
+}
+
+
+class SettingsError(Exception):
+    """The environment does not describe a runnable service."""
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything the chassis needs to run one service process."""
+
+    service_name: str
+    database_url: str
+    grpc_host: str
+    grpc_port: int
+    auth_public_key: bytes
+    auth_issuer: str
+    page_token_secret: bytes
+    service_token: str | None = None
+    peer_addresses: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+    run_migrations_on_start: bool = True
+    shutdown_grace_seconds: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls,
+        service_name: str,
+        default_port: int,
+        environ: Mapping[str, str] | None = None,
+    ) -> ServiceSettings:
+        """Reads the settings of ``service_name`` (e.g. ``exam-reports``).
+
+        Raises ``SettingsError`` naming every missing or malformed variable.
+        """
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def required_file(variable: str) -> bytes:
+            path = env.get(variable, "")
+            if not path:
+                problems.append(f"{variable} is required")
+                return b""
+            try:
+                return Path(path).read_bytes()
+            except OSError as error:
+                problems.append(f"{variable}: cannot read {path!r} ({error.strerror})")
+                return b""
+
+        def number(variable: str, default: float) -> float:
+            raw = env.get(variable, "")
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                problems.append(f"{variable} must be a number, got {raw!r}")
+                return default
+
+        public_key = required_file("AUTH_PUBLIC_KEY_FILE")
+        page_secret = env.get("PAGE_TOKEN_SECRET", "")
+        if len(page_secret) < 16:
+            problems.append("PAGE_TOKEN_SECRET is required (at least 16 characters)")
+        token_path = env.get("SERVICE_TOKEN_FILE", "")
+        service_token = required_file("SERVICE_TOKEN_FILE").decode().strip() if token_path else None
+        port = int(number("GRPC_PORT", default_port))
+        grace = number("SHUTDOWN_GRACE_SECONDS", 10.0)
+        package = service_name.replace("-", "_")
+        migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
+        if migrate not in ("true", "false"):
+            problems.append(f"RUN_MIGRATIONS_ON_START must be true or false, got {migrate!r}")
+        if problems:
+            raise SettingsError(f"{service_name}: " + "; ".join(problems))
+        return cls(
+            service_name=service_name,
+            database_url=env.get("DATABASE_URL", f"sqlite+aiosqlite:///var/{package}.db"),
+            grpc_host=env.get("GRPC_HOST", "0.0.0.0"),
+            grpc_port=port,
+            auth_public_key=public_key,
+            auth_issuer=env.get("AUTH_ISSUER", "customs-platform"),
+            page_token_secret=page_secret.encode(),
+            service_token=service_token,
+            peer_addresses={
+                peer: env[variable]
+                for peer, variable in PEER_ADDRESS_VARIABLES.items()
+                if env.get(variable) and peer != service_name
+            },
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            run_migrations_on_start=migrate == "true",
+            shutdown_grace_seconds=grace,
+        )
+
+    def peer_address(self, peer: str) -> str:
+        """The address of ``peer``; raises ``SettingsError`` if it is not configured."""
+        try:
+            return self.peer_addresses[peer]
+        except KeyError:
+            variable = PEER_ADDRESS_VARIABLES.get(peer, peer)
+            raise SettingsError(f"{self.service_name} needs {variable} to call {peer}") from None
