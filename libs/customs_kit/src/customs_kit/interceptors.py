@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ import structlog
 from google.protobuf import any_pb2, message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from protobuf import Oneof
+from protovalidate import FieldPathElementPb as FieldPathElement
 
 from customs_kit.auth import (
     Principal,
@@ -80,16 +82,16 @@ def violations_of(request: message.Message) -> list[FieldViolation]:
     ]
 
 
-def _field_path(elements: Any) -> str:
+def _field_path(elements: Iterable[FieldPathElement]) -> str:
     parts: list[str] = []
     for element in elements:
-        subscript = element.which_oneof("subscript") if hasattr(element, "which_oneof") else None
-        name = element.field_name
-        if subscript == "index":
-            name = f"{name}[{element.index}]"
-        elif subscript is not None:
-            name = f'{name}["{getattr(element, subscript)}"]'
-        parts.append(name)
+        match element.subscript:
+            case None:
+                parts.append(element.field_name)
+            case Oneof(field="index", value=index):
+                parts.append(f"{element.field_name}[{index}]")
+            case Oneof(value=key):
+                parts.append(f'{element.field_name}["{key}"]')
     return ".".join(parts)
 
 

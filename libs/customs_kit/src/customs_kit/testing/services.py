@@ -27,7 +27,7 @@ from customs_kit.telemetry import instrumented_channel
 
 
 @dataclass(frozen=True)
-class TestKeys:
+class SigningKeys:
     """A throw-away signing key pair and the files a service reads it from."""
 
     private_pem: bytes
@@ -44,17 +44,17 @@ class TestKeys:
 
 
 @pytest.fixture(scope="session")
-def test_keys(tmp_path_factory: pytest.TempPathFactory) -> TestKeys:
+def test_keys(tmp_path_factory: pytest.TempPathFactory) -> SigningKeys:
     """A key pair for the whole session; services verify with its public half."""
     directory = tmp_path_factory.mktemp("keys")
     private_pem, public_pem = generate_key_pair()
     public_key_file = directory / "public.pem"
     public_key_file.write_bytes(public_pem)
-    return TestKeys(private_pem=private_pem, public_key_file=public_key_file, directory=directory)
+    return SigningKeys(private_pem=private_pem, public_key_file=public_key_file, directory=directory)
 
 
 @pytest.fixture
-def make_settings(test_keys: TestKeys, tmp_path: Path) -> Callable[..., ServiceSettings]:
+def make_settings(test_keys: SigningKeys, tmp_path: Path) -> Callable[..., ServiceSettings]:
     """Builds the settings of a service under test, listening on 127.0.0.1 port 0."""
 
     def build(

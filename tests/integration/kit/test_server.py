@@ -1,0 +1,300 @@
+"""The chassis server, called over a real channel: what any caller of any service sees."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from customs_kit.auth import Role, allow, current_principal, generate_key_pair, mint_token
+from customs_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
+from customs_kit.server import Application, ServiceRegistration, method_policies
+from customs_kit.settings import ServiceSettings
+from customs_kit.testing.services import RunningService, SigningKeys, running_service
+
+#: The generated probe_pb2 and probe_pb2_grpc modules.
+Probe = tuple[ModuleType, ModuleType]
+
+
+def probe_application(probe: Probe) -> Callable[..., Any]:
+    pb2, pb2_grpc = probe
+
+    class ProbeServicer(pb2_grpc.ProbeServiceServicer):  # type: ignore[misc,name-defined]
+        @allow(Role.ANALYST)
+        async def Echo(self, request: Any, context: Any) -> Any:
+            await asyncio.sleep(request.delay_ms / 1000)
+            return pb2.EchoResponse(text=request.text, caller=current_principal().subject)
+
+        @allow(Role.ANALYST)
+        async def Fail(self, request: Any, context: Any) -> Any:
+            if request.kind == "not_found":
+                raise NotFound("criterion", "criteria/42")
+            if request.kind == "precondition":
+                raise FailedPrecondition(
+                    "CRITERION_NOT_SUBMITTED",
+                    "only a submitted criterion can be approved",
+                    [PreconditionViolation("STATE", "criteria/42", "state is DRAFT")],
+                )
+            raise RuntimeError("database password is hunter2")
+
+        @allow(Role.ANALYST)
+        async def EchoStream(self, requests: AsyncIterator[Any], context: Any) -> Any:
+            async for request in requests:
+                yield pb2.EchoResponse(text=request.text, caller=current_principal().subject)
+
+    async def bootstrap(_settings: ServiceSettings) -> Application:
+        return Application(
+            registrations=[
+                ServiceRegistration(
+                    ProbeServicer(),
+                    pb2_grpc.add_ProbeServiceServicer_to_server,
+                    pb2.DESCRIPTOR.services_by_name["ProbeService"],
+                )
+            ]
+        )
+
+    return bootstrap
+
+
+@pytest.fixture
+async def probe_service(
+    probe_modules: Probe, make_settings: Callable[..., ServiceSettings]
+) -> AsyncIterator[RunningService]:
+    settings = make_settings("probe", "sqlite+aiosqlite:///:memory:")
+    async with running_service(settings, probe_application(probe_modules)) as service:
+        yield service
+
+
+def details(error: grpc.aio.AioRpcError) -> dict[str, Any]:
+    """The standard details of a rich error, by type name."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "the error carries no google.rpc.Status"
+    found: dict[str, Any] = {}
+    for packed in status.details:
+        for detail_type in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.PreconditionFailure,
+            error_details_pb2.ResourceInfo,
+        ):
+            if packed.Is(detail_type.DESCRIPTOR):
+                detail = detail_type()
+                packed.Unpack(detail)
+                found[detail_type.__name__] = detail
+    return found
+
+
+async def test_a_call_without_a_token_is_unauthenticated(
+    probe_service: RunningService, probe_modules: Probe
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Echo(pb2.EchoRequest(text="hello"))
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    info = details(raised.value)["ErrorInfo"]
+    assert info.reason == "MISSING_TOKEN"
+    assert info.domain == "probe.customs-platform"
+
+
+async def test_a_token_signed_by_another_key_is_unauthenticated(
+    probe_service: RunningService, probe_modules: Probe
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    forged = mint_token(generate_key_pair()[0], subject="mallory", roles=[Role.ANALYST])
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Echo(
+            pb2.EchoRequest(text="hello"), metadata=(("authorization", f"Bearer {forged}"),)
+        )
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert details(raised.value)["ErrorInfo"].reason == "INVALID_TOKEN"
+
+
+async def test_a_caller_without_an_allowed_role_is_denied(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Echo(pb2.EchoRequest(text="hello"), metadata=test_keys.metadata(Role.OFFICER))
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert details(raised.value)["ErrorInfo"].reason == "ROLE_NOT_ALLOWED"
+
+
+async def test_an_allowed_caller_is_served_as_themselves(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    response = await stub.Echo(
+        pb2.EchoRequest(text="hello"), metadata=test_keys.metadata(Role.ANALYST, subject="ana")
+    )
+    assert (response.text, response.caller) == ("hello", "ana")
+
+
+async def test_a_malformed_request_names_the_field_and_the_rule(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    request = pb2.EchoRequest(
+        text="hello", items=[pb2.Item(hs_code="080810"), pb2.Item(hs_code="08A8")]
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Echo(request, metadata=test_keys.metadata(Role.ANALYST))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = details(raised.value)["BadRequest"].field_violations
+    assert [(v.field, v.description.split(":")[0]) for v in violations] == [
+        ("items[1].hs_code", "string.pattern")
+    ]
+
+
+async def test_domain_errors_carry_their_reason_and_standard_details(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    metadata = test_keys.metadata(Role.ANALYST)
+    with pytest.raises(grpc.aio.AioRpcError) as not_found:
+        await stub.Fail(pb2.FailRequest(kind="not_found"), metadata=metadata)
+    assert not_found.value.code() == grpc.StatusCode.NOT_FOUND
+    assert details(not_found.value)["ResourceInfo"].resource_name == "criteria/42"
+
+    with pytest.raises(grpc.aio.AioRpcError) as precondition:
+        await stub.Fail(pb2.FailRequest(kind="precondition"), metadata=metadata)
+    assert precondition.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    found = details(precondition.value)
+    assert found["ErrorInfo"].reason == "CRITERION_NOT_SUBMITTED"
+    assert found["PreconditionFailure"].violations[0].subject == "criteria/42"
+
+
+async def test_an_unexpected_failure_is_internal_and_reveals_nothing(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Fail(pb2.FailRequest(kind="crash"), metadata=test_keys.metadata(Role.ANALYST))
+    assert raised.value.code() == grpc.StatusCode.INTERNAL
+    assert "hunter2" not in (raised.value.details() or "")
+    assert "Traceback" not in (raised.value.details() or "")
+
+
+async def test_an_rpc_the_servicer_does_not_implement_is_unimplemented(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Unserved(pb2.EchoRequest(text="x"), metadata=test_keys.metadata(Role.ANALYST))
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_each_message_of_a_stream_is_validated(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    call = stub.EchoStream(metadata=test_keys.metadata(Role.ANALYST))
+    await call.write(pb2.EchoRequest(text="first"))
+    assert (await call.read()).text == "first"
+    await call.write(pb2.EchoRequest(text=""))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call.read()
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details(raised.value)["BadRequest"].field_violations[0].field == "text"
+
+
+async def test_health_reports_serving_and_reflection_lists_the_service(
+    probe_service: RunningService,
+) -> None:
+    health = health_pb2_grpc.HealthStub(probe_service.channel)
+    response = await health.Check(health_pb2.HealthCheckRequest(service="probe.v1.ProbeService"))
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+    reflection = reflection_pb2_grpc.ServerReflectionStub(probe_service.channel)
+    call = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
+    names = set()
+    async for answer in call:
+        names = {s.name for s in answer.list_services_response.service}
+    assert {"probe.v1.ProbeService", "grpc.health.v1.Health"} <= names
+
+
+async def test_shutdown_lets_an_in_flight_call_finish(
+    probe_modules: Probe,
+    make_settings: Callable[..., ServiceSettings],
+    test_keys: SigningKeys,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    settings = make_settings("probe", "sqlite+aiosqlite:///:memory:")
+    async with running_service(settings, probe_application(probe_modules)) as service:
+        stub = pb2_grpc.ProbeServiceStub(service.channel)
+        in_flight = asyncio.ensure_future(
+            stub.Echo(
+                pb2.EchoRequest(text="slow", delay_ms=300),
+                metadata=test_keys.metadata(Role.ANALYST),
+            )
+        )
+        await asyncio.sleep(0.1)
+        await service.server.stop()
+        assert (await in_flight).text == "slow"
+
+
+def test_a_servicer_method_without_declared_roles_stops_the_server_from_starting(
+    probe_modules: Probe,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+
+    class Careless(pb2_grpc.ProbeServiceServicer):  # type: ignore[misc,name-defined]
+        async def Echo(self, request: Any, context: Any) -> Any:
+            return pb2.EchoResponse()
+
+    registration = ServiceRegistration(
+        Careless(),
+        pb2_grpc.add_ProbeServiceServicer_to_server,
+        pb2.DESCRIPTOR.services_by_name["ProbeService"],
+    )
+    with pytest.raises(ValueError, match=r"Careless\.Echo declares no roles"):
+        method_policies([registration])
+
+
+async def test_the_call_continues_the_callers_trace(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+    span_exporter: Any,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    await stub.Echo(pb2.EchoRequest(text="traced"), metadata=test_keys.metadata(Role.ANALYST))
+    spans = [s for s in span_exporter.get_finished_spans() if "Echo" in s.name]
+    server = next(s for s in spans if s.kind.name == "SERVER")
+    client = next(s for s in spans if s.kind.name == "CLIENT")
+    assert server.context.trace_id == client.context.trace_id
+    assert server.parent is not None
+    assert server.parent.span_id == client.context.span_id

@@ -1,0 +1,218 @@
+"""Starts all five services on SQLite for development (`make run`).
+
+Creates a development signing key in .run/ on first use, starts each service as
+its own process with its own SQLite file in var/, waits until every one reports
+SERVING, prints the addresses and a ready-to-use token, and on Ctrl-C (or
+SIGTERM) stops them gracefully. The development key never leaves this machine;
+production services are given only a public key by their deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from customs_kit.auth import Role, generate_key_pair, mint_token
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the platform and how `make run` serves it."""
+
+    package: str
+    port: int
+
+    @property
+    def name(self) -> str:
+        """The Kubernetes-style name (``exam-reports``)."""
+        return self.package.replace("_", "-")
+
+    @property
+    def address_variable(self) -> str:
+        """The variable peers read this service's address from."""
+        return f"{self.package.upper()}_ADDR"
+
+
+SERVICES = (
+    Service("scoring", 50051),
+    Service("criteria", 50052),
+    Service("exam_reports", 50053),
+    Service("compliance", 50054),
+    Service("audit_referral", 50055),
+)
+
+#: Roles of the token printed for a developer: every human role, so each RPC can be tried.
+DEVELOPER_ROLES = [role for role in Role if role is not Role.SERVICE]
+
+
+def prepare_credentials(run_dir: Path) -> tuple[Path, Path, bytes]:
+    """The dev key pair (made once) and a fresh service token; returns their paths."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    private_key = run_dir / "dev-private.pem"
+    public_key = run_dir / "dev-public.pem"
+    if not private_key.exists():
+        private_pem, public_pem = generate_key_pair()
+        private_key.write_bytes(private_pem)
+        private_key.chmod(0o600)
+        public_key.write_bytes(public_pem)
+    private_pem = private_key.read_bytes()
+    service_token = run_dir / "service.token"
+    service_token.write_text(mint_token(private_pem, subject="platform", roles=[Role.SERVICE]))
+    service_token.chmod(0o600)
+    return public_key, service_token, private_pem
+
+
+def service_environment(
+    service: Service,
+    *,
+    host: str,
+    public_key: Path,
+    service_token: Path,
+    page_secret: str,
+    data_dir: Path,
+    base: Mapping[str, str],
+) -> dict[str, str]:
+    """The environment one service process runs with."""
+    environment = dict(base)
+    environment.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / service.package}.db",
+            "GRPC_HOST": host,
+            "GRPC_PORT": str(service.port),
+            "AUTH_PUBLIC_KEY_FILE": str(public_key),
+            "SERVICE_TOKEN_FILE": str(service_token),
+            "PAGE_TOKEN_SECRET": page_secret,
+        }
+    )
+    for peer in SERVICES:
+        environment.setdefault(peer.address_variable, f"{host}:{peer.port}")
+    return environment
+
+
+def wait_until_serving(address: str, deadline: float) -> bool:
+    """Polls the standard health service at ``address`` until SERVING or ``deadline``."""
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                response = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if response.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    return False
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], grace_seconds: float) -> None:
+    """SIGTERM to every service, then SIGKILL to any still running after the grace."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--data-dir", type=Path, default=Path("var"))
+    parser.add_argument("--run-dir", type=Path, default=Path(".run"))
+    parser.add_argument("--startup-timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    public_key, service_token, private_pem = prepare_credentials(args.run_dir)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = args.data_dir / "log"
+    log_dir.mkdir(exist_ok=True)
+    page_secret = secrets.token_hex(32)
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    processes: list[subprocess.Popen[bytes]] = []
+    started = time.monotonic()
+    for service in SERVICES:
+        environment = service_environment(
+            service,
+            host=args.host,
+            public_key=public_key.resolve(),
+            service_token=service_token.resolve(),
+            page_secret=page_secret,
+            data_dir=args.data_dir.resolve(),
+            base=os.environ,
+        )
+        log_file = (log_dir / f"{service.package}.log").open("ab")
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", f"{service.package}.entrypoints.server"],
+                env=environment,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    deadline = started + args.startup_timeout
+    for service, process in zip(SERVICES, processes, strict=True):
+        address = f"{args.host}:{service.port}"
+        if not wait_until_serving(address, deadline) or process.poll() is not None:
+            sys.stderr.write(
+                f"{service.name} did not become healthy at {address}; "
+                f"see {log_dir / service.package}.log\n"
+            )
+            stop_all(processes, 10)
+            return 1
+
+    token = mint_token(private_pem, subject="developer", roles=DEVELOPER_ROLES)
+    token_file = args.run_dir / "developer.token"
+    token_file.write_text(token)
+    print(f"All services SERVING after {time.monotonic() - started:.1f} s:")
+    for service in SERVICES:
+        print(f"  {service.name:<15} {args.host}:{service.port}")
+    print(f"\nLogs: {log_dir}/<service>.log   Databases: {args.data_dir}/<service>.db")
+    print(f"\nDeveloper token (roles: {', '.join(DEVELOPER_ROLES)}), also in {token_file}:")
+    print(f"  export TOKEN={token}")
+    print("Another identity (four-eyes approvals need two people):")
+    print(
+        f"  {sys.executable} -m customs_kit.auth mint --key {args.run_dir}/dev-private.pem "
+        "--subject supervisor-2 --role rmc --role supervisor"
+    )
+    print("\nPress Ctrl-C to stop.", flush=True)
+
+    while not stopping:
+        for service, process in zip(SERVICES, processes, strict=True):
+            if process.poll() is not None:
+                sys.stderr.write(f"{service.name} exited with code {process.returncode}\n")
+                stopping = True
+        time.sleep(0.5)
+    print("\nStopping...", flush=True)
+    stop_all(processes, 15)
+    print("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
