@@ -130,6 +130,89 @@ def stop_all(processes: Sequence[subprocess.Popen[bytes]], grace_seconds: float)
             process.wait()
 
 
+@dataclass
+class Platform:
+    """The five services running as processes."""
+
+    host: str
+    services: Sequence[Service]
+    processes: list[subprocess.Popen[bytes]]
+    log_dir: Path
+
+    def address(self, package: str) -> str:
+        """``host:port`` of the service whose Python package is ``package``."""
+        service = next(s for s in self.services if s.package == package)
+        return f"{self.host}:{service.port}"
+
+    def exited(self) -> list[tuple[Service, int]]:
+        """The services whose process has ended, with their exit codes."""
+        return [
+            (service, process.returncode)
+            for service, process in zip(self.services, self.processes, strict=True)
+            if process.poll() is not None
+        ]
+
+    def stop(self, grace_seconds: float = 15.0) -> list[int]:
+        """Stops every service gracefully; returns their exit codes."""
+        stop_all(self.processes, grace_seconds)
+        return [process.returncode for process in self.processes]
+
+
+def start_platform(
+    *,
+    host: str,
+    services: Sequence[Service],
+    public_key: Path,
+    service_token: Path,
+    data_dir: Path,
+    startup_timeout: float,
+    database_urls: Mapping[str, str] | None = None,
+    extra_environment: Mapping[str, str] | None = None,
+) -> Platform:
+    """Starts every service and waits until each is SERVING.
+
+    Raises ``RuntimeError`` naming the service and its log if one does not come up.
+    """
+    log_dir = data_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    page_secret = secrets.token_hex(32)
+    processes: list[subprocess.Popen[bytes]] = []
+    peers = {peer.address_variable: f"{host}:{peer.port}" for peer in services}
+    for service in services:
+        environment = service_environment(
+            service,
+            host=host,
+            public_key=public_key.resolve(),
+            service_token=service_token.resolve(),
+            page_secret=page_secret,
+            data_dir=data_dir.resolve(),
+            base={**os.environ, **peers, **(extra_environment or {})},
+        )
+        if database_urls and service.package in database_urls:
+            environment["DATABASE_URL"] = database_urls[service.package]
+        with (log_dir / f"{service.package}.log").open("ab") as log_file:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"{service.package}.entrypoints.server"],
+                    env=environment,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    platform = Platform(host=host, services=services, processes=processes, log_dir=log_dir)
+    deadline = time.monotonic() + startup_timeout
+    for service, process in zip(services, processes, strict=True):
+        address = f"{host}:{service.port}"
+        if not wait_until_serving(address, deadline) or process.poll() is not None:
+            platform.stop(10)
+            raise RuntimeError(
+                f"{service.name} did not become healthy at {address}; "
+                f"see {log_dir / service.package}.log"
+            )
+    return platform
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -139,10 +222,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     public_key, service_token, private_pem = prepare_credentials(args.run_dir)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    log_dir = args.data_dir / "log"
-    log_dir.mkdir(exist_ok=True)
-    page_secret = secrets.token_hex(32)
     stopping = False
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -152,39 +231,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    processes: list[subprocess.Popen[bytes]] = []
     started = time.monotonic()
-    for service in SERVICES:
-        environment = service_environment(
-            service,
+    try:
+        platform = start_platform(
             host=args.host,
-            public_key=public_key.resolve(),
-            service_token=service_token.resolve(),
-            page_secret=page_secret,
-            data_dir=args.data_dir.resolve(),
-            base=os.environ,
+            services=SERVICES,
+            public_key=public_key,
+            service_token=service_token,
+            data_dir=args.data_dir,
+            startup_timeout=args.startup_timeout,
         )
-        log_file = (log_dir / f"{service.package}.log").open("ab")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", f"{service.package}.entrypoints.server"],
-                env=environment,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-
-    deadline = started + args.startup_timeout
-    for service, process in zip(SERVICES, processes, strict=True):
-        address = f"{args.host}:{service.port}"
-        if not wait_until_serving(address, deadline) or process.poll() is not None:
-            sys.stderr.write(
-                f"{service.name} did not become healthy at {address}; "
-                f"see {log_dir / service.package}.log\n"
-            )
-            stop_all(processes, 10)
-            return 1
+    except RuntimeError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
 
     token = mint_token(private_pem, subject="developer", roles=DEVELOPER_ROLES)
     token_file = args.run_dir / "developer.token"
@@ -192,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"All services SERVING after {time.monotonic() - started:.1f} s:")
     for service in SERVICES:
         print(f"  {service.name:<15} {args.host}:{service.port}")
-    print(f"\nLogs: {log_dir}/<service>.log   Databases: {args.data_dir}/<service>.db")
+    print(f"\nLogs: {platform.log_dir}/<service>.log   Databases: {args.data_dir}/<service>.db")
     print(f"\nDeveloper token (roles: {', '.join(DEVELOPER_ROLES)}), also in {token_file}:")
     print(f"  export TOKEN={token}")
     print("Another identity (four-eyes approvals need two people):")
@@ -203,13 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nPress Ctrl-C to stop.", flush=True)
 
     while not stopping:
-        for service, process in zip(SERVICES, processes, strict=True):
-            if process.poll() is not None:
-                sys.stderr.write(f"{service.name} exited with code {process.returncode}\n")
-                stopping = True
+        for service, code in platform.exited():
+            sys.stderr.write(f"{service.name} exited with code {code}\n")
+            stopping = True
         time.sleep(0.5)
     print("\nStopping...", flush=True)
-    stop_all(processes, 15)
+    platform.stop()
     print("Stopped.")
     return 0
 

@@ -50,7 +50,9 @@ def test_keys(tmp_path_factory: pytest.TempPathFactory) -> SigningKeys:
     private_pem, public_pem = generate_key_pair()
     public_key_file = directory / "public.pem"
     public_key_file.write_bytes(public_pem)
-    return SigningKeys(private_pem=private_pem, public_key_file=public_key_file, directory=directory)
+    return SigningKeys(
+        private_pem=private_pem, public_key_file=public_key_file, directory=directory
+    )
 
 
 @pytest.fixture
