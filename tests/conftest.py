@@ -1,3 +1,3 @@
 """Fixtures shared by every test: the chassis's pytest plugins."""
 
-pytest_plugins = ["customs_kit.testing.services"]
+pytest_plugins = ["customs_kit.testing.services", "customs_kit.testing.database"]

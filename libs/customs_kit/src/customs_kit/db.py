@@ -1,0 +1,327 @@
+"""The database of one service: engine, sessions, the kit's own tables, change signals.
+
+Each service owns one database (SQLite file by default, PostgreSQL in
+production) and one Alembic history. The kit's tables (outbox, inbox,
+idempotency keys, change feed) are added to the service's ``MetaData`` with
+:func:`kit_metadata_tables`, so the service's own migrations create them and
+no database is ever shared between services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.semconv.metrics import MetricInstruments
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    event,
+    make_url,
+    text,
+)
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+    from sqlalchemy.engine import Connection
+
+    from customs_kit.uow import UnitOfWork
+
+#: Constraint and index names that Alembic autogenerate can compare and drop
+#: reliably (unnamed constraints get database-chosen names that differ per dialect).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_SQLITE_BUSY_TIMEOUT_MS = 5_000
+_SQLITE_UNIQUE_ERRORS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+#: 64-bit keys on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python and UTC in the database.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are
+    stored as UTC text and read back with ``tzinfo=UTC``. Naive datetimes are
+    refused because their meaning depends on the machine that made them.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use a timezone-aware value")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class _KitBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+
+
+class OutboxEvent(_KitBase):
+    """An event waiting to be delivered to (or already delivered to) a peer service."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        # The relay only ever scans undelivered rows; a partial index keeps that
+        # scan as small as the backlog, however many rows were delivered.
+        Index(
+            "ix_outbox_events_pending",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+    #: Insertion order, which is the delivery order.
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    destination: Mapped[str] = mapped_column(String(63))
+    method: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    traceparent: Mapped[str | None] = mapped_column(String(55))
+    tracestate: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxEvent(_KitBase):
+    """An event this service has already applied (receiver-side de-duplication)."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (PrimaryKeyConstraint("event_id", name="pk_inbox_events"),)
+
+    event_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(63))
+    received_at: Mapped[datetime]
+
+
+class IdempotencyKey(_KitBase):
+    """The stored response of a request carrying a ``request_id``."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (PrimaryKeyConstraint("method", "request_id", name="pk_idempotency_keys"),)
+
+    method: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(128))
+    #: Hex SHA-256 of the request's deterministic serialization.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class ChangeRecord(_KitBase):
+    """One upsert (payload) or removal (no payload) of a watched resource."""
+
+    __tablename__ = "change_feed"
+    __table_args__ = (
+        Index("ix_change_feed_kind_key_revision", "kind", "key", "revision"),
+        # Without AUTOINCREMENT SQLite may reuse the highest revision after a delete.
+        {"sqlite_autoincrement": True},
+    )
+
+    revision: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(63))
+    key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+def kit_metadata_tables(metadata: MetaData) -> None:
+    """Adds the kit's tables to a service's ``metadata`` (for its Alembic history)."""
+    for table in _KitBase.metadata.sorted_tables:
+        if table.name not in metadata.tables:
+            table.to_metadata(metadata)
+
+
+def is_unique_violation(error: IntegrityError, constraint_name: str) -> bool:
+    """Whether ``error`` is a violation of the unique/primary key ``constraint_name``.
+
+    PostgreSQL names the constraint in the error's diagnostics. SQLite reports
+    only that *a* unique or primary key constraint failed, never which one, so
+    on SQLite this is true for any unique violation: use it around a statement
+    that can only break ``constraint_name``.
+    """
+    cause = error.orig
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        return cause.diag.constraint_name == constraint_name
+    if isinstance(cause, sqlite3.IntegrityError):
+        return cause.sqlite_errorname in _SQLITE_UNIQUE_ERRORS
+    return False
+
+
+class Signal:
+    """A wake-up for in-process waiters, raised after a commit.
+
+    Waiters call :meth:`arm` *before* checking the database and then wait on the
+    returned event, so a notification between the check and the wait is not lost.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def arm(self) -> asyncio.Event:
+        """The event the next :meth:`notify` sets."""
+        return self._event
+
+    def notify(self) -> None:
+        """Wakes everyone who armed before this call."""
+        self._event.set()
+        self._event = asyncio.Event()
+
+
+async def wait_for_signal(
+    armed: asyncio.Event, delay: float, *, stop: asyncio.Event | None = None
+) -> None:
+    """Sleeps up to ``delay`` seconds or until ``armed`` (or ``stop``) is set."""
+    waiters = [asyncio.ensure_future(armed.wait())]
+    if stop is not None:
+        waiters.append(asyncio.ensure_future(stop.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=max(delay, 0.0), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+class Database:
+    """The engine and session factory of one service's database.
+
+    ``url`` is an async SQLAlchemy URL: ``sqlite+aiosqlite:///var/scoring.db`` or
+    ``postgresql+psycopg://user:password@host/db``. Nothing connects until the
+    first query.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(parsed)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(parsed, pool_size=pool_size, pool_pre_ping=True)
+        _instrument(self.engine, tracer_provider, meter_provider)
+        self.session_factory: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+        #: Raised after a commit that added outbox events (wakes the relay).
+        self.outbox_pending = Signal()
+        #: Raised after a commit that appended to the change feed (wakes watchers).
+        self.changes_committed = Signal()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work: ``async with database.unit_of_work() as uow: ...``."""
+        # Imported here because the unit of work's stores import this module's tables.
+        from customs_kit.uow import UnitOfWork
+
+        return UnitOfWork(self)
+
+    async def dispose(self) -> None:
+        """Closes every pooled connection."""
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # The driver's own transaction handling would defer BEGIN until the first
+        # write; transactions are begun explicitly below instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # In WAL mode a transaction that read first and writes later fails at once
+        # with SQLITE_BUSY (busy_timeout does not apply) if another connection
+        # committed in between. Taking the write lock at BEGIN makes concurrent
+        # units of work queue on busy_timeout instead, one writer at a time.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _instrument(
+    engine: AsyncEngine,
+    tracer_provider: TracerProvider | None,
+    meter_provider: MeterProvider | None,
+) -> None:
+    # SQLAlchemyInstrumentor().instrument(engine=...) is a process-wide singleton
+    # that ignores every call after the first and patches create_engine globally;
+    # its EngineTracer attaches the same listeners to this one engine only.
+    name = "opentelemetry.instrumentation.sqlalchemy"
+    tracer = trace.get_tracer(name, tracer_provider=tracer_provider)
+    connections = metrics.get_meter(name, meter_provider=meter_provider).create_up_down_counter(
+        name=MetricInstruments.DB_CLIENT_CONNECTIONS_USAGE,
+        unit="connections",
+        description="The number of connections that are currently in the state described by "
+        "the state attribute.",
+    )
+    EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]

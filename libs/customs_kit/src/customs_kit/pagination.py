@@ -1,0 +1,78 @@
+"""Opaque, signed page tokens and page-size rules for ``List...`` methods (AIP-158).
+
+A page token carries the keyset position of the next page (the sort key of
+the last item returned and its primary key). It is signed so a client can
+neither forge a position nor widen a filter it was not given; it is not
+encrypted, so it must not carry anything the caller may not see.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from customs_kit.errors import FieldViolation, InvalidArgument
+
+_MAC_SIZE = hashlib.sha256().digest_size
+_MIN_SECRET_SIZE = 16
+
+
+class PageTokens:
+    """Encodes and verifies page tokens with an HMAC-SHA256 ``secret``."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < _MIN_SECRET_SIZE:
+            raise ValueError(f"the page token secret needs at least {_MIN_SECRET_SIZE} bytes")
+        self._secret = secret
+
+    def encode(self, position: Mapping[str, Any]) -> str:
+        """A URL-safe token for ``position`` (JSON-serialisable values)."""
+        body = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+        token = base64.urlsafe_b64encode(self._mac(body) + body)
+        return token.rstrip(b"=").decode("ascii")
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """The position in ``token``; ``{}`` for an empty token (the first page).
+
+        Raises ``InvalidArgument`` on ``page_token`` if the token was not made by
+        :meth:`encode` with this secret.
+        """
+        if not token:
+            return {}
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            raise _invalid() from None
+        mac, body = raw[:_MAC_SIZE], raw[_MAC_SIZE:]
+        if not hmac.compare_digest(mac, self._mac(body)):
+            raise _invalid()
+        position = json.loads(body)
+        if not isinstance(position, dict):
+            raise _invalid()
+        return position
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._secret, body, hashlib.sha256).digest()
+
+
+def clamp_page_size(page_size: int, *, default: int = 50, maximum: int = 500) -> int:
+    """``page_size`` as AIP-158 wants it: 0 → ``default``, above ``maximum`` → ``maximum``.
+
+    Raises ``InvalidArgument`` on ``page_size`` if it is negative.
+    """
+    if page_size < 0:
+        raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
+    if page_size == 0:
+        return default
+    return min(page_size, maximum)
+
+
+def _invalid() -> InvalidArgument:
+    return InvalidArgument(
+        [FieldViolation("page_token", "is not a token returned by a previous call")]
+    )
