@@ -166,3 +166,17 @@ def _in_thread(function: Callable[[], _T]) -> _T:
     # env.py runs its own event loop, which cannot be nested in the caller's.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alembic") as pool:
         return pool.submit(function).result()
+
+
+def migrate_main(service_name: str, script_location: str) -> None:
+    """The ``main`` of ``<service>.entrypoints.migrate`` (the Kubernetes migration Job).
+
+    Needs only ``DATABASE_URL``: the Job gets no keys or secrets. Upgrading an
+    up-to-date database does nothing; a failure exits non-zero.
+    """
+    from customs_kit.logging import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), service_name)
+    package = service_name.replace("-", "_")
+    url = os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///var/{package}.db")
+    run_migrations(url, script_location)
