@@ -56,9 +56,26 @@ SERVICES = (
 DEVELOPER_ROLES = [role for role in Role if role is not Role.SERVICE]
 
 
-def prepare_credentials(run_dir: Path) -> tuple[Path, Path, bytes]:
-    """The dev key pair (made once) and a fresh service token; returns their paths."""
+@dataclass(frozen=True)
+class Credentials:
+    """What the services of one platform share: key, service token, selection seed."""
+
+    public_key: Path
+    service_token: Path
+    selection_seed: str
+
+
+def prepare_credentials(run_dir: Path) -> tuple[Credentials, bytes]:
+    """The dev key pair and selection seed (made once), a fresh service token.
+
+    Returns the credentials and the private key that mints developer tokens.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
+    seed = run_dir / "selection-seed"
+    if not seed.exists():
+        # Kept across restarts so that stored decisions replay with the same draws.
+        seed.write_text(secrets.token_hex(32))
+        seed.chmod(0o600)
     private_key = run_dir / "dev-private.pem"
     public_key = run_dir / "dev-public.pem"
     if not private_key.exists():
@@ -70,7 +87,8 @@ def prepare_credentials(run_dir: Path) -> tuple[Path, Path, bytes]:
     service_token = run_dir / "service.token"
     service_token.write_text(mint_token(private_pem, subject="platform", roles=[Role.SERVICE]))
     service_token.chmod(0o600)
-    return public_key, service_token, private_pem
+    credentials = Credentials(public_key, service_token, seed.read_text().strip())
+    return credentials, private_pem
 
 
 def service_environment(
@@ -80,6 +98,7 @@ def service_environment(
     public_key: Path,
     service_token: Path,
     page_secret: str,
+    selection_seed: str,
     data_dir: Path,
     base: Mapping[str, str],
 ) -> dict[str, str]:
@@ -95,6 +114,8 @@ def service_environment(
             "PAGE_TOKEN_SECRET": page_secret,
         }
     )
+    if service.package == "scoring":
+        environment["SELECTION_SEED"] = selection_seed
     for peer in SERVICES:
         environment.setdefault(peer.address_variable, f"{host}:{peer.port}")
     return environment
@@ -162,8 +183,7 @@ def start_platform(
     *,
     host: str,
     services: Sequence[Service],
-    public_key: Path,
-    service_token: Path,
+    credentials: Credentials,
     data_dir: Path,
     startup_timeout: float,
     database_urls: Mapping[str, str] | None = None,
@@ -182,9 +202,10 @@ def start_platform(
         environment = service_environment(
             service,
             host=host,
-            public_key=public_key.resolve(),
-            service_token=service_token.resolve(),
+            public_key=credentials.public_key.resolve(),
+            service_token=credentials.service_token.resolve(),
             page_secret=page_secret,
+            selection_seed=credentials.selection_seed,
             data_dir=data_dir.resolve(),
             base={**os.environ, **peers, **(extra_environment or {})},
         )
@@ -221,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--startup-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
 
-    public_key, service_token, private_pem = prepare_credentials(args.run_dir)
+    credentials, private_pem = prepare_credentials(args.run_dir)
     stopping = False
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -236,8 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         platform = start_platform(
             host=args.host,
             services=SERVICES,
-            public_key=public_key,
-            service_token=service_token,
+            credentials=credentials,
             data_dir=args.data_dir,
             startup_timeout=args.startup_timeout,
         )

@@ -1,0 +1,145 @@
+"""All five services as real processes, with a real OTLP collector receiving their spans.
+
+Each service gets its own database: a fresh PostgreSQL database per service when
+TEST_POSTGRES_URL is set (CI), SQLite files otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+from opentelemetry.proto.collector.trace.v1 import (
+    trace_service_pb2,
+    trace_service_pb2_grpc,
+)
+
+from customs_kit.auth import Role
+from customs_kit.testing.database import fresh_postgres_database
+from customs_kit.testing.services import SigningKeys
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "tools"))
+
+from run_platform import SERVICES, Credentials, Platform, Service, start_platform
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """A span as the collector received it."""
+
+    service: str
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+
+
+@dataclass
+class Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+    """An OTLP/gRPC trace receiver that keeps every span it is sent."""
+
+    spans: list[ReceivedSpan] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def Export(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: object
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        with self.lock:
+            for resource_spans in request.resource_spans:
+                service = next(
+                    (
+                        a.value.string_value
+                        for a in resource_spans.resource.attributes
+                        if a.key == "service.name"
+                    ),
+                    "",
+                )
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        self.spans.append(
+                            ReceivedSpan(
+                                service=service,
+                                name=span.name,
+                                trace_id=span.trace_id.hex(),
+                                span_id=span.span_id.hex(),
+                                parent_span_id=span.parent_span_id.hex(),
+                            )
+                        )
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+    def services_in_trace(self, trace_id: str) -> set[str]:
+        """The services that reported at least one span of ``trace_id``."""
+        with self.lock:
+            return {span.service for span in self.spans if span.trace_id == trace_id}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def collector() -> Iterator[tuple[Collector, int]]:
+    """A running OTLP collector and its port."""
+    receiver = Collector()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield receiver, port
+    server.stop(grace=None)
+
+
+@pytest.fixture(scope="session")
+def platform(
+    test_keys: SigningKeys,
+    collector: tuple[Collector, int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Platform]:
+    """The five services as processes on free ports, each with its own database."""
+    data_dir = tmp_path_factory.mktemp("platform")
+    services = [Service(s.package, _free_port()) for s in SERVICES]
+    service_token = data_dir / "service.token"
+    service_token.write_text(test_keys.token(Role.SERVICE, subject="platform"))
+    _, collector_port = collector
+    with contextlib.ExitStack() as stack:
+        server = os.environ.get("TEST_POSTGRES_URL")
+        database_urls = (
+            {s.package: stack.enter_context(fresh_postgres_database(server)) for s in services}
+            if server
+            else None
+        )
+        running = start_platform(
+            host="127.0.0.1",
+            services=services,
+            credentials=Credentials(
+                public_key=test_keys.public_key_file,
+                service_token=service_token,
+                selection_seed=secrets.token_hex(32),
+            ),
+            data_dir=data_dir,
+            startup_timeout=60,
+            database_urls=database_urls,
+            extra_environment={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
+                "OTEL_EXPORTER_OTLP_INSECURE": "true",
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "LOG_LEVEL": "INFO",
+            },
+        )
+        try:
+            yield running
+        finally:
+            codes = running.stop()
+            assert codes == [0] * len(codes), f"a service did not stop cleanly: {codes}"
