@@ -102,7 +102,7 @@ async def test_a_call_without_a_token_is_unauthenticated(
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
     info = details(raised.value)["ErrorInfo"]
     assert info.reason == "MISSING_TOKEN"
-    assert info.domain == "probe.customs-platform"
+    assert info.domain == "probe.customs"
 
 
 async def test_a_token_signed_by_another_key_is_unauthenticated(

@@ -109,7 +109,7 @@ class GrpcServer:
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
                     method_policies(application.registrations),
-                    error_domain=f"{settings.service_name}.customs-platform",
+                    error_domain=f"{settings.service_name}.customs",
                 ),
             ],
             options=[("grpc.so_reuseport", 0)],
