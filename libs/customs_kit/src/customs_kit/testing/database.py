@@ -9,6 +9,7 @@ in parallel and see real PostgreSQL behaviour (locks, constraint names).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -39,7 +40,8 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{_ENV_URL} must be set in CI")
         pytest.skip(f"{_ENV_URL} is not set")
-    yield from _fresh_postgres_database(server)
+    with fresh_postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -50,7 +52,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-def _fresh_postgres_database(server: str) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_postgres_database(server: str) -> Iterator[str]:
+    """A new empty database on the PostgreSQL ``server`` URL, dropped on exit."""
     server_url = make_url(server)
     name = f"test_{uuid.uuid4().hex[:16]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
