@@ -24,6 +24,7 @@ class StatusCode(Enum):
     ABORTED = "ABORTED"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @dataclass(frozen=True)
@@ -132,3 +133,13 @@ class Unauthenticated(DomainError):
     """The caller did not prove who they are."""
 
     status = StatusCode.UNAUTHENTICATED
+
+
+class Unavailable(DomainError):
+    """The service cannot answer yet; the caller should retry after ``retry_after_seconds``."""
+
+    status = StatusCode.UNAVAILABLE
+
+    def __init__(self, reason: str, message: str, *, retry_after_seconds: float = 1.0) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason, message)

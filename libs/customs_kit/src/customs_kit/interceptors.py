@@ -26,7 +26,7 @@ from typing import Any
 import grpc
 import protovalidate
 import structlog
-from google.protobuf import any_pb2, message
+from google.protobuf import any_pb2, duration_pb2, message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from protobuf import Oneof
@@ -48,6 +48,7 @@ from customs_kit.errors import (
     InvalidArgument,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 
 _log = structlog.get_logger(__name__)
@@ -122,6 +123,10 @@ def to_rpc_status(error: DomainError, domain: str) -> grpc.Status:
                 ]
             )
         )
+    elif isinstance(error, Unavailable):
+        retry_delay = duration_pb2.Duration()
+        retry_delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=retry_delay))
     elif isinstance(error, NotFound | AlreadyExists):
         details.append(
             error_details_pb2.ResourceInfo(

@@ -1,0 +1,1 @@
+"""Persistence of referrals, audit cases and findings (SQLAlchemy)."""

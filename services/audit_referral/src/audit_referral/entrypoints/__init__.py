@@ -1,0 +1,1 @@
+"""The gRPC server, its servicer and the proto <-> domain mapping."""

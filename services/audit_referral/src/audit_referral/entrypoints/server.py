@@ -1,0 +1,52 @@
+"""The audit_referral process: database, migrations, outbox relay, gRPC server."""
+
+from __future__ import annotations
+
+from customs.audit_referral.v1 import (
+    audit_referral_service_pb2,
+    audit_referral_service_pb2_grpc,
+)
+
+from audit_referral.adapters.publisher import COMPLIANCE, CRITERIA
+from audit_referral.entrypoints.servicer import AuditReferralServicer
+from customs_kit.db import Database
+from customs_kit.migrations import run_migrations
+from customs_kit.pagination import PageTokens
+from customs_kit.peers import Peers
+from customs_kit.server import Application, ServiceRegistration, run_service
+from customs_kit.settings import ServiceSettings
+
+SERVICE_NAME = "audit-referral"
+DEFAULT_PORT = 50055
+MIGRATIONS = "audit_referral:migrations"
+
+
+async def bootstrap(settings: ServiceSettings) -> Application:
+    """Builds the service: its database (migrated), the relay of its audit reports, the API."""
+    if settings.run_migrations_on_start:
+        run_migrations(settings.database_url, MIGRATIONS)
+    database = Database(settings.database_url)
+    peers = Peers(settings)
+    relay = peers.outbox_relay(database, [COMPLIANCE, CRITERIA])
+    servicer = AuditReferralServicer(database, PageTokens(settings.page_token_secret))
+    return Application(
+        registrations=[
+            ServiceRegistration(
+                servicer,
+                audit_referral_service_pb2_grpc.add_AuditReferralServiceServicer_to_server,
+                audit_referral_service_pb2.DESCRIPTOR.services_by_name["AuditReferralService"],
+            )
+        ],
+        background=[relay],
+        cleanups=[database.dispose, peers.close],
+        resources={"database": database},
+    )
+
+
+def main() -> None:
+    """Runs the service until SIGTERM."""
+    run_service(SERVICE_NAME, DEFAULT_PORT, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

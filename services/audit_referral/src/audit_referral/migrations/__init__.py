@@ -1,0 +1,1 @@
+"""The Alembic history of the audit_referral database."""

@@ -1,0 +1,1 @@
+"""Use cases: each runs one unit of work against the domain and the repositories."""

@@ -1,0 +1,1 @@
+"""The scoring service: the selectivity review of every declaration at lodgement."""

@@ -1,0 +1,1 @@
+"""Adapters: the database, the criteria stream, the outbound events, the wire format."""

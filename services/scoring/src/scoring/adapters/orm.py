@@ -1,0 +1,80 @@
+"""The scoring database: assessments, the journal of the rules received, the kit's tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, LargeBinary, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from customs_kit.db import NAMING_CONVENTION, UTCDateTime, kit_metadata_tables
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Base(DeclarativeBase):
+    """Base of the scoring tables."""
+
+    metadata = metadata
+    type_annotation_map = {datetime: UTCDateTime}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+
+
+#: Name of the constraint that makes a declaration version assessable only once.
+ASSESSMENT_VERSION_CONSTRAINT = "uq_assessments_declaration_number_version"
+
+
+class AssessmentRow(Base):
+    """One assessment: queryable columns, the declaration as received, the decision.
+
+    The declaration and the decision are immutable documents, stored in their
+    contract (protobuf) form so that a read returns exactly what was decided;
+    the columns beside them exist to find and order assessments.
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint("declaration_number", "version", name=ASSESSMENT_VERSION_CONSTRAINT),
+        # Lists are newest lodgement first with the id as tie-breaker (keyset paging).
+        Index("ix_assessments_lodgement_time_id", "lodgement_time", "id"),
+        Index("ix_assessments_office_code_lodgement_time", "office_code", "lodgement_time"),
+        Index("ix_assessments_importer_id", "importer_id"),
+        Index("ix_assessments_declarant_id", "declarant_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    declaration_number: Mapped[str] = mapped_column(String(35))
+    version: Mapped[int]
+    office_code: Mapped[str] = mapped_column(String(63))
+    importer_id: Mapped[str] = mapped_column(String(35))
+    declarant_id: Mapped[str | None] = mapped_column(String(35))
+    channel: Mapped[str] = mapped_column(String(16))
+    lodgement_time: Mapped[datetime]
+    create_time: Mapped[datetime]
+    criteria_revision: Mapped[int] = mapped_column(BigInteger)
+    #: The Declaration message as received (deterministic serialization).
+    declaration: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The Assessment message without its declaration.
+    decision: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RulesJournalRow(Base):
+    """Every criterion and named list revision received from criteria, by stream revision.
+
+    The state as of any revision is the latest record of each key at or
+    before it (a record without payload is a removal): what a replay of an
+    old assessment needs, and what a restarted process starts from.
+    """
+
+    __tablename__ = "rules_journal"
+    # The latest revision is read at every start-up.
+    __table_args__ = (Index("ix_rules_journal_revision", "revision"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: The ActiveCriterion or NamedList message; NULL for a removal.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    record_time: Mapped[datetime]
+
+
+kit_metadata_tables(metadata)

@@ -1,0 +1,1 @@
+"""The selectivity domain in plain Python: declarations, selection rules, decisions."""

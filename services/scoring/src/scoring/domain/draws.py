@@ -1,0 +1,56 @@
+"""Keyed deterministic draws: reproducible for audit, unpredictable without the seed.
+
+A criterion that selects 30 % of its hits must not select the same
+declaration differently when it is replayed, and a trader must not be able
+to lodge until a declaration falls outside the 30 %. Each draw is therefore
+HMAC-SHA256 of the secret seed over the identity of what is drawn (rule,
+revision, declaration number, version, item), mapped to a number in [0, 1):
+the same inputs always give the same draw, and without the seed the draws
+look uniformly random.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+_MIN_SEED_LENGTH = 16
+# Characters that none of the identifiers below may contain, so that two
+# different identities can never serialise to the same message.
+_SEPARATOR = "\x1f"
+_MANTISSA_BITS = 53
+
+
+class SelectionSeed:
+    """The secret key of every selection draw. Its ``repr`` never shows the secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < _MIN_SEED_LENGTH:
+            raise ValueError(f"the selection seed needs at least {_MIN_SEED_LENGTH} bytes")
+        self._secret = secret
+        # Identifies the seed in decision records without disclosing it: an
+        # HMAC of a fixed label cannot be inverted to the key.
+        self.seed_id = hmac.new(secret, b"customs.scoring/seed-id", hashlib.sha256).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"SelectionSeed(seed_id={self.seed_id!r})"
+
+    def criterion_draw(
+        self,
+        criterion: str,
+        criterion_revision: int,
+        declaration_number: str,
+        version: int,
+        item_number: int,
+    ) -> float:
+        """The draw in [0, 1) of one criterion hit; selected when below percent / 100."""
+        return self._draw(
+            "criterion", criterion, criterion_revision, declaration_number, version, item_number
+        )
+
+    def _draw(self, purpose: str, *parts: object) -> float:
+        message = _SEPARATOR.join([purpose, *(str(part) for part in parts)]).encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
+        # The top 53 bits divided by 2**53 are exact in a float and never reach 1.0.
+        top = int.from_bytes(digest[:8], "big") >> (64 - _MANTISSA_BITS)
+        return top / float(1 << _MANTISSA_BITS)

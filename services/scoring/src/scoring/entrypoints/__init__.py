@@ -1,0 +1,1 @@
+"""Entrypoints: the gRPC server, the criteria stream follower, the migration job."""

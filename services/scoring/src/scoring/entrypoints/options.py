@@ -1,0 +1,48 @@
+"""Settings of the scoring service beyond the chassis's: the selection seed, the criteria feed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from customs.criteria.v1 import criteria_service_pb2
+
+from customs_kit.settings import SettingsError
+from scoring.domain.draws import SelectionSeed
+
+_MIN_SEED_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """What ``bootstrap`` needs besides the chassis settings.
+
+    ``initial_rules`` are active-criteria stream messages applied at start-up
+    before any stream is followed (as if criteria had sent them); with
+    ``watch_criteria`` False no stream is followed. Together they let a test
+    or a tool run scoring on a fixed rule set without a criteria service.
+    """
+
+    selection_seed: SelectionSeed
+    watch_criteria: bool = True
+    initial_rules: Sequence[criteria_service_pb2.WatchActiveCriteriaResponse] = ()
+    watch_retry_base_seconds: float = 0.5
+    watch_retry_cap_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScoringOptions:
+        """Reads ``SELECTION_SEED`` (required, at least 16 characters, no default).
+
+        The seed keys every selection draw: whoever knows it can predict which
+        declarations a percentage criterion selects, so it is a secret and
+        must stay the same for stored decisions to replay. Raises
+        ``SettingsError`` when it is missing or too short.
+        """
+        env = os.environ if environ is None else environ
+        seed = env.get("SELECTION_SEED", "")
+        if len(seed) < _MIN_SEED_LENGTH:
+            raise SettingsError(
+                f"scoring: SELECTION_SEED is required (at least {_MIN_SEED_LENGTH} characters)"
+            )
+        return cls(selection_seed=SelectionSeed(seed.encode()))

@@ -1,0 +1,85 @@
+"""The scoring process: ``main`` reads the settings, ``bootstrap`` wires the application."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
+
+from customs_kit.db import Database
+from customs_kit.migrations import run_migrations
+from customs_kit.pagination import PageTokens
+from customs_kit.peers import Peers
+from customs_kit.server import Application, BackgroundTask, ServiceRegistration, run_service
+from customs_kit.settings import ServiceSettings, SettingsError
+from scoring.entrypoints.criteria_watch import CriteriaWatch, StreamApplier
+from scoring.entrypoints.options import ScoringOptions
+from scoring.entrypoints.servicer import ScoringServicer
+from scoring.service_layer.rules import RulesHolder, load_journaled_rules
+
+SERVICE_NAME = "scoring"
+DEFAULT_PORT = 50051
+MIGRATIONS = "scoring:migrations"
+#: The peers that receive scoring's events (the outbox destinations).
+EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral")
+
+
+async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Application:
+    """Builds the scoring application: database, rules, outbox relay, criteria watch.
+
+    The rules journaled by an earlier run are loaded first, so a restarted
+    process assesses at once with the last rules it received and resumes the
+    criteria stream from their revision.
+    """
+    if settings.run_migrations_on_start:
+        run_migrations(settings.database_url, MIGRATIONS)
+    database = Database(settings.database_url)
+    peers = Peers(settings)
+    rules = RulesHolder()
+    applier = StreamApplier(database, rules, await load_journaled_rules(database, rules) or 0)
+    for message in options.initial_rules:
+        await applier.apply(message)
+    background: list[BackgroundTask] = [peers.outbox_relay(database, EVENT_DESTINATIONS)]
+    if options.watch_criteria:
+        background.append(
+            CriteriaWatch(
+                applier,
+                peers.channel("criteria"),
+                peers.metadata,
+                retry_base_seconds=options.watch_retry_base_seconds,
+                retry_cap_seconds=options.watch_retry_cap_seconds,
+            )
+        )
+    servicer = ScoringServicer(
+        database,
+        rules,
+        options.selection_seed,
+        PageTokens(settings.page_token_secret),
+    )
+    return Application(
+        registrations=[
+            ServiceRegistration(
+                servicer,
+                scoring_service_pb2_grpc.add_ScoringServiceServicer_to_server,
+                scoring_service_pb2.DESCRIPTOR.services_by_name["ScoringService"],
+            )
+        ],
+        background=background,
+        cleanups=[peers.close, database.dispose],
+        resources={"database": database, "rules": rules},
+    )
+
+
+def main() -> None:
+    """Runs the scoring service until SIGTERM."""
+    try:
+        options = ScoringOptions.from_env()
+    except SettingsError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        raise SystemExit(2) from None
+    run_service(SERVICE_NAME, DEFAULT_PORT, functools.partial(bootstrap, options=options))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Use cases of the scoring service; each owns its transaction."""

@@ -1,0 +1,168 @@
+"""The rules the service assesses with: held in memory, journaled in the database.
+
+The criteria stream is applied in two steps: the change is first journaled
+(so that any decision taken with it can be replayed later, and so that a
+restarted process can assess before criteria answers), then a new immutable
+snapshot is swapped in with one assignment. An assessment takes the snapshot
+once at its start and uses it throughout, so it never sees half of a change.
+"""
+
+from __future__ import annotations
+
+import structlog
+from customs.criteria.v1 import criterion_pb2, named_list_pb2
+
+from customs_kit.db import Database
+from customs_kit.errors import Unavailable
+from scoring.adapters.codec import UnusableRule, criterion_from_proto, named_list_from_proto
+from scoring.adapters.repositories import (
+    CRITERION,
+    NAMED_LIST,
+    JournalRecord,
+    JournalState,
+    RulesJournal,
+    snapshot_records,
+)
+from scoring.domain.rules import Criterion, NamedList, RulesSnapshot
+
+_log = structlog.get_logger(__name__)
+
+
+class CriteriaNotLoaded(Unavailable):
+    """No active-criteria snapshot has been received yet: nothing can be assessed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("CRITERIA_NOT_LOADED", message, retry_after_seconds=1.0)
+
+
+class RulesHolder:
+    """The current rules snapshot of this process, replaced whole on every change."""
+
+    def __init__(self) -> None:
+        self._snapshot: RulesSnapshot | None = None
+
+    @property
+    def snapshot(self) -> RulesSnapshot | None:
+        """The current snapshot, or None before the first one."""
+        return self._snapshot
+
+    def current(self) -> RulesSnapshot:
+        """The current snapshot; raises :class:`CriteriaNotLoaded` before the first one."""
+        if self._snapshot is None:
+            raise CriteriaNotLoaded("no active-criteria snapshot has been received yet")
+        return self._snapshot
+
+    def replace(self, snapshot: RulesSnapshot) -> None:
+        """Swaps in ``snapshot`` for every assessment that starts from now on."""
+        self._snapshot = snapshot
+
+
+def decode_criterion(payload: bytes) -> Criterion | None:
+    """The criterion of a journaled payload, or None if this engine cannot apply it."""
+    message = criterion_pb2.ActiveCriterion.FromString(payload)
+    try:
+        return criterion_from_proto(message)
+    except UnusableRule as error:
+        _log.error("criterion_not_applicable", criterion=message.name, error=str(error))
+        return None
+
+
+def decode_named_list(payload: bytes) -> NamedList | None:
+    """The named list of a journaled payload, or None if this engine cannot use it."""
+    message = named_list_pb2.NamedList.FromString(payload)
+    try:
+        return named_list_from_proto(message)
+    except UnusableRule as error:
+        _log.error("named_list_not_applicable", named_list=message.name, error=str(error))
+        return None
+
+
+def snapshot_of(state: JournalState) -> RulesSnapshot:
+    """The snapshot of journaled state (criteria that cannot be applied are left out)."""
+    criteria = [decode_criterion(payload) for payload in state.criteria.values()]
+    named_lists = [decode_named_list(payload) for payload in state.named_lists.values()]
+    return RulesSnapshot.of(
+        state.revision,
+        [criterion for criterion in criteria if criterion is not None],
+        [named_list for named_list in named_lists if named_list is not None],
+    )
+
+
+async def load_journaled_rules(database: Database, holder: RulesHolder) -> int | None:
+    """Loads the latest journaled snapshot into ``holder``; returns its revision, if any."""
+    async with database.unit_of_work() as uow:
+        journal = RulesJournal(uow.session, database.dialect)
+        revision = await journal.latest_revision()
+        if revision is None:
+            return None
+        state = await journal.state_at(revision)
+    holder.replace(snapshot_of(state))
+    _log.info("rules_loaded", revision=revision, criteria=len(state.criteria))
+    return revision
+
+
+async def journaled_rules_at(database: Database, revision: int) -> RulesSnapshot | None:
+    """The snapshot as of ``revision``, or None if the journal does not reach back to it."""
+    async with database.unit_of_work() as uow:
+        journal = RulesJournal(uow.session, database.dialect)
+        earliest = await journal.earliest_revision()
+        if earliest is None or earliest > revision:
+            return None
+        state = await journal.state_at(revision)
+    return snapshot_of(state)
+
+
+async def apply_snapshot(
+    database: Database,
+    holder: RulesHolder,
+    revision: int,
+    criteria: dict[str, bytes],
+    named_lists: dict[str, bytes],
+) -> None:
+    """Replaces the whole rule set with a full snapshot at ``revision`` (wire form by name)."""
+    async with database.unit_of_work() as uow:
+        journal = RulesJournal(uow.session, database.dialect)
+        before = await journal.state_at(revision)
+        await journal.record(snapshot_records(before, criteria, named_lists))
+        await uow.commit()
+    holder.replace(snapshot_of(JournalState(revision, criteria, named_lists)))
+    _log.info(
+        "rules_snapshot_applied",
+        revision=revision,
+        criteria=len(criteria),
+        named_lists=len(named_lists),
+    )
+
+
+async def apply_change(
+    database: Database,
+    holder: RulesHolder,
+    revision: int,
+    kind: str,
+    key: str,
+    payload: bytes | None,
+) -> None:
+    """Applies one upsert (``payload``) or removal of a criterion or named list."""
+    async with database.unit_of_work() as uow:
+        journal = RulesJournal(uow.session, database.dialect)
+        await journal.record([JournalRecord(kind, key, revision, payload)])
+        await uow.commit()
+    snapshot = holder.snapshot or RulesSnapshot.of(revision, [], [])
+    if kind == CRITERION:
+        criterion = decode_criterion(payload) if payload is not None else None
+        snapshot = (
+            snapshot.with_criterion(revision, criterion)
+            if criterion is not None
+            else snapshot.without_criterion(revision, key)
+        )
+    elif kind == NAMED_LIST:
+        named_list = decode_named_list(payload) if payload is not None else None
+        snapshot = (
+            snapshot.with_named_list(revision, named_list)
+            if named_list is not None
+            else snapshot.without_named_list(revision, key)
+        )
+    holder.replace(snapshot)
+    _log.info(
+        "rules_change_applied", revision=revision, kind=kind, key=key, removed=payload is None
+    )

@@ -1,0 +1,100 @@
+"""A real scoring server per test, on its own database, with a fixed set of criteria."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+
+import pytest
+from customs.criteria.v1 import criteria_service_pb2
+from customs.scoring.v1 import scoring_service_pb2_grpc
+from scoring_support import (
+    StartScoring,
+    all_of,
+    code_in,
+    companies,
+    criterion,
+    hs_prefix,
+    in_list,
+    snapshot,
+)
+
+from customs_kit.settings import ServiceSettings
+from customs_kit.testing.services import RunningService, running_service
+from scoring.domain.draws import SelectionSeed
+from scoring.entrypoints.options import ScoringOptions
+from scoring.entrypoints.server import bootstrap
+
+SEED = SelectionSeed(b"integration-test-selection-seed-0001")
+
+#: Receivers that are not running: events stay in the outbox, where tests look for them.
+UNREACHABLE_PEERS = {
+    "exam-reports": "127.0.0.1:9",
+    "compliance": "127.0.0.1:9",
+    "audit-referral": "127.0.0.1:9",
+}
+
+#: The rules of most tests, as criteria would publish them at revision 5.
+RULES = snapshot(
+    5,
+    [
+        criterion(
+            "cigarettes",
+            hs_prefix("2402"),
+            level="ENFORCEMENT",
+            priority=1,
+            instructions="Unload the container and count the cartons.",
+        ),
+        criterion(
+            "phones-from-cn",
+            all_of(hs_prefix("851713"), code_in("ITEM_ORIGIN_COUNTRY", "CN")),
+            priority=20,
+            instructions="Check the handsets against the invoice and the IMEI list.",
+        ),
+        criterion("apparel-documents", hs_prefix("61", "62"), channel="YELLOW", priority=40),
+        criterion(
+            "audit-importers", in_list("IMPORTER", "namedLists/audit-importers"), channel="BLUE"
+        ),
+    ],
+    [companies("audit-importers", "AUDIT001")],
+)
+
+
+@pytest.fixture
+def start_scoring(make_settings: Callable[..., ServiceSettings], database_url: str) -> StartScoring:
+    """Starts scoring on the test's database with ``initial_rules`` (no criteria stream)."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        initial_rules: Sequence[criteria_service_pb2.WatchActiveCriteriaResponse] = RULES,
+        *,
+        watch_criteria: bool = False,
+        peers: Mapping[str, str] | None = None,
+        seed: SelectionSeed = SEED,
+    ) -> AsyncIterator[RunningService]:
+        settings = make_settings("scoring", database_url, {**UNREACHABLE_PEERS, **(peers or {})})
+        options = ScoringOptions(
+            selection_seed=seed,
+            watch_criteria=watch_criteria,
+            initial_rules=initial_rules,
+            watch_retry_base_seconds=0.05,
+            watch_retry_cap_seconds=0.2,
+        )
+        async with running_service(settings, functools.partial(bootstrap, options=options)) as s:
+            yield s
+
+    return start
+
+
+@pytest.fixture
+async def scoring(start_scoring: StartScoring) -> AsyncIterator[RunningService]:
+    """Scoring serving :data:`RULES`."""
+    async with start_scoring() as service:
+        yield service
+
+
+@pytest.fixture
+def stub(scoring: RunningService) -> scoring_service_pb2_grpc.ScoringServiceStub:
+    """A client of the scoring service under test."""
+    return scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)

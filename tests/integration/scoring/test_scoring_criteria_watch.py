@@ -1,0 +1,137 @@
+"""Scoring follows criteria's WatchActiveCriteria stream, served by a real gRPC server.
+
+The server is a minimal implementation of CriteriaService.WatchActiveCriteria
+on a real port, built on the generated servicer base: it serves whatever
+stream messages the test hands it, and ends the stream when told to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from customs.common.v1 import selectivity_pb2
+from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
+from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, snapshot
+
+from customs_kit.auth import Role, TokenVerifier
+from customs_kit.testing.services import SigningKeys
+
+_END_OF_STREAM = None
+
+
+@dataclass
+class CriteriaStream(criteria_service_pb2_grpc.CriteriaServiceServicer):  # type: ignore[misc]
+    """Serves queued stream messages; ``None`` in the queue ends the current stream."""
+
+    outgoing: asyncio.Queue[criteria_service_pb2.WatchActiveCriteriaResponse | None] = field(
+        default_factory=asyncio.Queue
+    )
+    #: (since_revision, authorization header) of every WatchActiveCriteria call.
+    calls: list[tuple[int, str]] = field(default_factory=list)
+
+    async def WatchActiveCriteria(
+        self, request: criteria_service_pb2.WatchActiveCriteriaRequest, context: Any
+    ) -> AsyncIterator[criteria_service_pb2.WatchActiveCriteriaResponse]:
+        metadata = dict(context.invocation_metadata() or ())
+        self.calls.append((request.since_revision, metadata.get("authorization", "")))
+        while (message := await self.outgoing.get()) is not _END_OF_STREAM:
+            yield message
+
+    def send(self, *messages: criteria_service_pb2.WatchActiveCriteriaResponse | None) -> None:
+        for message in messages:
+            self.outgoing.put_nowait(message)
+
+
+@pytest.fixture
+async def criteria_stream() -> AsyncIterator[tuple[CriteriaStream, int]]:
+    """The stream servicer and the port it is served on."""
+    servicer = CriteriaStream()
+    server = grpc.aio.server()
+    criteria_service_pb2_grpc.add_CriteriaServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield servicer, port
+    await server.stop(grace=None)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[assessment_pb2.Assessment | None]],
+) -> assessment_pb2.Assessment:
+    """Retries ``check`` for up to 5 s until it returns an assessment."""
+    async with asyncio.timeout(5):
+        while True:
+            found = await check()
+            if found is not None:
+                return found
+            await asyncio.sleep(0.05)
+
+
+async def test_scoring_follows_the_criteria_stream_and_resumes_after_a_disconnect(
+    start_scoring: StartScoring,
+    criteria_stream: tuple[CriteriaStream, int],
+    test_keys: SigningKeys,
+) -> None:
+    stream, port = criteria_stream
+    attempts = iter(range(1_000))
+
+    async with start_scoring(
+        initial_rules=(), watch_criteria=True, peers={"criteria": f"127.0.0.1:{port}"}
+    ) as scoring:
+        stub = scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)
+        metadata = test_keys.metadata(Role.DECLARATION_SYSTEM)
+
+        def cigarettes_assessed_at(revision: int) -> Callable[[], Awaitable[Any]]:
+            """Lodges new cigarette declarations until one is decided at ``revision``."""
+
+            async def check() -> assessment_pb2.Assessment | None:
+                message = declaration(f"WATCH-{next(attempts)}", item(1, hs_code="240220"))
+                try:
+                    response = await stub.AssessDeclaration(
+                        scoring_service_pb2.AssessDeclarationRequest(declaration=message),
+                        metadata=metadata,
+                    )
+                except grpc.aio.AioRpcError as error:
+                    # Only "criteria not loaded yet" is worth waiting for.
+                    if error.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    return None
+                assessment = response.assessment
+                return assessment if assessment.replay.criteria_revision == revision else None
+
+            return check
+
+        stream.send(*snapshot(5, [criterion("cigarettes", hs_prefix("2402"))]))
+        first = await eventually(cigarettes_assessed_at(5))
+        assert first.channel == selectivity_pb2.CHANNEL_RED
+        assert first.criterion_hits[0].criterion == "criteria/cigarettes"
+
+        stream.send(
+            criteria_service_pb2.WatchActiveCriteriaResponse(
+                revision=6, removed_criterion="criteria/cigarettes"
+            )
+        )
+        removed = await eventually(cigarettes_assessed_at(6))
+        assert removed.channel == selectivity_pb2.CHANNEL_GREEN
+
+        # Criteria goes away mid-stream; scoring reconnects from the revision it holds.
+        stream.send(
+            _END_OF_STREAM,
+            criteria_service_pb2.WatchActiveCriteriaResponse(
+                revision=7,
+                criterion=criterion("cigarettes", hs_prefix("2402"), channel="YELLOW", revision=2),
+            ),
+        )
+        resumed = await eventually(cigarettes_assessed_at(7))
+        assert resumed.channel == selectivity_pb2.CHANNEL_YELLOW
+        assert resumed.criterion_hits[0].criterion_revision == 2
+
+    assert [since for since, _ in stream.calls] == [0, 6]
+    verifier = TokenVerifier(test_keys.public_key_file.read_bytes(), "customs-platform")
+    for _, authorization in stream.calls:
+        assert Role.SERVICE in verifier.verify(authorization.removeprefix("Bearer ")).roles
