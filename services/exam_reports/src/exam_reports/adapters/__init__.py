@@ -1,0 +1,1 @@
+"""Persistence of the examination service (SQLAlchemy tables and repositories)."""

@@ -1,0 +1,1 @@
+"""Process entry points: the gRPC server, its servicer and the migration job."""

@@ -1,0 +1,51 @@
+"""The exam-reports process: ``customs-exam-reports`` (or ``python -m ...entrypoints.server``)."""
+
+from __future__ import annotations
+
+from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
+
+from customs_kit.db import Database
+from customs_kit.migrations import run_migrations
+from customs_kit.pagination import PageTokens
+from customs_kit.server import Application, ServiceRegistration, run_service
+from customs_kit.settings import ServiceSettings
+from exam_reports.entrypoints.servicer import ExamReportsServicer
+from exam_reports.service_layer.common import Pager
+from exam_reports.service_layer.examinations import WaitingTaskAssigner
+
+SERVICE_NAME = "exam-reports"
+DEFAULT_PORT = 50053
+MIGRATIONS = "exam_reports:migrations"
+
+
+async def bootstrap(settings: ServiceSettings) -> Application:
+    """Builds the service from its settings: database (migrated), servicer, background work.
+
+    The service sends no events yet, so it opens no channels to peers and runs
+    no outbox relay.
+    """
+    if settings.run_migrations_on_start:
+        run_migrations(settings.database_url, MIGRATIONS)
+    database = Database(settings.database_url)
+    servicer = ExamReportsServicer(database, Pager(PageTokens(settings.page_token_secret)))
+    return Application(
+        registrations=[
+            ServiceRegistration(
+                servicer,
+                exam_reports_service_pb2_grpc.add_ExamReportsServiceServicer_to_server,
+                exam_reports_service_pb2.DESCRIPTOR.services_by_name["ExamReportsService"],
+            )
+        ],
+        background=[WaitingTaskAssigner(database)],
+        cleanups=[database.dispose],
+        resources={"database": database},
+    )
+
+
+def main() -> None:
+    """Runs the service until SIGTERM or SIGINT."""
+    run_service(SERVICE_NAME, DEFAULT_PORT, bootstrap)
+
+
+if __name__ == "__main__":
+    main()

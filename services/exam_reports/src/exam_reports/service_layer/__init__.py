@@ -1,0 +1,1 @@
+"""Use cases: each handler owns its transaction and speaks in domain terms."""
