@@ -22,7 +22,11 @@ from customs.criteria.v1 import (
     criterion_pb2,
     risk_profile_pb2,
 )
-from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
+from customs.exam_reports.v1 import (
+    exam_reports_service_pb2,
+    exam_reports_service_pb2_grpc,
+    office_pb2,
+)
 from customs.scoring.v1 import declaration_pb2, scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
@@ -132,6 +136,7 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
     analyst = test_keys.metadata(Role.ANALYST, subject="ana")
     supervisor = test_keys.metadata(Role.SUPERVISOR, subject="sam")
     declaration_system = test_keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda")
+    operator = test_keys.metadata(Role.OPERATOR, subject="ops")
 
     with (
         tracer.start_as_current_span("customs-officer-journey") as root,
@@ -145,6 +150,18 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
             carrier: dict[str, str] = {}
             inject(carrier, context=trace.set_span_in_context(root))
             return [*metadata, *carrier.items()]
+
+        exam_reports = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_channel)
+        exam_reports.CreateOffice(
+            exam_reports_service_pb2.CreateOfficeRequest(
+                request_id=str(uuid.uuid4()),
+                office_id="30",
+                office=office_pb2.Office(
+                    display_name="Incheon port", time_zone="Asia/Seoul", active=True
+                ),
+            ),
+            metadata=traced(operator),
+        )
 
         criteria = criteria_service_pb2_grpc.CriteriaServiceStub(criteria_channel)
         profile = criteria.CreateRiskProfile(
@@ -224,7 +241,6 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
         )
         assert green.assessment.channel == selectivity_pb2.CHANNEL_GREEN
 
-        exam_reports = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_channel)
         number = assessment.declaration.declaration_number
 
         def examination_task() -> exam_reports_service_pb2.ListExaminationsResponse | None:

@@ -1,0 +1,1 @@
+"""The compliance service: traders and their profiles, trade statistics, compliance measurement."""

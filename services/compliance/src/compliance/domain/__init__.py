@@ -1,0 +1,1 @@
+"""Compliance rules in plain Python: traders, recorded declarations, measurement."""

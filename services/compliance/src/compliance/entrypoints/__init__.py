@@ -1,0 +1,1 @@
+"""Process entry points: the gRPC server and the migration job."""

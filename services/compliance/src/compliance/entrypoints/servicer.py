@@ -1,0 +1,527 @@
+"""The ComplianceService servicer: decode the request, call the use case, encode the answer.
+
+Each implemented RPC declares its allowed roles (as the contract's comments
+state them) next to its implementation. RPCs of the contract that are not
+overridden here answer UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from customs.common.v1 import selectivity_pb2
+from customs.compliance.v1 import (
+    compliance_intervention_pb2,
+    compliance_service_pb2,
+    compliance_service_pb2_grpc,
+    measurement_pb2,
+    trade_statistics_pb2,
+    trader_pb2,
+)
+from customs.compliance.v1.compliance_service_pb2 import (
+    CreateComplianceMeasurementRequest,
+    CreateComplianceMeasurementResponse,
+    CreateTraderRequest,
+    CreateTraderResponse,
+    GetComplianceInterventionRequest,
+    GetComplianceInterventionResponse,
+    GetComplianceMeasurementRequest,
+    GetComplianceMeasurementResponse,
+    GetDeclarationRecordRequest,
+    GetDeclarationRecordResponse,
+    GetTraderRequest,
+    GetTraderResponse,
+    IngestAssessmentEventRequest,
+    IngestAssessmentEventResponse,
+    IngestAuditFindingEventRequest,
+    IngestAuditFindingEventResponse,
+    IngestExaminationOutcomeEventRequest,
+    IngestExaminationOutcomeEventResponse,
+    ListCommodityRankingsRequest,
+    ListCommodityRankingsResponse,
+    ListComplianceInterventionsRequest,
+    ListComplianceInterventionsResponse,
+    ListComplianceMeasurementsRequest,
+    ListComplianceMeasurementsResponse,
+    ListComplianceRatesRequest,
+    ListComplianceRatesResponse,
+    ListDeclarationRecordsRequest,
+    ListDeclarationRecordsResponse,
+    ListTraderRankingsRequest,
+    ListTraderRankingsResponse,
+    ListTradersRequest,
+    ListTradersResponse,
+    SetTraderTierRequest,
+    SetTraderTierResponse,
+    UpdateTraderRequest,
+    UpdateTraderResponse,
+    WatchTraderProfilesRequest,
+    WatchTraderProfilesResponse,
+)
+from google.protobuf.message import Message
+
+from compliance.adapters.repositories import (
+    InterventionFilter,
+    MeasurementFilter,
+    RecordFilter,
+    StatisticsScope,
+    TraderFilter,
+)
+from compliance.domain.declarations import (
+    MAX_RANKING_DAYS,
+    OFFICE_NAME_PREFIX,
+    Channel,
+    CommodityRankingMetric,
+    TraderRankingMetric,
+    hs_level,
+)
+from compliance.domain.interventions import InterventionState
+from compliance.domain.measurement import (
+    ComplianceDimension,
+    EvidenceSource,
+    MeasurementState,
+    ToleranceAssessment,
+    measurement_scope,
+)
+from compliance.domain.outcomes import ComplianceArea
+from compliance.domain.periods import end_of, parse_day, period, start_of
+from compliance.domain.traders import (
+    ApprovedTraderStatus,
+    TraderChanges,
+    TraderRole,
+    TraderTier,
+    trader_id_of,
+)
+from compliance.entrypoints import mappers
+from compliance.entrypoints.mappers import (
+    ROLE,
+    STATUS,
+    TIER,
+    domain_enum,
+    domain_enums,
+    last_segment,
+    required_enum,
+)
+from compliance.service_layer import interventions, measurement, outcomes, statistics, traders
+from compliance.service_layer.watch import (
+    ProfileChanged,
+    ProfileRemoved,
+    ProfileWatch,
+    SnapshotEnded,
+    SnapshotStarted,
+    WatchEvent,
+)
+from customs_kit.auth import Role, allow, current_principal
+from customs_kit.db import Database, utcnow
+from customs_kit.errors import FieldViolation, InvalidArgument
+from customs_kit.idempotency import run_idempotent
+from customs_kit.pagination import PageTokens
+from customs_kit.uow import UnitOfWork
+
+_SERVICE = "/customs.compliance.v1.ComplianceService/"
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+
+def _roles(numbers: Any) -> frozenset[TraderRole]:
+    return domain_enums(TraderRole, trader_pb2.TraderRole, ROLE, numbers)
+
+
+def _office_id(office: str) -> str:
+    return office.removeprefix(OFFICE_NAME_PREFIX)
+
+
+class ComplianceServicer(compliance_service_pb2_grpc.ComplianceServiceServicer):
+    """The gRPC face of the compliance service."""
+
+    def __init__(self, database: Database, page_tokens: PageTokens, watch: ProfileWatch) -> None:
+        self._database = database
+        self._tokens = page_tokens
+        self._watch = watch
+
+    async def _idempotent(
+        self,
+        method: str,
+        request: Message,
+        work: Callable[[UnitOfWork], Awaitable[ResponseT]],
+        response_type: type[ResponseT],
+    ) -> ResponseT:
+        return await run_idempotent(self._database, _SERVICE + method, request, work, response_type)
+
+    # --- traders -------------------------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR, Role.SUPERVISOR, Role.SERVICE)
+    async def GetTrader(self, request: GetTraderRequest, context: Any) -> GetTraderResponse:
+        trader = await traders.get_trader(self._database, trader_id_of(request.name))
+        return GetTraderResponse(trader=mappers.trader_message(trader))
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListTraders(self, request: ListTradersRequest, context: Any) -> ListTradersResponse:
+        where = TraderFilter(
+            role=domain_enum(TraderRole, trader_pb2.TraderRole, ROLE, request.role),
+            tier=domain_enum(TraderTier, trader_pb2.TraderTier, TIER, request.tier),
+            approved_trader_status=domain_enum(
+                ApprovedTraderStatus,
+                trader_pb2.ApprovedTraderStatus,
+                STATUS,
+                request.approved_trader_status,
+            ),
+            display_name_prefix=request.display_name_prefix,
+        )
+        page = await traders.list_traders(
+            self._database, self._tokens, where, request.page_size, request.page_token
+        )
+        return ListTradersResponse(
+            traders=[mappers.trader_message(t) for t in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def CreateTrader(
+        self, request: CreateTraderRequest, context: Any
+    ) -> CreateTraderResponse:
+        command = traders.CreateTrader(
+            trader_id=request.trader_id,
+            display_name=request.trader.display_name,
+            roles=_roles(request.trader.roles),
+            country=request.trader.country,
+            address=request.trader.address,
+        )
+
+        async def work(uow: UnitOfWork) -> CreateTraderResponse:
+            trader = await traders.create_trader(uow, command, utcnow())
+            return CreateTraderResponse(trader=mappers.trader_message(trader))
+
+        return await self._idempotent("CreateTrader", request, work, CreateTraderResponse)
+
+    @allow(Role.COMPLIANCE)
+    async def UpdateTrader(
+        self, request: UpdateTraderRequest, context: Any
+    ) -> UpdateTraderResponse:
+        paths = set(request.update_mask.paths)
+        if not paths:
+            raise InvalidArgument(
+                [FieldViolation("update_mask.paths", "must name at least one field to change")]
+            )
+        new = request.trader
+        changes = TraderChanges(
+            display_name=new.display_name if "display_name" in paths else None,
+            roles=_roles(new.roles) if "roles" in paths else None,
+            country=new.country if "country" in paths else None,
+            address=new.address if "address" in paths else None,
+        )
+        trader = await traders.update_trader(
+            self._database, trader_id_of(new.name), new.etag, changes, utcnow()
+        )
+        return UpdateTraderResponse(trader=mappers.trader_message(trader))
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def SetTraderTier(
+        self, request: SetTraderTierRequest, context: Any
+    ) -> SetTraderTierResponse:
+        tier = required_enum(TraderTier, trader_pb2.TraderTier, TIER, request.tier, "tier")
+
+        async def work(uow: UnitOfWork) -> SetTraderTierResponse:
+            trader = await traders.set_trader_tier(
+                uow, trader_id_of(request.name), request.etag, tier, request.reason, utcnow()
+            )
+            return SetTraderTierResponse(trader=mappers.trader_message(trader))
+
+        return await self._idempotent("SetTraderTier", request, work, SetTraderTierResponse)
+
+    @allow(Role.SERVICE)
+    async def WatchTraderProfiles(
+        self, request: WatchTraderProfilesRequest, context: Any
+    ) -> AsyncIterator[WatchTraderProfilesResponse]:
+        async for event in self._watch.stream(request.since_revision):
+            yield _watch_message(event)
+
+    # --- event ingest --------------------------------------------------------------------------
+
+    @allow(Role.SERVICE)
+    async def IngestAssessmentEvent(
+        self, request: IngestAssessmentEventRequest, context: Any
+    ) -> IngestAssessmentEventResponse:
+        applied = await statistics.ingest_assessment(
+            self._database,
+            request.event_id,
+            mappers.assessed_declaration(request.assessed_declaration),
+            utcnow(),
+        )
+        return IngestAssessmentEventResponse(duplicate=not applied)
+
+    @allow(Role.SERVICE)
+    async def IngestExaminationOutcomeEvent(
+        self, request: IngestExaminationOutcomeEventRequest, context: Any
+    ) -> IngestExaminationOutcomeEventResponse:
+        applied = await outcomes.ingest_examination_outcome(
+            self._database,
+            request.event_id,
+            mappers.examination_outcome(request.examination_outcome),
+            utcnow(),
+        )
+        return IngestExaminationOutcomeEventResponse(duplicate=not applied)
+
+    @allow(Role.SERVICE)
+    async def IngestAuditFindingEvent(
+        self, request: IngestAuditFindingEventRequest, context: Any
+    ) -> IngestAuditFindingEventResponse:
+        opened = await outcomes.ingest_audit_outcome(
+            self._database,
+            request.event_id,
+            mappers.audit_outcome(request.audit_outcome),
+            current_principal().subject,
+            utcnow(),
+        )
+        return IngestAuditFindingEventResponse(
+            duplicate=not opened.applied, compliance_interventions=opened.interventions
+        )
+
+    # --- trade statistics ----------------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def GetDeclarationRecord(
+        self, request: GetDeclarationRecordRequest, context: Any
+    ) -> GetDeclarationRecordResponse:
+        record = await statistics.get_record(self._database, last_segment(request.name))
+        return GetDeclarationRecordResponse(
+            declaration_record=mappers.declaration_record_message(record)
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListDeclarationRecords(
+        self, request: ListDeclarationRecordsRequest, context: Any
+    ) -> ListDeclarationRecordsResponse:
+        start = parse_day(request.start_date, "start_date") if request.start_date else None
+        end = parse_day(request.end_date, "end_date") if request.end_date else None
+        where = RecordFilter(
+            trader_id=trader_id_of(request.trader),
+            trader_role=domain_enum(TraderRole, trader_pb2.TraderRole, ROLE, request.trader_role),
+            office_id=_office_id(request.office),
+            hs_code_prefix=request.hs_code_prefix,
+            start=start_of(start) if start else None,
+            end=end_of(end) if end else None,
+            channel=domain_enum(Channel, selectivity_pb2.Channel, "CHANNEL_", request.channel),
+        )
+        page = await statistics.list_records(
+            self._database, self._tokens, where, request.page_size, request.page_token
+        )
+        return ListDeclarationRecordsResponse(
+            declaration_records=[mappers.declaration_record_message(r) for r in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListTraderRankings(
+        self, request: ListTraderRankingsRequest, context: Any
+    ) -> ListTraderRankingsResponse:
+        scope = StatisticsScope(
+            period(request.start_date, request.end_date, max_days=MAX_RANKING_DAYS),
+            _office_id(request.office),
+        )
+        page = await statistics.trader_rankings(
+            self._database,
+            self._tokens,
+            scope,
+            required_enum(TraderRole, trader_pb2.TraderRole, ROLE, request.role, "role"),
+            required_enum(
+                TraderRankingMetric,
+                trade_statistics_pb2.TraderRankingMetric,
+                "TRADER_RANKING_METRIC_",
+                request.metric,
+                "metric",
+            ),
+            request.page_size,
+            request.page_token,
+        )
+        return ListTraderRankingsResponse(
+            trader_rankings=[mappers.trader_ranking_message(row) for row in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListCommodityRankings(
+        self, request: ListCommodityRankingsRequest, context: Any
+    ) -> ListCommodityRankingsResponse:
+        scope = StatisticsScope(
+            period(request.start_date, request.end_date, max_days=MAX_RANKING_DAYS),
+            _office_id(request.office),
+        )
+        page = await statistics.commodity_rankings(
+            self._database,
+            self._tokens,
+            scope,
+            hs_level(request.hs_digits),
+            required_enum(
+                CommodityRankingMetric,
+                trade_statistics_pb2.CommodityRankingMetric,
+                "COMMODITY_RANKING_METRIC_",
+                request.metric,
+                "metric",
+            ),
+            request.page_size,
+            request.page_token,
+        )
+        return ListCommodityRankingsResponse(
+            commodity_rankings=[mappers.commodity_ranking_message(row) for row in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # --- compliance measurement ----------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.ANALYST)
+    async def CreateComplianceMeasurement(
+        self, request: CreateComplianceMeasurementRequest, context: Any
+    ) -> CreateComplianceMeasurementResponse:
+        wanted = request.compliance_measurement
+        scope = measurement_scope(
+            title=wanted.title,
+            dimension=required_enum(
+                ComplianceDimension,
+                measurement_pb2.ComplianceDimension,
+                "COMPLIANCE_DIMENSION_",
+                wanted.dimension,
+                "compliance_measurement.dimension",
+            ),
+            areas=domain_enums(
+                ComplianceArea, measurement_pb2.ComplianceArea, "COMPLIANCE_AREA_", wanted.areas
+            ),
+            sources=domain_enums(
+                EvidenceSource,
+                measurement_pb2.ComplianceEvidenceSource,
+                "COMPLIANCE_EVIDENCE_SOURCE_",
+                wanted.sources,
+            ),
+            hs_chapters=wanted.hs_chapters,
+            period=period(
+                wanted.start_date,
+                wanted.end_date,
+                start_field="compliance_measurement.start_date",
+                end_field="compliance_measurement.end_date",
+            ),
+            tolerance_level=wanted.tolerance_level,
+            confidence_level=wanted.confidence_level,
+            min_sample_size=wanted.min_sample_size,
+        )
+        creator = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> CreateComplianceMeasurementResponse:
+            created = await measurement.create_measurement(uow, scope, creator, utcnow())
+            return CreateComplianceMeasurementResponse(
+                compliance_measurement=mappers.measurement_message(created)
+            )
+
+        return await self._idempotent(
+            "CreateComplianceMeasurement", request, work, CreateComplianceMeasurementResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def GetComplianceMeasurement(
+        self, request: GetComplianceMeasurementRequest, context: Any
+    ) -> GetComplianceMeasurementResponse:
+        found = await measurement.get_measurement(self._database, last_segment(request.name))
+        return GetComplianceMeasurementResponse(
+            compliance_measurement=mappers.measurement_message(found)
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListComplianceMeasurements(
+        self, request: ListComplianceMeasurementsRequest, context: Any
+    ) -> ListComplianceMeasurementsResponse:
+        where = MeasurementFilter(
+            state=domain_enum(
+                MeasurementState,
+                measurement_pb2.ComplianceMeasurementState,
+                "COMPLIANCE_MEASUREMENT_STATE_",
+                request.state,
+            ),
+            dimension=domain_enum(
+                ComplianceDimension,
+                measurement_pb2.ComplianceDimension,
+                "COMPLIANCE_DIMENSION_",
+                request.dimension,
+            ),
+        )
+        page = await measurement.list_measurements(
+            self._database, self._tokens, where, request.page_size, request.page_token
+        )
+        return ListComplianceMeasurementsResponse(
+            compliance_measurements=[mappers.measurement_message(m) for m in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListComplianceRates(
+        self, request: ListComplianceRatesRequest, context: Any
+    ) -> ListComplianceRatesResponse:
+        page = await measurement.list_rates(
+            self._database,
+            self._tokens,
+            last_segment(request.parent),
+            domain_enums(
+                ToleranceAssessment,
+                measurement_pb2.ToleranceAssessment,
+                "TOLERANCE_ASSESSMENT_",
+                request.assessments,
+            ),
+            request.page_size,
+            request.page_token,
+        )
+        return ListComplianceRatesResponse(
+            compliance_rates=[mappers.rate_message(rate) for rate in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # --- compliance interventions --------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def GetComplianceIntervention(
+        self, request: GetComplianceInterventionRequest, context: Any
+    ) -> GetComplianceInterventionResponse:
+        found = await interventions.get_intervention(self._database, last_segment(request.name))
+        return GetComplianceInterventionResponse(
+            compliance_intervention=mappers.intervention_message(found)
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
+    async def ListComplianceInterventions(
+        self, request: ListComplianceInterventionsRequest, context: Any
+    ) -> ListComplianceInterventionsResponse:
+        where = InterventionFilter(
+            trader_id=trader_id_of(request.trader),
+            states=domain_enums(
+                InterventionState,
+                compliance_intervention_pb2.ComplianceInterventionState,
+                "COMPLIANCE_INTERVENTION_STATE_",
+                request.states,
+            ),
+            trader_role=domain_enum(TraderRole, trader_pb2.TraderRole, ROLE, request.trader_role),
+        )
+        page = await interventions.list_interventions(
+            self._database, self._tokens, where, request.page_size, request.page_token
+        )
+        return ListComplianceInterventionsResponse(
+            compliance_interventions=[mappers.intervention_message(i) for i in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+
+def _watch_message(event: WatchEvent) -> WatchTraderProfilesResponse:
+    match event:
+        case SnapshotStarted(revision):
+            return WatchTraderProfilesResponse(
+                revision=revision, snapshot_start=compliance_service_pb2.SnapshotStart()
+            )
+        case ProfileChanged(revision, profile, profile_revision):
+            return WatchTraderProfilesResponse(
+                revision=revision, profile=mappers.profile_message(profile, profile_revision)
+            )
+        case ProfileRemoved(revision, trader_id):
+            return WatchTraderProfilesResponse(
+                revision=revision, removed_trader=f"traders/{trader_id}"
+            )
+        case SnapshotEnded(revision):
+            return WatchTraderProfilesResponse(
+                revision=revision, snapshot_end=compliance_service_pb2.SnapshotEnd()
+            )

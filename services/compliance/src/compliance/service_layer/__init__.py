@@ -1,0 +1,1 @@
+"""Use cases of the compliance service; each owns its transaction."""
