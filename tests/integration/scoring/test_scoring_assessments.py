@@ -278,12 +278,3 @@ async def test_nothing_is_assessed_before_the_first_criteria_snapshot(
     found = details(raised.value)
     assert found["ErrorInfo"].reason == "CRITERIA_NOT_LOADED"
     assert found["RetryInfo"].retry_delay.seconds >= 1
-
-
-async def test_simulate_is_not_implemented_yet(stub: Stub, test_keys: SigningKeys) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await stub.Simulate(
-            scoring_service_pb2.SimulateRequest(), metadata=test_keys.metadata(Role.ANALYST)
-        )
-
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED

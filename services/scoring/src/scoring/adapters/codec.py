@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from customs.common.v1 import money_pb2, selection_rule_pb2, selectivity_pb2
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
-from customs.scoring.v1 import assessment_pb2, declaration_pb2
+from customs.scoring.v1 import assessment_pb2, declaration_pb2, simulation_pb2
 from google.protobuf import timestamp_pb2
 
 from scoring.domain.assessment import (
@@ -312,35 +312,49 @@ def treatment_to_proto(treatment: Treatment) -> selection_rule_pb2.Treatment:
     )
 
 
+def selection_rule_from_proto(rule: selection_rule_pb2.SelectionRule, owner: str) -> SelectionRule:
+    """The domain rule of ``owner`` (a criterion name); raises ``UnusableRule`` if it cannot run."""
+    if not rule.HasField("condition") or not rule.HasField("treatment"):
+        raise UnusableRule(f"{owner} has no condition or no treatment")
+    scope = selection_rule_pb2.ApprovedTraderScope.Name(rule.approved_traders)
+    return SelectionRule(
+        condition=condition_from_proto(rule.condition),
+        treatment=treatment_from_proto(rule.treatment),
+        selection_percent=rule.selection_percent,
+        mandatory=rule.mandatory,
+        approved_traders=ApprovedTraderScope[_suffix(scope, "APPROVED_TRADER_SCOPE_")],
+        priority=rule.priority,
+        examiner_instructions=rule.examiner_instructions,
+    )
+
+
+def _optional_time(
+    message: criterion_pb2.ActiveCriterion | simulation_pb2.SimulationCriterion, field: str
+) -> datetime | None:
+    return timestamp_to_datetime(getattr(message, field)) if message.HasField(field) else None
+
+
 def criterion_from_proto(message: criterion_pb2.ActiveCriterion) -> Criterion:
     """The domain criterion of a published one; raises ``UnusableRule`` if it cannot run."""
-    rule = message.rule
-    if not rule.HasField("condition") or not rule.HasField("treatment"):
-        raise UnusableRule(f"{message.name} has no condition or no treatment")
-    scope = selection_rule_pb2.ApprovedTraderScope.Name(rule.approved_traders)
     return Criterion(
         name=message.name,
         revision=message.revision,
         title=message.title,
-        rule=SelectionRule(
-            condition=condition_from_proto(rule.condition),
-            treatment=treatment_from_proto(rule.treatment),
-            selection_percent=rule.selection_percent,
-            mandatory=rule.mandatory,
-            approved_traders=ApprovedTraderScope[_suffix(scope, "APPROVED_TRADER_SCOPE_")],
-            priority=rule.priority,
-            examiner_instructions=rule.examiner_instructions,
-        ),
-        validity_start=(
-            timestamp_to_datetime(message.validity_start_time)
-            if message.HasField("validity_start_time")
-            else None
-        ),
-        validity_end=(
-            timestamp_to_datetime(message.validity_end_time)
-            if message.HasField("validity_end_time")
-            else None
-        ),
+        rule=selection_rule_from_proto(message.rule, message.name),
+        validity_start=_optional_time(message, "validity_start_time"),
+        validity_end=_optional_time(message, "validity_end_time"),
+    )
+
+
+def simulation_criterion_from_proto(message: simulation_pb2.SimulationCriterion) -> Criterion:
+    """A candidate criterion of a simulation; raises ``UnusableRule`` if it cannot run."""
+    return Criterion(
+        name=message.criterion,
+        revision=message.revision,
+        title=message.criterion,
+        rule=selection_rule_from_proto(message.rule, message.criterion),
+        validity_start=_optional_time(message, "validity_start_time"),
+        validity_end=_optional_time(message, "validity_end_time"),
     )
 
 

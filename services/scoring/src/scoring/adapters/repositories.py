@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,9 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_kit.db import is_unique_violation, utcnow
-from scoring.adapters.codec import assessment_from_record, decision_record
+from scoring.adapters.codec import (
+    assessment_from_record,
+    decision_record,
+    declaration_from_content,
+)
 from scoring.adapters.orm import ASSESSMENT_VERSION_CONSTRAINT, AssessmentRow, RulesJournalRow
 from scoring.domain.assessment import Assessment
+from scoring.domain.declaration import Declaration
 from scoring.domain.rules import Channel
 
 _INSERT_BATCH = 1_000
@@ -113,6 +118,39 @@ class AssessmentRepository:
         query = query.order_by(AssessmentRow.lodgement_time.desc(), AssessmentRow.id.desc())
         rows = (await self._session.scalars(query.limit(limit))).all()
         return [_to_domain(row) for row in rows]
+
+    async def lodged_declarations(
+        self,
+        lodged_from: datetime,
+        lodged_before: datetime,
+        office_codes: Sequence[str],
+        batch_size: int,
+    ) -> AsyncIterator[list[Declaration]]:
+        """The latest version of every declaration lodged in the window, in batches.
+
+        An amended declaration counts once, as it was last declared, so a replay
+        does not count its earlier versions as more declarations.
+        """
+        query = select(AssessmentRow.declaration_number, AssessmentRow.declaration).where(
+            AssessmentRow.lodgement_time >= lodged_from,
+            AssessmentRow.lodgement_time < lodged_before,
+        )
+        if office_codes:
+            query = query.where(AssessmentRow.office_code.in_(office_codes))
+        query = query.order_by(AssessmentRow.declaration_number, AssessmentRow.version.desc())
+        result = await self._session.stream(query.execution_options(yield_per=batch_size))
+        batch: list[Declaration] = []
+        previous_number: str | None = None
+        async for number, content in result:
+            if number == previous_number:
+                continue
+            previous_number = number
+            batch.append(declaration_from_content(content))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def _filtered(

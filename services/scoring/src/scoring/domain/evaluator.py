@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -108,7 +108,7 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class _Subject:
+class Subject:
     """What one evaluation of a condition tree reads: the header and maybe one item."""
 
     declaration: Declaration
@@ -136,28 +136,46 @@ def evaluate(
     explain: bool = False,
 ) -> Evaluation:
     """The decision and (with ``explain``) the predicate-by-predicate reasons of each hit."""
+    matches = (
+        (criterion, subject)
+        for criterion in snapshot.criteria.values()
+        if criterion.is_valid_at(declaration.lodgement_time)
+        for subject in _subjects(criterion, declaration, snapshot.named_lists)
+        if holds(criterion.rule.condition, subject)
+    )
+    return conclude(
+        declaration, seed, matches, importer_approved=importer_approved, explain=explain
+    )
+
+
+def conclude(
+    declaration: Declaration,
+    seed: SelectionSeed,
+    matches: Iterable[tuple[Criterion, Subject]],
+    *,
+    importer_approved: bool,
+    explain: bool,
+) -> Evaluation:
+    """The evaluation made of the (criterion, subject) pairs whose condition holds.
+
+    Shared by this evaluator and the indexed engine, so that the two differ
+    only in which pairs they find, never in draws, order or decision.
+    """
     found: list[tuple[Criterion, CriterionHit, float, tuple[PredicateResult, ...]]] = []
-    for criterion in snapshot.criteria.values():
-        if not criterion.is_valid_at(declaration.lodgement_time):
-            continue
-        for subject in _subjects(criterion, declaration, snapshot.named_lists):
-            if not _holds(criterion.rule.condition, subject):
-                continue
-            item_number = 0 if subject.item is None else subject.item.item_number
-            draw = seed.criterion_draw(
-                criterion.name,
-                criterion.revision,
-                declaration.declaration_number,
-                declaration.version,
-                item_number,
-            )
-            hit = _hit(criterion, item_number, draw, importer_approved)
-            results = (
-                tuple(_explain_tree(criterion.rule.condition, subject, "condition"))
-                if explain
-                else ()
-            )
-            found.append((criterion, hit, draw, results))
+    for criterion, subject in matches:
+        item_number = 0 if subject.item is None else subject.item.item_number
+        draw = seed.criterion_draw(
+            criterion.name,
+            criterion.revision,
+            declaration.declaration_number,
+            declaration.version,
+            item_number,
+        )
+        hit = _hit(criterion, item_number, draw, importer_approved)
+        results = (
+            tuple(_explain_tree(criterion.rule.condition, subject, "condition")) if explain else ()
+        )
+        found.append((criterion, hit, draw, results))
     # (criterion, item) is unique, so this order is total whatever the snapshot's order.
     found.sort(key=lambda entry: (entry[1].priority, entry[1].criterion, entry[1].item_number))
     decision = _decide(
@@ -173,12 +191,12 @@ def evaluate(
 
 def _subjects(
     criterion: Criterion, declaration: Declaration, named_lists: Mapping[str, NamedList]
-) -> Iterator[_Subject]:
+) -> Iterator[Subject]:
     if not criterion.rule.item_level:
-        yield _Subject(declaration, None, named_lists)
+        yield Subject(declaration, None, named_lists)
         return
     for item in declaration.items:
-        yield _Subject(declaration, item, named_lists)
+        yield Subject(declaration, item, named_lists)
 
 
 def _hit(
@@ -263,21 +281,22 @@ def _merge_documents(selected: Sequence[CriterionHit]) -> tuple[DocumentCheck, .
 # --- conditions --------------------------------------------------------------------
 
 
-def _holds(condition: Condition, subject: _Subject) -> bool:
+def holds(condition: Condition, subject: Subject) -> bool:
+    """Whether ``condition`` is true of ``subject``."""
     match condition:
         case AllOf(conditions):
-            return all(_holds(child, subject) for child in conditions)
+            return all(holds(child, subject) for child in conditions)
         case AnyOf(conditions):
-            return any(_holds(child, subject) for child in conditions)
+            return any(holds(child, subject) for child in conditions)
         case NoneOf(conditions):
-            return not any(_holds(child, subject) for child in conditions)
+            return not any(holds(child, subject) for child in conditions)
     return _test(condition, subject)
 
 
-def _test(predicate: Predicate, subject: _Subject) -> bool:
+def _test(predicate: Predicate, subject: Subject) -> bool:
     match predicate:
         case CodeIn(element, values):
-            return any(value in values for value in _codes(element, subject))
+            return any(value in values for value in codes(element, subject))
         case HsCodePrefix(prefixes):
             return subject.item is not None and subject.item.hs_code.startswith(prefixes)
         case NumericRange(element, minimum, maximum, currency_code):
@@ -294,11 +313,11 @@ def _test(predicate: Predicate, subject: _Subject) -> bool:
         case InNamedList(element, named_list):
             return _in_named_list(element, named_list, subject)
         case CodesEqual(first, second):
-            return not set(_codes(first, subject)).isdisjoint(_codes(second, subject))
+            return not set(codes(first, subject)).isdisjoint(codes(second, subject))
     raise TypeError(f"not a predicate: {predicate!r}")
 
 
-def _codes(element: CodeElement, subject: _Subject) -> tuple[str, ...]:
+def codes(element: CodeElement, subject: Subject) -> tuple[str, ...]:
     """The element's values: none when absent, several for the item's documents."""
     if element.is_item:
         return () if subject.item is None else _item_codes(element, subject.item)
@@ -346,7 +365,7 @@ def _in_currency(money: Money | None, currency_code: str) -> Decimal | None:
     return money.amount if money and money.currency_code == currency_code else None
 
 
-def _number(element: NumericElement, currency_code: str, subject: _Subject) -> float | None:
+def _number(element: NumericElement, currency_code: str, subject: Subject) -> float | None:
     """The element's value, or None when absent, uncomputable or in another currency."""
     if element.is_item:
         return None if subject.item is None else _item_number(element, currency_code, subject.item)
@@ -409,7 +428,7 @@ def _ratio(amount: Decimal | None, divisor: float | None) -> float | None:
     return float(amount) / divisor
 
 
-def _band(predicate: UnitValue, subject: _Subject) -> UnitValueBand | None:
+def _band(predicate: UnitValue, subject: Subject) -> UnitValueBand | None:
     """The item's reference band: longest matching HS prefix, then its own origin first."""
     item = subject.item
     named_list = subject.named_lists.get(predicate.named_list)
@@ -447,7 +466,7 @@ def _unit_value(predicate: UnitValue, band: UnitValueBand, item: DeclarationItem
     return _ratio(value, divisor)
 
 
-def _unit_value_outside_band(predicate: UnitValue, subject: _Subject) -> bool:
+def _unit_value_outside_band(predicate: UnitValue, subject: Subject) -> bool:
     band = _band(predicate, subject)
     if band is None or subject.item is None:
         return False
@@ -467,7 +486,8 @@ def _unit_value_outside_band(predicate: UnitValue, subject: _Subject) -> bool:
     raise TypeError(f"not a comparison: {predicate.comparison!r}")
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """The words of ``text`` as keywords are matched: NFKC-normalised, case-folded."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -481,19 +501,19 @@ def _contains_phrase(words: Sequence[str], phrase: Sequence[str]) -> bool:
     )
 
 
-def _keywords_match(keywords: Sequence[str], match_all: bool, subject: _Subject) -> bool:
+def _keywords_match(keywords: Sequence[str], match_all: bool, subject: Subject) -> bool:
     if subject.item is None or not subject.item.description:
         return False
-    words = _words(subject.item.description)
-    found = (_contains_phrase(words, _words(keyword)) for keyword in keywords)
+    description = words(subject.item.description)
+    found = (_contains_phrase(description, words(keyword)) for keyword in keywords)
     return all(found) if match_all else any(found)
 
 
-def _in_named_list(element: CodeElement, name: str, subject: _Subject) -> bool:
+def _in_named_list(element: CodeElement, name: str, subject: Subject) -> bool:
     named_list = subject.named_lists.get(name)
     if named_list is None:
         return False
-    values = _codes(element, subject)
+    values = codes(element, subject)
     if element is CodeElement.ITEM_HS_CODE and named_list.kind is NamedListKind.COMMODITIES:
         # Entries of a commodity list are HS prefixes of 2 to 10 digits.
         return any(
@@ -507,7 +527,7 @@ def _in_named_list(element: CodeElement, name: str, subject: _Subject) -> bool:
 # --- explanations ------------------------------------------------------------------
 
 
-def _explain_tree(condition: Condition, subject: _Subject, path: str) -> Iterator[PredicateResult]:
+def _explain_tree(condition: Condition, subject: Subject, path: str) -> Iterator[PredicateResult]:
     """Every leaf of the tree in order (no short-circuit), with its path and result."""
     match condition:
         case AllOf(conditions) | AnyOf(conditions) | NoneOf(conditions):
@@ -562,11 +582,11 @@ def _describe(predicate: Predicate) -> str:
     raise TypeError(f"not a predicate: {predicate!r}")
 
 
-def _observed(predicate: Predicate, subject: _Subject) -> str:
+def _observed(predicate: Predicate, subject: Subject) -> str:
     """The declaration's value the predicate tested, as text ("absent" when there is none)."""
     match predicate:
         case CodeIn(element) | InNamedList(element):
-            return ", ".join(_codes(element, subject)) or "absent"
+            return ", ".join(codes(element, subject)) or "absent"
         case HsCodePrefix():
             return subject.item.hs_code if subject.item else "absent"
         case NumericRange(element, _, _, currency_code):
@@ -582,8 +602,8 @@ def _observed(predicate: Predicate, subject: _Subject) -> str:
         case DescriptionKeywords():
             return subject.item.description if subject.item and subject.item.description else ""
         case CodesEqual(first, second):
-            left = ", ".join(_codes(first, subject)) or "absent"
-            right = ", ".join(_codes(second, subject)) or "absent"
+            left = ", ".join(codes(first, subject)) or "absent"
+            right = ", ".join(codes(second, subject)) or "absent"
             return f"{left} / {right}"
     raise TypeError(f"not a predicate: {predicate!r}")
 

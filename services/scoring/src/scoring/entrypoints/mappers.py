@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from customs.scoring.v1 import assessment_pb2, scoring_service_pb2
+from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, simulation_pb2
 
+from customs_kit.errors import FieldViolation, InvalidArgument
 from scoring.adapters.codec import (
+    UnusableRule,
     assessment_to_proto,
     channel_from_proto,
+    channel_to_proto,
     declaration_content,
     declaration_from_proto,
+    level_to_proto,
+    simulation_criterion_from_proto,
     timestamp_to_datetime,
 )
 from scoring.adapters.repositories import AssessmentFilter
@@ -20,6 +25,7 @@ from scoring.service_layer.handlers import (
     AssessmentPage,
     ListAssessments,
 )
+from scoring.service_layer.simulation import Simulate, SimulationOutcome
 
 _ASSESSMENT_PREFIX = "assessments/"
 
@@ -131,4 +137,66 @@ def explain_response(
             replay_identical=explanation.replay_identical,
             replay_differences=list(explanation.differences),
         ),
+    )
+
+
+def simulate_command(request: scoring_service_pb2.SimulateRequest) -> Simulate:
+    """The replay asked for; raises ``InvalidArgument`` for a candidate that cannot run."""
+    replace_active = request.WhichOneof("candidate") == "replace_active"
+    messages = list(request.replace_active.criteria) if replace_active else [request.add_to_active]
+    field = "replace_active.criteria" if replace_active else "add_to_active"
+    try:
+        candidates = [simulation_criterion_from_proto(message) for message in messages]
+    except UnusableRule as error:
+        raise InvalidArgument([FieldViolation(field, str(error))]) from None
+    return Simulate(
+        candidates=candidates,
+        replace_active=replace_active,
+        lodged_from=timestamp_to_datetime(request.start_time),
+        lodged_before=timestamp_to_datetime(request.end_time),
+        office_codes=list(request.office_codes),
+        candidates_field=field,
+    )
+
+
+def simulate_response(outcome: SimulationOutcome) -> scoring_service_pb2.SimulateResponse:
+    """The replay's tallies as the contract states them."""
+    simulation = outcome.simulation
+    return scoring_service_pb2.SimulateResponse(
+        office_day_impacts=[
+            simulation_pb2.OfficeDayImpact(
+                office_code=day.office_code,
+                day=day.day,
+                declarations=day.declarations,
+                candidate_hits=day.candidate_hits,
+                candidate_selections=day.candidate_selections,
+                overlap_with_active=day.overlap_with_active,
+                audit_referrals_added=day.audit_referrals_added,
+                examinations=[
+                    simulation_pb2.ExaminationLoad(
+                        channel=channel_to_proto(load.examination_type.channel),
+                        examination_level=level_to_proto(load.examination_type.level),
+                        added=load.added,
+                        total=load.total,
+                    )
+                    for load in day.examinations
+                ],
+            )
+            for day in simulation.office_days
+        ],
+        criterion_impacts=[
+            simulation_pb2.CriterionImpact(
+                criterion=impact.criterion,
+                hits=impact.hits,
+                selections=impact.selections,
+                overlaps=[
+                    simulation_pb2.CriterionOverlap(criterion=name, shared_selections=shared)
+                    for name, shared in impact.overlaps
+                ],
+            )
+            for impact in simulation.criterion_impacts
+        ],
+        declarations_replayed=simulation.declarations_replayed,
+        criteria_revision=outcome.criteria_revision,
+        named_lists_revision=outcome.criteria_revision,
     )

@@ -1,6 +1,6 @@
 """The ScoringService gRPC servicer: decode, call a handler, encode.
 
-RPCs of the contract not implemented here (the bulk stream, Simulate, random
+RPCs of the contract not implemented here (the bulk stream, random
 examination rates, capacity policies) are answered UNIMPLEMENTED by the
 chassis.
 """
@@ -16,7 +16,7 @@ from customs_kit.db import Database
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints import mappers
-from scoring.service_layer import handlers
+from scoring.service_layer import handlers, simulation
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -80,3 +80,15 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             mappers.assessment_id(request.name), database=self._database, seed=self._seed
         )
         return mappers.explain_response(explanation)
+
+    @allow(Role.ANALYST, Role.RMC, Role.SERVICE)
+    async def Simulate(
+        self, request: scoring_service_pb2.SimulateRequest, context: Any
+    ) -> scoring_service_pb2.SimulateResponse:
+        outcome = await simulation.simulate(
+            mappers.simulate_command(request),
+            database=self._database,
+            rules=self._rules,
+            seed=self._seed,
+        )
+        return mappers.simulate_response(outcome)

@@ -29,7 +29,7 @@ from scoring.domain.assessment import (
 )
 from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
-from scoring.domain.evaluator import Evaluation, assess, evaluate
+from scoring.domain.evaluator import Evaluation, evaluate
 from scoring.service_layer.rules import RulesHolder, journaled_rules_at
 
 _log = structlog.get_logger(__name__)
@@ -69,7 +69,8 @@ async def assess_declaration(
     """
     declaration = command.declaration
     check_currencies(declaration)
-    snapshot = rules.current()
+    engine = rules.engine()
+    snapshot = engine.snapshot
     try:
         async with database.unit_of_work() as uow:
             repository = AssessmentRepository(uow.session)
@@ -80,7 +81,7 @@ async def assess_declaration(
                 return _resent(stored, command)
             # Trader profiles are not streamed from compliance yet: every importer
             # is taken as not approved, recorded as trader-profile revision 0.
-            decision = assess(snapshot, declaration, seed, importer_approved=False)
+            decision = engine.assess(declaration, seed, importer_approved=False)
             assessment = Assessment(
                 assessment_id=str(uuid.uuid4()),
                 declaration=declaration,

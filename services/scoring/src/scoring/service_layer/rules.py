@@ -2,12 +2,18 @@
 
 The criteria stream is applied in two steps: the change is first journaled
 (so that any decision taken with it can be replayed later, and so that a
-restarted process can assess before criteria answers), then a new immutable
-snapshot is swapped in with one assignment. An assessment takes the snapshot
-once at its start and uses it throughout, so it never sees half of a change.
+restarted process can assess before criteria answers), then the rules are
+compiled into a new immutable engine and swapped in with one assignment. An
+assessment takes the engine once at its start and uses it throughout, so it
+never sees half of a change. A whole snapshot or a named list (which can
+re-file every criterion) is compiled in a worker thread, so that assessments
+keep being served meanwhile; one criterion is re-filed in place, which takes
+about a millisecond whatever the number of criteria.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import structlog
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
@@ -23,6 +29,7 @@ from scoring.adapters.repositories import (
     RulesJournal,
     snapshot_records,
 )
+from scoring.domain.engine import SelectivityEngine
 from scoring.domain.rules import Criterion, NamedList, RulesSnapshot
 
 _log = structlog.get_logger(__name__)
@@ -36,25 +43,42 @@ class CriteriaNotLoaded(Unavailable):
 
 
 class RulesHolder:
-    """The current rules snapshot of this process, replaced whole on every change."""
+    """The current rules of this process, compiled, replaced whole on every change."""
 
     def __init__(self) -> None:
-        self._snapshot: RulesSnapshot | None = None
+        self._engine: SelectivityEngine | None = None
 
     @property
     def snapshot(self) -> RulesSnapshot | None:
         """The current snapshot, or None before the first one."""
-        return self._snapshot
+        return None if self._engine is None else self._engine.snapshot
 
     def current(self) -> RulesSnapshot:
         """The current snapshot; raises :class:`CriteriaNotLoaded` before the first one."""
-        if self._snapshot is None:
-            raise CriteriaNotLoaded("no active-criteria snapshot has been received yet")
-        return self._snapshot
+        return self.engine().snapshot
 
-    def replace(self, snapshot: RulesSnapshot) -> None:
-        """Swaps in ``snapshot`` for every assessment that starts from now on."""
-        self._snapshot = snapshot
+    def engine(self) -> SelectivityEngine:
+        """The current engine; raises :class:`CriteriaNotLoaded` before the first snapshot."""
+        if self._engine is None:
+            raise CriteriaNotLoaded("no active-criteria snapshot has been received yet")
+        return self._engine
+
+    async def install(self, snapshot: RulesSnapshot) -> None:
+        """Compiles ``snapshot`` aside, then swaps it in for every assessment from now on."""
+        engine = await asyncio.to_thread(SelectivityEngine.compile, snapshot)
+        self.swap(engine)
+        statistics = engine.statistics
+        _log.info(
+            "rules_compiled",
+            revision=snapshot.revision,
+            criteria=statistics.criteria,
+            unindexed=statistics.unindexed,
+            index_keys=statistics.keys,
+        )
+
+    def swap(self, engine: SelectivityEngine) -> None:
+        """Swaps in ``engine`` for every assessment that starts from now on."""
+        self._engine = engine
 
 
 def decode_criterion(payload: bytes) -> Criterion | None:
@@ -96,7 +120,7 @@ async def load_journaled_rules(database: Database, holder: RulesHolder) -> int |
         if revision is None:
             return None
         state = await journal.state_at(revision)
-    holder.replace(snapshot_of(state))
+    await holder.install(snapshot_of(state))
     _log.info("rules_loaded", revision=revision, criteria=len(state.criteria))
     return revision
 
@@ -125,7 +149,7 @@ async def apply_snapshot(
         before = await journal.state_at(revision)
         await journal.record(snapshot_records(before, criteria, named_lists))
         await uow.commit()
-    holder.replace(snapshot_of(JournalState(revision, criteria, named_lists)))
+    await holder.install(snapshot_of(JournalState(revision, criteria, named_lists)))
     _log.info(
         "rules_snapshot_applied",
         revision=revision,
@@ -147,22 +171,26 @@ async def apply_change(
         journal = RulesJournal(uow.session, database.dialect)
         await journal.record([JournalRecord(kind, key, revision, payload)])
         await uow.commit()
-    snapshot = holder.snapshot or RulesSnapshot.of(revision, [], [])
+    engine = (
+        holder.engine()
+        if holder.snapshot is not None
+        else SelectivityEngine.compile(RulesSnapshot.of(revision, [], []))
+    )
     if kind == CRITERION:
         criterion = decode_criterion(payload) if payload is not None else None
-        snapshot = (
-            snapshot.with_criterion(revision, criterion)
+        engine = (
+            engine.with_criterion(revision, criterion)
             if criterion is not None
-            else snapshot.without_criterion(revision, key)
+            else engine.without_criterion(revision, key)
         )
     elif kind == NAMED_LIST:
         named_list = decode_named_list(payload) if payload is not None else None
-        snapshot = (
-            snapshot.with_named_list(revision, named_list)
+        engine = await (
+            asyncio.to_thread(engine.with_named_list, revision, named_list)
             if named_list is not None
-            else snapshot.without_named_list(revision, key)
+            else asyncio.to_thread(engine.without_named_list, revision, key)
         )
-    holder.replace(snapshot)
+    holder.swap(engine)
     _log.info(
         "rules_change_applied", revision=revision, kind=kind, key=key, removed=payload is None
     )
