@@ -1,0 +1,666 @@
+"""All SQL of the criteria service, mapping rows to and from domain objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, defer
+
+from criteria.adapters.orm import (
+    AuditFindingCriterionRow,
+    AuditFindingRow,
+    CriterionRevisionRow,
+    CriterionRow,
+    CriterionVersionRow,
+    ExaminationCriterionHitRow,
+    ExaminationOutcomeRow,
+    HistoryEntryRow,
+    NamedListRevisionRow,
+    NamedListRow,
+    RiskProfileRow,
+)
+from criteria.domain.history import ChangeKind, FieldChange, HistoryEntry
+from criteria.domain.model import (
+    AmendmentState,
+    Criterion,
+    CriterionContent,
+    CriterionState,
+    Document,
+    NamedList,
+    NamedListContent,
+    NamedListKind,
+    ProfileSource,
+    Revision,
+    RiskProfile,
+    RiskProfileContent,
+)
+from criteria.domain.outcomes import Amount, AuditFinding, ExaminationOutcome, ReceivedEvent
+
+# Any fixed key works: the database belongs to this service alone. It differs
+# from the change feed's key, which is taken after this one.
+_HISTORY_LOCK_KEY = 7_302_118_412
+#: Sorts unranked profiles (priority 0) after every ranked one (1 to 100).
+_UNRANKED = 1000
+
+_Latest = aliased(CriterionRevisionRow, name="latest_revision")
+_Active = aliased(CriterionRevisionRow, name="active_revision")
+_LatestProfile = aliased(RiskProfileRow, name="latest_profile")
+_ActiveProfile = aliased(RiskProfileRow, name="active_profile")
+
+
+@dataclass(frozen=True)
+class CriteriaFilter:
+    """The filters of ListCriteria; empty values keep everything."""
+
+    risk_profile_id: str = ""
+    states: tuple[CriterionState, ...] = ()
+    risk_area: str = ""
+    campaign_tag: str = ""
+    author: str = ""
+
+
+def profile_rank(priority: int) -> int:
+    """The sort key of a profile's priority: ranked first, highest (1) first."""
+    return priority or _UNRANKED
+
+
+class Repository:
+    """Reads and writes of one unit of work (one session, one transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # -- history ------------------------------------------------------------
+
+    async def lock_history(self) -> None:
+        """Makes this transaction the only writer until it ends.
+
+        Every change appends to one hash chain whose next link depends on the
+        last, so writers are serialised anyway; taking the lock first also
+        means everything read afterwards is current. SQLite's BEGIN IMMEDIATE
+        already allows one writer at a time.
+        """
+        if self._session.bind.dialect.name == "postgresql":
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _HISTORY_LOCK_KEY}
+            )
+
+    async def history_head(self) -> HistoryEntry | None:
+        """The last entry of the chain, if any."""
+        row = await self._session.scalar(
+            select(HistoryEntryRow).order_by(HistoryEntryRow.sequence.desc()).limit(1)
+        )
+        return None if row is None else _history_entry(row)
+
+    async def add_history(self, entry: HistoryEntry, resource_version: int) -> None:
+        """Appends ``entry`` as change number ``resource_version`` of its resource."""
+        await self._session.execute(
+            insert(HistoryEntryRow).values(
+                sequence=entry.sequence,
+                resource=entry.resource,
+                resource_version=resource_version,
+                kind=entry.kind.value,
+                actor=entry.actor,
+                actor_roles=json.dumps(list(entry.actor_roles)),
+                change_time=entry.change_time,
+                reason=entry.reason,
+                field_changes=json.dumps(
+                    [[c.path, c.old_value, c.new_value] for c in entry.field_changes],
+                    ensure_ascii=False,
+                ),
+                previous_hash=entry.previous_hash,
+                hash=entry.hash,
+            )
+        )
+
+    async def history_after(self, sequence: int, limit: int) -> list[HistoryEntry]:
+        """Up to ``limit`` entries after ``sequence``, in chain order."""
+        rows = await self._session.scalars(
+            select(HistoryEntryRow)
+            .where(HistoryEntryRow.sequence > sequence)
+            .order_by(HistoryEntryRow.sequence)
+            .limit(limit)
+        )
+        return [_history_entry(row) for row in rows]
+
+    # -- risk profiles ------------------------------------------------------
+
+    async def get_risk_profile(self, profile_id: str) -> RiskProfile | None:
+        """The profile, if it exists."""
+        row = await self._session.get(RiskProfileRow, profile_id)
+        return None if row is None else _risk_profile(row)
+
+    async def risk_area(self, profile_id: str) -> str | None:
+        """The risk area of a profile, or None if the profile does not exist."""
+        area: str | None = await self._session.scalar(
+            select(RiskProfileRow.risk_area).where(RiskProfileRow.id == profile_id)
+        )
+        return area
+
+    async def add_risk_profile(self, profile: RiskProfile) -> None:
+        """Stores a new profile."""
+        content = profile.content
+        self._session.add(
+            RiskProfileRow(
+                id=profile.id,
+                title=content.title,
+                risk_area=content.risk_area,
+                priority=content.priority,
+                rationale=content.rationale,
+                sources=json.dumps(
+                    [
+                        {"kind": s.kind, "description": s.description, "reference": s.reference}
+                        for s in content.sources
+                    ],
+                    ensure_ascii=False,
+                ),
+                indicators=json.dumps(list(content.indicators), ensure_ascii=False),
+                intended_treatment=content.intended_treatment.encoded,
+                owner=content.owner,
+                next_review_date=content.next_review_date,
+                revision=profile.revision,
+                create_time=profile.create_time,
+                update_time=profile.update_time,
+            )
+        )
+        await self._session.flush()
+
+    async def list_risk_profiles(
+        self, after: tuple[int, str] | None, limit: int, *, risk_area: str, owner: str
+    ) -> list[RiskProfile]:
+        """Profiles by (rank, id) after the keyset position ``after``."""
+        rank = case((RiskProfileRow.priority == 0, _UNRANKED), else_=RiskProfileRow.priority)
+        query = select(RiskProfileRow).order_by(rank, RiskProfileRow.id).limit(limit)
+        if after is not None:
+            query = query.where(
+                or_(rank > after[0], and_(rank == after[0], RiskProfileRow.id > after[1]))
+            )
+        if risk_area:
+            query = query.where(RiskProfileRow.risk_area == risk_area)
+        if owner:
+            query = query.where(RiskProfileRow.owner == owner)
+        return [_risk_profile(row) for row in await self._session.scalars(query)]
+
+    # -- named lists --------------------------------------------------------
+
+    async def get_named_list(self, list_id: str, *, with_items: bool = True) -> NamedList | None:
+        """The list at its current revision (``items`` left empty unless ``with_items``)."""
+        found = await self._named_lists(
+            NamedListRow.id == list_id, after="", limit=1, with_items=with_items
+        )
+        return found[0] if found else None
+
+    async def named_list_kinds(self, names: Collection[str]) -> dict[str, NamedListKind]:
+        """The kind of each existing list among ``names`` (``namedLists/{id}``), by name."""
+        ids = {name.removeprefix("namedLists/") for name in names}
+        if not ids:
+            return {}
+        rows = await self._session.execute(
+            select(NamedListRow.id, NamedListRow.kind).where(NamedListRow.id.in_(ids))
+        )
+        return {f"namedLists/{row.id}": NamedListKind(row.kind) for row in rows}
+
+    async def add_named_list(self, named_list: NamedList, history_sequence: int) -> None:
+        """Stores a new list and its first revision."""
+        await self._session.execute(
+            insert(NamedListRow).values(
+                id=named_list.id,
+                kind=named_list.content.kind.value,
+                create_time=named_list.create_time,
+                revision=named_list.revision,
+            )
+        )
+        await self._add_named_list_revision(named_list, history_sequence)
+
+    async def save_named_list(self, named_list: NamedList, history_sequence: int) -> None:
+        """Stores a new revision of a list and makes it current."""
+        await self._add_named_list_revision(named_list, history_sequence)
+        await self._session.execute(
+            update(NamedListRow)
+            .where(NamedListRow.id == named_list.id)
+            .values(revision=named_list.revision)
+        )
+
+    async def list_named_lists(
+        self, after: str, limit: int, *, kind: NamedListKind | None, with_items: bool
+    ) -> list[NamedList]:
+        """Lists by id after ``after``, optionally of one kind."""
+        condition = NamedListRow.kind == kind.value if kind is not None else None
+        return await self._named_lists(condition, after=after, limit=limit, with_items=with_items)
+
+    async def named_list_versions(
+        self, list_id: str, after: int, limit: int
+    ) -> list[tuple[NamedList, HistoryEntry]]:
+        """The revisions of a list after revision ``after``, each with its history entry."""
+        query = (
+            select(NamedListRow, NamedListRevisionRow, HistoryEntryRow)
+            .join(NamedListRevisionRow, NamedListRevisionRow.named_list_id == NamedListRow.id)
+            .join(
+                HistoryEntryRow,
+                HistoryEntryRow.sequence == NamedListRevisionRow.history_sequence,
+            )
+            .where(NamedListRow.id == list_id, NamedListRevisionRow.revision > after)
+            .order_by(NamedListRevisionRow.revision)
+            .limit(limit)
+        )
+        rows = await self._session.execute(query)
+        return [(_named_list(row[0], row[1], row[1].items), _history_entry(row[2])) for row in rows]
+
+    async def _add_named_list_revision(self, named_list: NamedList, history_sequence: int) -> None:
+        content = named_list.content
+        await self._session.execute(
+            insert(NamedListRevisionRow).values(
+                named_list_id=named_list.id,
+                revision=named_list.revision,
+                history_sequence=history_sequence,
+                title=content.title,
+                description=content.description,
+                items=content.items.encoded,
+                editor=named_list.last_editor,
+                update_time=named_list.update_time,
+            )
+        )
+
+    async def _named_lists(
+        self,
+        condition: ColumnElement[bool] | None,
+        *,
+        after: str,
+        limit: int,
+        with_items: bool,
+    ) -> list[NamedList]:
+        query = (
+            select(NamedListRow, NamedListRevisionRow)
+            .join(
+                NamedListRevisionRow,
+                and_(
+                    NamedListRevisionRow.named_list_id == NamedListRow.id,
+                    NamedListRevisionRow.revision == NamedListRow.revision,
+                ),
+            )
+            .where(NamedListRow.id > after)
+            .order_by(NamedListRow.id)
+            .limit(limit)
+        )
+        if not with_items:
+            query = query.options(defer(NamedListRevisionRow.items))
+        if condition is not None:
+            query = query.where(condition)
+        rows = await self._session.execute(query)
+        return [_named_list(row[0], row[1], row[1].items if with_items else b"") for row in rows]
+
+    # -- criteria -----------------------------------------------------------
+
+    async def get_criterion(self, criterion_id: str) -> Criterion | None:
+        """The criterion at its current version, if it exists."""
+        found = await self._criteria(CriterionRow.id == criterion_id, limit=1)
+        return found[0] if found else None
+
+    async def criterion_exists(self, criterion_id: str) -> bool:
+        """Whether a criterion with this id exists."""
+        found = await self._session.scalar(
+            select(CriterionRow.id).where(CriterionRow.id == criterion_id)
+        )
+        return found is not None
+
+    async def add_criterion(self, criterion: Criterion, history_sequence: int) -> None:
+        """Stores a new criterion with its first revision and version."""
+        await self._session.execute(
+            insert(CriterionRow).values(
+                id=criterion.id,
+                author=criterion.author,
+                create_time=criterion.create_time,
+                version=criterion.version,
+            )
+        )
+        await self._add_revision(criterion.id, criterion.latest)
+        await self._add_version(criterion, history_sequence)
+
+    async def save_criterion(
+        self, criterion: Criterion, new_revision: Revision | None, history_sequence: int
+    ) -> None:
+        """Stores the criterion's new version (and revision, for a content change)."""
+        if new_revision is not None:
+            await self._add_revision(criterion.id, new_revision)
+        await self._add_version(criterion, history_sequence)
+        await self._session.execute(
+            update(CriterionRow)
+            .where(CriterionRow.id == criterion.id)
+            .values(version=criterion.version)
+        )
+
+    async def list_criteria(
+        self, after: str, limit: int, criteria_filter: CriteriaFilter
+    ) -> list[Criterion]:
+        """Criteria by id after ``after`` that pass ``criteria_filter``."""
+        conditions: list[ColumnElement[bool]] = [CriterionRow.id > after]
+        if criteria_filter.risk_profile_id:
+            conditions.append(_Latest.risk_profile_id == criteria_filter.risk_profile_id)
+        if criteria_filter.states:
+            conditions.append(
+                CriterionVersionRow.state.in_([s.value for s in criteria_filter.states])
+            )
+        if criteria_filter.risk_area:
+            conditions.append(_LatestProfile.risk_area == criteria_filter.risk_area)
+        if criteria_filter.campaign_tag:
+            conditions.append(_Latest.campaign_tag == criteria_filter.campaign_tag)
+        if criteria_filter.author:
+            conditions.append(CriterionRow.author == criteria_filter.author)
+        return await self._criteria(and_(*conditions), limit=limit)
+
+    async def criterion_versions(
+        self, criterion_id: str, after: int, limit: int
+    ) -> list[tuple[Criterion, HistoryEntry]]:
+        """The versions of a criterion after version ``after``, each with its history entry."""
+        query = (
+            _criterion_query(CriterionVersionRow.criterion_id == CriterionRow.id)
+            .add_columns(HistoryEntryRow)
+            .join(HistoryEntryRow, HistoryEntryRow.sequence == CriterionVersionRow.history_sequence)
+            .where(CriterionRow.id == criterion_id, CriterionVersionRow.version > after)
+            .order_by(CriterionVersionRow.version)
+            .limit(limit)
+        )
+        rows = await self._session.execute(query)
+        return [(_criterion(row), _history_entry(row[-1])) for row in rows]
+
+    async def criteria_due_for_expiry(self, now: datetime) -> list[str]:
+        """Ids of ACTIVE or SUSPENDED criteria whose applied window has closed at ``now``."""
+        rows = await self._session.scalars(
+            self._applied_windows().where(_Active.validity_end_time <= now)
+        )
+        return list(rows)
+
+    async def next_expiry(self, now: datetime) -> datetime | None:
+        """The earliest end of an applied window still open at ``now``."""
+        query = self._applied_windows().where(_Active.validity_end_time > now)
+        soonest: datetime | None = await self._session.scalar(
+            select(func.min(query.subquery().c.validity_end_time))
+        )
+        return soonest
+
+    @staticmethod
+    def _applied_windows() -> Select[Any]:
+        return (
+            select(CriterionRow.id, _Active.validity_end_time)
+            .join(
+                CriterionVersionRow,
+                and_(
+                    CriterionVersionRow.criterion_id == CriterionRow.id,
+                    CriterionVersionRow.version == CriterionRow.version,
+                ),
+            )
+            .join(
+                _Active,
+                and_(
+                    _Active.criterion_id == CriterionRow.id,
+                    _Active.revision == CriterionVersionRow.active_revision,
+                ),
+            )
+            .where(
+                CriterionVersionRow.state.in_(
+                    [CriterionState.ACTIVE.value, CriterionState.SUSPENDED.value]
+                )
+            )
+        )
+
+    async def _criteria(self, condition: ColumnElement[bool], *, limit: int) -> list[Criterion]:
+        query = (
+            _criterion_query(
+                and_(
+                    CriterionVersionRow.criterion_id == CriterionRow.id,
+                    CriterionVersionRow.version == CriterionRow.version,
+                )
+            )
+            .where(condition)
+            .order_by(CriterionRow.id)
+            .limit(limit)
+        )
+        return [_criterion(row) for row in await self._session.execute(query)]
+
+    async def _add_revision(self, criterion_id: str, revision: Revision) -> None:
+        content = revision.content
+        await self._session.execute(
+            insert(CriterionRevisionRow).values(
+                criterion_id=criterion_id,
+                revision=revision.number,
+                risk_profile_id=content.risk_profile.removeprefix("riskProfiles/"),
+                title=content.title,
+                description=content.description,
+                rule=content.rule.encoded,
+                validity_start_time=content.validity_start,
+                validity_end_time=content.validity_end,
+                campaign_tag=content.campaign_tag,
+                author=revision.author,
+                create_time=revision.create_time,
+            )
+        )
+
+    async def _add_version(self, criterion: Criterion, history_sequence: int) -> None:
+        await self._session.execute(
+            insert(CriterionVersionRow).values(
+                criterion_id=criterion.id,
+                version=criterion.version,
+                history_sequence=history_sequence,
+                state=criterion.state.value,
+                amendment_state=criterion.amendment_state.value,
+                revision=criterion.revision,
+                active_revision=criterion.active_revision,
+                approver=criterion.approver,
+                approve_time=criterion.approve_time,
+                update_time=criterion.update_time,
+            )
+        )
+
+    # -- received results ---------------------------------------------------
+
+    async def add_examination_outcome(
+        self, event: ReceivedEvent, outcome: ExaminationOutcome, received: datetime
+    ) -> None:
+        """Stores an examination outcome and the criteria that designated it."""
+        self._session.add(
+            ExaminationOutcomeRow(
+                event_id=event.event_id,
+                source_service=event.source_service,
+                occur_time=event.occur_time,
+                receive_time=received,
+                examination_report=outcome.examination_report,
+                assessment=outcome.assessment,
+                declaration_number=outcome.declaration_number,
+                declaration_version=outcome.declaration_version,
+                office_code=outcome.office_code,
+                importer_id=outcome.importer_id,
+                declarant_id=outcome.declarant_id,
+                examine_time=outcome.examine_time,
+                channel=outcome.channel,
+                examination_level=outcome.examination_level,
+                randomly_selected=outcome.randomly_selected,
+                officer_initiated=outcome.officer_initiated,
+                discrepancy_found=outcome.discrepancy_found,
+                **_amount_columns("revenue", outcome.revenue_found),
+                penalty_recommended=outcome.penalty_recommended,
+                seized=outcome.seized,
+            )
+        )
+        await self._session.flush()
+        if outcome.criterion_hits:
+            await self._session.execute(
+                insert(ExaminationCriterionHitRow),
+                [
+                    {
+                        "event_id": event.event_id,
+                        "position": position,
+                        "criterion_id": hit.criterion.removeprefix("criteria/"),
+                        "criterion_revision": hit.revision,
+                        "item_number": hit.item_number,
+                        "discrepancy_found": hit.discrepancy_found,
+                    }
+                    for position, hit in enumerate(outcome.criterion_hits)
+                ],
+            )
+
+    async def add_audit_finding(
+        self, event: ReceivedEvent, finding: AuditFinding, received: datetime
+    ) -> None:
+        """Stores an audit finding and the criteria that led to it."""
+        self._session.add(
+            AuditFindingRow(
+                event_id=event.event_id,
+                source_service=event.source_service,
+                occur_time=event.occur_time,
+                receive_time=received,
+                audit_case=finding.audit_case,
+                importer_id=finding.importer_id,
+                declaration_numbers=json.dumps(list(finding.declaration_numbers)),
+                outcome=finding.outcome,
+                discrepancy_found=finding.discrepancy_found,
+                **_amount_columns("unpaid_duty", finding.unpaid_duty_assessed),
+                **_amount_columns("penalty", finding.penalty_amount),
+                finding_time=finding.finding_time,
+            )
+        )
+        await self._session.flush()
+        if finding.criteria:
+            await self._session.execute(
+                insert(AuditFindingCriterionRow),
+                [
+                    {
+                        "event_id": event.event_id,
+                        "position": position,
+                        "criterion_id": criterion.removeprefix("criteria/"),
+                    }
+                    for position, criterion in enumerate(finding.criteria)
+                ],
+            )
+
+
+def _amount_columns(prefix: str, amount: Amount | None) -> dict[str, Any]:
+    return {
+        f"{prefix}_currency": amount.currency_code if amount else None,
+        f"{prefix}_units": amount.units if amount else None,
+        f"{prefix}_nanos": amount.nanos if amount else None,
+    }
+
+
+def _criterion_query(version_join: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(
+            CriterionRow,
+            CriterionVersionRow,
+            _Latest,
+            _LatestProfile.risk_area,
+            _Active,
+            _ActiveProfile.risk_area,
+        )
+        .join(CriterionVersionRow, version_join)
+        .join(
+            _Latest,
+            and_(
+                _Latest.criterion_id == CriterionRow.id,
+                _Latest.revision == CriterionVersionRow.revision,
+            ),
+        )
+        .join(_LatestProfile, _LatestProfile.id == _Latest.risk_profile_id)
+        .outerjoin(
+            _Active,
+            and_(
+                _Active.criterion_id == CriterionRow.id,
+                _Active.revision == CriterionVersionRow.active_revision,
+            ),
+        )
+        .outerjoin(_ActiveProfile, _ActiveProfile.id == _Active.risk_profile_id)
+    )
+
+
+def _criterion(row: Sequence[Any]) -> Criterion:
+    criterion, version, latest, latest_area, active, active_area = row[:6]
+    return Criterion(
+        id=criterion.id,
+        author=criterion.author,
+        create_time=criterion.create_time,
+        version=version.version,
+        state=CriterionState(version.state),
+        amendment_state=AmendmentState(version.amendment_state),
+        latest=_revision(latest, latest_area),
+        active=None if active is None else _revision(active, active_area),
+        approver=version.approver,
+        approve_time=version.approve_time,
+        update_time=version.update_time,
+    )
+
+
+def _revision(row: CriterionRevisionRow, risk_area: str) -> Revision:
+    return Revision(
+        number=row.revision,
+        content=CriterionContent(
+            risk_profile=f"riskProfiles/{row.risk_profile_id}",
+            title=row.title,
+            description=row.description,
+            rule=Document(row.rule),
+            validity_start=row.validity_start_time,
+            validity_end=row.validity_end_time,
+            campaign_tag=row.campaign_tag,
+        ),
+        author=row.author,
+        create_time=row.create_time,
+        risk_area=risk_area,
+    )
+
+
+def _named_list(row: NamedListRow, revision: NamedListRevisionRow, items: bytes) -> NamedList:
+    return NamedList(
+        id=row.id,
+        content=NamedListContent(
+            title=revision.title,
+            description=revision.description,
+            kind=NamedListKind(row.kind),
+            items=Document(items),
+        ),
+        revision=revision.revision,
+        last_editor=revision.editor,
+        create_time=row.create_time,
+        update_time=revision.update_time,
+    )
+
+
+def _risk_profile(row: RiskProfileRow) -> RiskProfile:
+    return RiskProfile(
+        id=row.id,
+        content=RiskProfileContent(
+            title=row.title,
+            risk_area=row.risk_area,
+            priority=row.priority,
+            rationale=row.rationale,
+            sources=tuple(
+                ProfileSource(s["kind"], s["description"], s["reference"])
+                for s in json.loads(row.sources)
+            ),
+            indicators=tuple(json.loads(row.indicators)),
+            intended_treatment=Document(row.intended_treatment),
+            owner=row.owner,
+            next_review_date=row.next_review_date,
+        ),
+        revision=row.revision,
+        create_time=row.create_time,
+        update_time=row.update_time,
+    )
+
+
+def _history_entry(row: HistoryEntryRow) -> HistoryEntry:
+    return HistoryEntry(
+        sequence=row.sequence,
+        resource=row.resource,
+        kind=ChangeKind(row.kind),
+        actor=row.actor,
+        actor_roles=tuple(json.loads(row.actor_roles)),
+        change_time=row.change_time,
+        reason=row.reason,
+        field_changes=tuple(FieldChange(*change) for change in json.loads(row.field_changes)),
+        previous_hash=row.previous_hash,
+        hash=row.hash,
+    )

@@ -1,0 +1,1 @@
+"""Plain-Python rules of criteria, risk profiles, named lists and their history."""

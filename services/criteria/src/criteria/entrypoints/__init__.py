@@ -1,0 +1,1 @@
+"""The gRPC face of the criteria service: server, servicer, mappers, migrate job."""

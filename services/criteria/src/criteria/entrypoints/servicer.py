@@ -1,0 +1,440 @@
+"""The CriteriaService servicer: decode, call the use case, encode.
+
+Roles are declared next to each method, as the contract lists them. RPCs of
+the contract not overridden here answer UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from customs.criteria.v1 import criteria_service_pb2 as pb
+from customs.criteria.v1 import (
+    criteria_service_pb2_grpc,
+    criterion_pb2,
+    named_list_pb2,
+    risk_profile_pb2,
+)
+from google.protobuf.message import Message
+
+from criteria.adapters.repositories import CriteriaFilter
+from criteria.domain import commands
+from criteria.domain.model import Actor, CriterionState, NamedListKind
+from criteria.entrypoints import mappers
+from criteria.service_layer import handlers
+from criteria.service_layer.handlers import Store
+from criteria.service_layer.watch import ActiveSetWatch
+from customs_kit.auth import Role, allow, current_principal
+from customs_kit.db import Database, utcnow
+from customs_kit.idempotency import run_idempotent
+from customs_kit.pagination import PageTokens
+from customs_kit.uow import UnitOfWork
+
+_log = structlog.get_logger(__name__)
+
+_SERVICE = "/customs.criteria.v1.CriteriaService/"
+_READERS = (Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+_APPROVERS = (Role.RMC, Role.SUPERVISOR)
+
+_Command = TypeVar("_Command")
+_Result = TypeVar("_Result")
+_Response = TypeVar("_Response", bound=Message)
+
+
+def _actor() -> Actor:
+    return mappers.actor(current_principal())
+
+
+def _decision(
+    request: pb.RejectCriterionRequest
+    | pb.SuspendCriterionRequest
+    | pb.ReactivateCriterionRequest
+    | pb.RetireCriterionRequest,
+) -> commands.DecideCriterion:
+    return commands.DecideCriterion(
+        request.name.removeprefix("criteria/"), request.etag, request.reason, _actor()
+    )
+
+
+class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
+    """Serves risk profiles, criteria, named lists, their history and the active set."""
+
+    def __init__(
+        self,
+        database: Database,
+        page_tokens: PageTokens,
+        encoder: mappers.ProtoEncoder,
+        watch: ActiveSetWatch,
+    ) -> None:
+        self._database = database
+        self._tokens = page_tokens
+        self._encoder = encoder
+        self._watch = watch
+
+    async def _once(
+        self,
+        method: str,
+        request: Message,
+        handler: Callable[[Store, _Command], Awaitable[_Result]],
+        command: _Command,
+        respond: Callable[[_Result], _Response],
+        response_type: type[_Response],
+    ) -> _Response:
+        """Runs a write keyed by the request's request_id: a retry gets the first response."""
+
+        async def work(uow: UnitOfWork) -> _Response:
+            return respond(await handler(Store(uow, self._encoder), command))
+
+        return await run_idempotent(self._database, _SERVICE + method, request, work, response_type)
+
+    async def _write(
+        self, handler: Callable[[Store, _Command], Awaitable[_Result]], command: _Command
+    ) -> _Result:
+        """Runs a write without a request_id (its etag makes a retry fail instead)."""
+        async with self._database.unit_of_work() as uow:
+            result = await handler(Store(uow, self._encoder), command)
+            await uow.commit()
+        _log.info("change_committed", change=handler.__name__)
+        return result
+
+    # -- risk profiles ----------------------------------------------------------
+
+    @allow(Role.ANALYST, Role.RMC)
+    async def CreateRiskProfile(
+        self, request: pb.CreateRiskProfileRequest, context: Any
+    ) -> pb.CreateRiskProfileResponse:
+        command = commands.CreateRiskProfile(
+            request.risk_profile_id, mappers.risk_profile_content(request.risk_profile), _actor()
+        )
+        return await self._once(
+            "CreateRiskProfile",
+            request,
+            handlers.create_risk_profile,
+            command,
+            lambda p: pb.CreateRiskProfileResponse(risk_profile=mappers.risk_profile_message(p)),
+            pb.CreateRiskProfileResponse,
+        )
+
+    @allow(*_READERS)
+    async def GetRiskProfile(
+        self, request: pb.GetRiskProfileRequest, context: Any
+    ) -> pb.GetRiskProfileResponse:
+        profile = await handlers.get_risk_profile(
+            self._database, request.name.removeprefix("riskProfiles/")
+        )
+        return pb.GetRiskProfileResponse(risk_profile=mappers.risk_profile_message(profile))
+
+    @allow(*_READERS)
+    async def ListRiskProfiles(
+        self, request: pb.ListRiskProfilesRequest, context: Any
+    ) -> pb.ListRiskProfilesResponse:
+        area = request.risk_area
+        page = await handlers.list_risk_profiles(
+            self._database,
+            self._tokens,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            risk_area=risk_profile_pb2.RiskArea.Name(area) if area else "",
+            owner=request.owner,
+        )
+        return pb.ListRiskProfilesResponse(
+            risk_profiles=[mappers.risk_profile_message(p) for p in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # -- criteria ---------------------------------------------------------------
+
+    @allow(Role.ANALYST)
+    async def CreateCriterion(
+        self, request: pb.CreateCriterionRequest, context: Any
+    ) -> pb.CreateCriterionResponse:
+        command = commands.CreateCriterion(
+            request.criterion_id, mappers.criterion_draft(request.criterion), _actor()
+        )
+        return await self._once(
+            "CreateCriterion",
+            request,
+            handlers.create_criterion,
+            command,
+            lambda c: pb.CreateCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.CreateCriterionResponse,
+        )
+
+    @allow(*_READERS)
+    async def GetCriterion(
+        self, request: pb.GetCriterionRequest, context: Any
+    ) -> pb.GetCriterionResponse:
+        criterion = await handlers.get_criterion(
+            self._database, request.name.removeprefix("criteria/")
+        )
+        return pb.GetCriterionResponse(criterion=mappers.criterion_message(criterion))
+
+    @allow(*_READERS)
+    async def ListCriteria(
+        self, request: pb.ListCriteriaRequest, context: Any
+    ) -> pb.ListCriteriaResponse:
+        criteria_filter = CriteriaFilter(
+            risk_profile_id=request.risk_profile.removeprefix("riskProfiles/"),
+            states=tuple(
+                CriterionState(criterion_pb2.CriterionState.Name(state)) for state in request.states
+            ),
+            risk_area=risk_profile_pb2.RiskArea.Name(request.risk_area)
+            if request.risk_area
+            else "",
+            campaign_tag=request.campaign_tag,
+            author=request.author,
+        )
+        page = await handlers.list_criteria(
+            self._database,
+            self._tokens,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            criteria_filter=criteria_filter,
+        )
+        return pb.ListCriteriaResponse(
+            criteria=[mappers.criterion_message(c) for c in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.ANALYST)
+    async def UpdateCriterion(
+        self, request: pb.UpdateCriterionRequest, context: Any
+    ) -> pb.UpdateCriterionResponse:
+        command = commands.UpdateCriterion(
+            request.criterion.name.removeprefix("criteria/"),
+            request.criterion.etag,
+            mappers.criterion_patch(request),
+            request.reason,
+            _actor(),
+        )
+        criterion = await self._write(handlers.update_criterion, command)
+        return pb.UpdateCriterionResponse(criterion=mappers.criterion_message(criterion))
+
+    @allow(*_READERS)
+    async def ListCriterionVersions(
+        self, request: pb.ListCriterionVersionsRequest, context: Any
+    ) -> pb.ListCriterionVersionsResponse:
+        page = await handlers.list_criterion_versions(
+            self._database,
+            self._tokens,
+            request.parent.removeprefix("criteria/"),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListCriterionVersionsResponse(
+            criterion_versions=[mappers.criterion_version(c, e) for c, e in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.ANALYST)
+    async def SubmitCriterion(
+        self, request: pb.SubmitCriterionRequest, context: Any
+    ) -> pb.SubmitCriterionResponse:
+        command = commands.SubmitCriterion(
+            request.name.removeprefix("criteria/"), request.etag, request.comment, _actor()
+        )
+        return await self._once(
+            "SubmitCriterion",
+            request,
+            handlers.submit_criterion,
+            command,
+            lambda c: pb.SubmitCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.SubmitCriterionResponse,
+        )
+
+    @allow(*_APPROVERS)
+    async def ApproveCriterion(
+        self, request: pb.ApproveCriterionRequest, context: Any
+    ) -> pb.ApproveCriterionResponse:
+        command = commands.ApproveCriterion(
+            criterion_id=request.name.removeprefix("criteria/"),
+            etag=request.etag,
+            revision=request.revision,
+            impact_analysis=request.impact_analysis,
+            capacity_justification=request.capacity_justification,
+            comment=request.comment,
+            actor=_actor(),
+        )
+        return await self._once(
+            "ApproveCriterion",
+            request,
+            handlers.approve_criterion,
+            command,
+            lambda c: pb.ApproveCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.ApproveCriterionResponse,
+        )
+
+    @allow(*_APPROVERS)
+    async def RejectCriterion(
+        self, request: pb.RejectCriterionRequest, context: Any
+    ) -> pb.RejectCriterionResponse:
+        return await self._once(
+            "RejectCriterion",
+            request,
+            handlers.reject_criterion,
+            _decision(request),
+            lambda c: pb.RejectCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.RejectCriterionResponse,
+        )
+
+    @allow(Role.ANALYST, *_APPROVERS)
+    async def SuspendCriterion(
+        self, request: pb.SuspendCriterionRequest, context: Any
+    ) -> pb.SuspendCriterionResponse:
+        return await self._once(
+            "SuspendCriterion",
+            request,
+            handlers.suspend_criterion,
+            _decision(request),
+            lambda c: pb.SuspendCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.SuspendCriterionResponse,
+        )
+
+    @allow(*_APPROVERS)
+    async def ReactivateCriterion(
+        self, request: pb.ReactivateCriterionRequest, context: Any
+    ) -> pb.ReactivateCriterionResponse:
+        return await self._once(
+            "ReactivateCriterion",
+            request,
+            handlers.reactivate_criterion,
+            _decision(request),
+            lambda c: pb.ReactivateCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.ReactivateCriterionResponse,
+        )
+
+    @allow(Role.ANALYST, *_APPROVERS)
+    async def RetireCriterion(
+        self, request: pb.RetireCriterionRequest, context: Any
+    ) -> pb.RetireCriterionResponse:
+        return await self._once(
+            "RetireCriterion",
+            request,
+            handlers.retire_criterion,
+            _decision(request),
+            lambda c: pb.RetireCriterionResponse(criterion=mappers.criterion_message(c)),
+            pb.RetireCriterionResponse,
+        )
+
+    # -- named lists ------------------------------------------------------------
+
+    @allow(Role.ANALYST)
+    async def CreateNamedList(
+        self, request: pb.CreateNamedListRequest, context: Any
+    ) -> pb.CreateNamedListResponse:
+        command = commands.CreateNamedList(
+            request.named_list_id, mappers.named_list_content(request.named_list), _actor()
+        )
+        return await self._once(
+            "CreateNamedList",
+            request,
+            handlers.create_named_list,
+            command,
+            lambda n: pb.CreateNamedListResponse(named_list=mappers.named_list_message(n)),
+            pb.CreateNamedListResponse,
+        )
+
+    @allow(*_READERS)
+    async def GetNamedList(
+        self, request: pb.GetNamedListRequest, context: Any
+    ) -> pb.GetNamedListResponse:
+        full = request.view != pb.NAMED_LIST_VIEW_BASIC
+        named_list = await handlers.get_named_list(
+            self._database, request.name.removeprefix("namedLists/"), with_items=full
+        )
+        return pb.GetNamedListResponse(named_list=mappers.named_list_message(named_list, full=full))
+
+    @allow(*_READERS)
+    async def ListNamedLists(
+        self, request: pb.ListNamedListsRequest, context: Any
+    ) -> pb.ListNamedListsResponse:
+        full = request.view == pb.NAMED_LIST_VIEW_FULL
+        kind = (
+            NamedListKind(named_list_pb2.NamedListKind.Name(request.kind)) if request.kind else None
+        )
+        page = await handlers.list_named_lists(
+            self._database,
+            self._tokens,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            kind=kind,
+            with_items=full,
+        )
+        return pb.ListNamedListsResponse(
+            named_lists=[mappers.named_list_message(n, full=full) for n in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.ANALYST)
+    async def UpdateNamedList(
+        self, request: pb.UpdateNamedListRequest, context: Any
+    ) -> pb.UpdateNamedListResponse:
+        command = commands.UpdateNamedList(
+            request.named_list.name.removeprefix("namedLists/"),
+            request.named_list.etag,
+            mappers.named_list_patch(request),
+            request.reason,
+            _actor(),
+        )
+        named_list = await self._write(handlers.update_named_list, command)
+        return pb.UpdateNamedListResponse(named_list=mappers.named_list_message(named_list))
+
+    @allow(*_READERS)
+    async def ListNamedListVersions(
+        self, request: pb.ListNamedListVersionsRequest, context: Any
+    ) -> pb.ListNamedListVersionsResponse:
+        page = await handlers.list_named_list_versions(
+            self._database,
+            self._tokens,
+            request.parent.removeprefix("namedLists/"),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListNamedListVersionsResponse(
+            named_list_versions=[mappers.named_list_version(n, e) for n, e in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # -- history ----------------------------------------------------------------
+
+    @allow(Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.OPERATOR)
+    async def VerifyHistory(
+        self, request: pb.VerifyHistoryRequest, context: Any
+    ) -> pb.VerifyHistoryResponse:
+        verification = await handlers.verify_history(self._database, self._encoder)
+        return pb.VerifyHistoryResponse(
+            verification=mappers.verification_message(verification, utcnow())
+        )
+
+    # -- results from the field -------------------------------------------------
+
+    @allow(Role.SERVICE)
+    async def IngestExaminationOutcomeEvent(
+        self, request: pb.IngestExaminationOutcomeEventRequest, context: Any
+    ) -> pb.IngestExaminationOutcomeEventResponse:
+        duplicate = await handlers.ingest_examination_outcome(
+            self._database,
+            mappers.received_event(request),
+            mappers.examination_outcome(request.outcome),
+        )
+        return pb.IngestExaminationOutcomeEventResponse(duplicate=duplicate)
+
+    @allow(Role.SERVICE)
+    async def IngestAuditFindingEvent(
+        self, request: pb.IngestAuditFindingEventRequest, context: Any
+    ) -> pb.IngestAuditFindingEventResponse:
+        duplicate = await handlers.ingest_audit_finding(
+            self._database, mappers.received_event(request), mappers.audit_finding(request.finding)
+        )
+        return pb.IngestAuditFindingEventResponse(duplicate=duplicate)
+
+    # -- the active set -----------------------------------------------------------
+
+    @allow(Role.SERVICE)
+    async def WatchActiveCriteria(
+        self, request: pb.WatchActiveCriteriaRequest, context: Any
+    ) -> AsyncIterator[pb.WatchActiveCriteriaResponse]:
+        async for event in self._watch.stream(request.since_revision):
+            yield mappers.watch_response(event)

@@ -1,0 +1,1 @@
+"""Use cases of the criteria service: one function per command or query."""

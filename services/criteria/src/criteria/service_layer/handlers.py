@@ -1,0 +1,572 @@
+"""The use cases of the criteria service.
+
+Write handlers take a :class:`Store` (one unit of work) and never commit: the
+caller commits, so a request-id-keyed response is stored in the same
+transaction as the effect. Each write takes the history lock first, records
+its change in the hash chain, stores the new state and, when the active set
+or a list changes, appends what scoring must learn to the change feed, all in
+that one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from criteria.adapters.repositories import CriteriaFilter, Repository, profile_rank
+from criteria.domain import lifecycle
+from criteria.domain.commands import (
+    ApproveCriterion,
+    CreateCriterion,
+    CreateNamedList,
+    CreateRiskProfile,
+    DecideCriterion,
+    SubmitCriterion,
+    UpdateCriterion,
+    UpdateNamedList,
+)
+from criteria.domain.history import (
+    ChainVerifier,
+    ChangeDraft,
+    ChangeKind,
+    FieldChange,
+    HistoryEntry,
+    Verification,
+    differences,
+    link,
+)
+from criteria.domain.lifecycle import Publication, Transition
+from criteria.domain.model import (
+    SYSTEM,
+    Actor,
+    Criterion,
+    CriterionDraft,
+    NamedList,
+    NamedListKind,
+    RiskProfile,
+    new_named_list,
+    new_risk_profile,
+    revise_named_list,
+)
+from criteria.domain.outcomes import AuditFinding, ExaminationOutcome, ReceivedEvent
+from criteria.domain.validation import check_criterion_draft, check_risk_profile_content
+from criteria.service_layer.ports import Encoder
+from customs_kit.db import Database, utcnow
+from customs_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from customs_kit.inbox import apply_once
+from customs_kit.pagination import PageTokens, clamp_page_size
+from customs_kit.uow import UnitOfWork
+
+#: Change-feed kinds of the active set streamed to scoring.
+CRITERION_FEED = "criterion"
+NAMED_LIST_FEED = "named_list"
+
+_MAX_PAGE = 1000
+_T = TypeVar("_T")
+_VERIFY_BATCH = 1000
+
+
+class Store:
+    """One unit of work of the criteria service: the transaction, its SQL, the encoder."""
+
+    def __init__(self, uow: UnitOfWork, encoder: Encoder) -> None:
+        self.uow = uow
+        self.repository = Repository(uow.session)
+        self.encoder = encoder
+
+
+@dataclass(frozen=True)
+class Page(Generic[_T]):
+    """One page of a list and the token of the next ("" on the last page)."""
+
+    items: list[_T]
+    next_page_token: str
+
+
+def new_id() -> str:
+    """A server-chosen resource id (32 hex digits, a valid id of the contract)."""
+    return uuid.uuid4().hex
+
+
+async def _record(
+    store: Store,
+    resource: str,
+    resource_version: int,
+    kind: ChangeKind,
+    change_time: datetime,
+    actor: Actor,
+    reason: str,
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    notes: tuple[FieldChange, ...] = (),
+) -> HistoryEntry:
+    """Appends the change from ``before`` to ``after`` to the chain (under the history lock)."""
+    draft = ChangeDraft(
+        resource=resource,
+        kind=kind,
+        actor=actor,
+        change_time=change_time,
+        reason=reason,
+        field_changes=differences(before, after) + notes,
+    )
+    head = await store.repository.history_head()
+    entry = link(draft, head, store.encoder.change_record)
+    await store.repository.add_history(entry, resource_version)
+    return entry
+
+
+# -- risk profiles -----------------------------------------------------------
+
+
+async def create_risk_profile(store: Store, command: CreateRiskProfile) -> RiskProfile:
+    """Creates a risk profile; ALREADY_EXISTS if the id is taken."""
+    check_risk_profile_content(command.content, command.actor, field="risk_profile")
+    repository = store.repository
+    await repository.lock_history()
+    profile_id = command.profile_id or new_id()
+    if await repository.get_risk_profile(profile_id) is not None:
+        raise AlreadyExists("risk profile", f"riskProfiles/{profile_id}")
+    profile = new_risk_profile(profile_id, command.content, utcnow())
+    await _record(
+        store,
+        profile.name,
+        profile.revision,
+        ChangeKind.CREATED,
+        profile.create_time,
+        command.actor,
+        "",
+        {},
+        store.encoder.risk_profile_fields(profile),
+    )
+    await repository.add_risk_profile(profile)
+    return profile
+
+
+async def get_risk_profile(database: Database, profile_id: str) -> RiskProfile:
+    """The profile; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        profile = await Repository(uow.session).get_risk_profile(profile_id)
+    if profile is None:
+        raise NotFound("risk profile", f"riskProfiles/{profile_id}")
+    return profile
+
+
+async def list_risk_profiles(
+    database: Database,
+    tokens: PageTokens,
+    *,
+    page_size: int,
+    page_token: str,
+    risk_area: str,
+    owner: str,
+) -> Page[RiskProfile]:
+    """Profiles by priority (unranked last), then name."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    position = _decode(tokens, page_token, {"risk_area": risk_area, "owner": owner})
+    after = (int(position["rank"]), str(position["id"])) if position else None
+    async with database.unit_of_work() as uow:
+        profiles = await Repository(uow.session).list_risk_profiles(
+            after, limit + 1, risk_area=risk_area, owner=owner
+        )
+    return _page(
+        profiles,
+        limit,
+        tokens,
+        {"risk_area": risk_area, "owner": owner},
+        lambda p: {"rank": profile_rank(p.content.priority), "id": p.id},
+    )
+
+
+# -- criteria ----------------------------------------------------------------
+
+
+async def _check_draft(
+    repository: Repository, draft: CriterionDraft, field: str, risk_area: str | None
+) -> None:
+    names = {use.named_list for use in draft.rule_facts.named_list_uses}
+    check_criterion_draft(
+        draft,
+        field=field,
+        profile_exists=risk_area is not None,
+        list_kinds=await repository.named_list_kinds(names),
+        now=utcnow(),
+    )
+
+
+async def create_criterion(store: Store, command: CreateCriterion) -> Criterion:
+    """Creates a DRAFT criterion authored by the caller; ALREADY_EXISTS if the id is taken."""
+    repository = store.repository
+    await repository.lock_history()
+    criterion_id = command.criterion_id or new_id()
+    if await repository.criterion_exists(criterion_id):
+        raise AlreadyExists("criterion", f"criteria/{criterion_id}")
+    content = command.draft.content
+    risk_area = await repository.risk_area(content.risk_profile.removeprefix("riskProfiles/"))
+    await _check_draft(repository, command.draft, "criterion", risk_area)
+    criterion = lifecycle.new_criterion(
+        criterion_id, content, risk_area or "", command.actor, utcnow()
+    )
+    entry = await _record(
+        store,
+        criterion.name,
+        criterion.version,
+        ChangeKind.CREATED,
+        criterion.create_time,
+        command.actor,
+        "",
+        {},
+        store.encoder.criterion_fields(criterion),
+    )
+    await repository.add_criterion(criterion, entry.sequence)
+    return criterion
+
+
+async def _load_current(store: Store, criterion_id: str, etag: str) -> Criterion:
+    await store.repository.lock_history()
+    criterion = await store.repository.get_criterion(criterion_id)
+    if criterion is None:
+        raise NotFound("criterion", f"criteria/{criterion_id}")
+    lifecycle.check_etag(criterion.etag, etag)
+    return criterion
+
+
+async def _apply(
+    store: Store, before: Criterion, transition: Transition, actor: Actor
+) -> Criterion:
+    after = transition.criterion
+    entry = await _record(
+        store,
+        after.name,
+        after.version,
+        transition.kind,
+        after.update_time,
+        actor,
+        transition.reason,
+        store.encoder.criterion_fields(before),
+        store.encoder.criterion_fields(after),
+        transition.notes,
+    )
+    await store.repository.save_criterion(after, transition.new_revision, entry.sequence)
+    if transition.publication is Publication.PUBLISH:
+        await store.uow.changes.append(
+            CRITERION_FEED, after.name, store.encoder.active_criterion(after)
+        )
+    elif transition.publication is Publication.WITHDRAW:
+        await store.uow.changes.append(CRITERION_FEED, after.name, None)
+    return after
+
+
+async def update_criterion(store: Store, command: UpdateCriterion) -> Criterion:
+    """Writes a new revision (an amendment if the criterion has an applied revision)."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    draft = command.patch(criterion.latest.content)
+    risk_area = await store.repository.risk_area(
+        draft.content.risk_profile.removeprefix("riskProfiles/")
+    )
+    transition = lifecycle.update(
+        criterion, draft.content, risk_area or "", command.actor, utcnow(), command.reason
+    )
+    await _check_draft(store.repository, draft, "criterion", risk_area)
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def submit_criterion(store: Store, command: SubmitCriterion) -> Criterion:
+    """Submits the latest revision for approval."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.submit(criterion, utcnow(), command.comment)
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def approve_criterion(store: Store, command: ApproveCriterion) -> Criterion:
+    """Approves the submitted revision: it becomes the applied one and reaches scoring."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.approve(
+        criterion,
+        command.actor,
+        revision=command.revision,
+        impact_analysis=command.impact_analysis,
+        capacity_justification=command.capacity_justification,
+        comment=command.comment,
+        now=utcnow(),
+    )
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def reject_criterion(store: Store, command: DecideCriterion) -> Criterion:
+    """Returns the submitted revision to draft."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.reject(criterion, command.actor, command.reason, utcnow())
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def suspend_criterion(store: Store, command: DecideCriterion) -> Criterion:
+    """Withdraws an active criterion from scoring."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.suspend(criterion, command.reason, utcnow())
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def reactivate_criterion(store: Store, command: DecideCriterion) -> Criterion:
+    """Returns a suspended criterion to scoring."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.reactivate(criterion, command.actor, command.reason, utcnow())
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def retire_criterion(store: Store, command: DecideCriterion) -> Criterion:
+    """Ends a criterion for good."""
+    criterion = await _load_current(store, command.criterion_id, command.etag)
+    transition = lifecycle.retire(criterion, command.reason, utcnow())
+    return await _apply(store, criterion, transition, command.actor)
+
+
+async def expire_criterion(store: Store, criterion_id: str) -> bool:
+    """Expires one criterion if its applied window has closed; whether it did."""
+    await store.repository.lock_history()
+    criterion = await store.repository.get_criterion(criterion_id)
+    if criterion is None:
+        return False
+    transition = lifecycle.expire(criterion, utcnow())
+    if transition is None:
+        return False
+    await _apply(store, criterion, transition, SYSTEM)
+    return True
+
+
+async def get_criterion(database: Database, criterion_id: str) -> Criterion:
+    """The criterion; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        criterion = await Repository(uow.session).get_criterion(criterion_id)
+    if criterion is None:
+        raise NotFound("criterion", f"criteria/{criterion_id}")
+    return criterion
+
+
+async def list_criteria(
+    database: Database,
+    tokens: PageTokens,
+    *,
+    page_size: int,
+    page_token: str,
+    criteria_filter: CriteriaFilter,
+) -> Page[Criterion]:
+    """Criteria by name that pass the filter."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    filters = {
+        "risk_profile": criteria_filter.risk_profile_id,
+        "states": sorted(s.value for s in criteria_filter.states),
+        "risk_area": criteria_filter.risk_area,
+        "campaign_tag": criteria_filter.campaign_tag,
+        "author": criteria_filter.author,
+    }
+    position = _decode(tokens, page_token, filters)
+    async with database.unit_of_work() as uow:
+        criteria = await Repository(uow.session).list_criteria(
+            str(position.get("id", "")), limit + 1, criteria_filter
+        )
+    return _page(criteria, limit, tokens, filters, lambda c: {"id": c.id})
+
+
+async def list_criterion_versions(
+    database: Database,
+    tokens: PageTokens,
+    criterion_id: str,
+    *,
+    page_size: int,
+    page_token: str,
+) -> Page[tuple[Criterion, HistoryEntry]]:
+    """The recorded changes of a criterion, oldest first; NOT_FOUND if it does not exist."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    filters = {"criterion": criterion_id}
+    position = _decode(tokens, page_token, filters)
+    async with database.unit_of_work() as uow:
+        repository = Repository(uow.session)
+        if not await repository.criterion_exists(criterion_id):
+            raise NotFound("criterion", f"criteria/{criterion_id}")
+        versions = await repository.criterion_versions(
+            criterion_id, int(position.get("version", 0)), limit + 1
+        )
+    return _page(versions, limit, tokens, filters, lambda v: {"version": v[0].version})
+
+
+# -- named lists -------------------------------------------------------------
+
+
+async def create_named_list(store: Store, command: CreateNamedList) -> NamedList:
+    """Creates a list at revision 1 and publishes it to scoring."""
+    repository = store.repository
+    await repository.lock_history()
+    list_id = command.list_id or new_id()
+    if await repository.get_named_list(list_id, with_items=False) is not None:
+        raise AlreadyExists("named list", f"namedLists/{list_id}")
+    named_list = new_named_list(list_id, command.content, command.actor, utcnow())
+    entry = await _record(
+        store,
+        named_list.name,
+        named_list.revision,
+        ChangeKind.CREATED,
+        named_list.create_time,
+        command.actor,
+        "",
+        {},
+        store.encoder.named_list_fields(named_list),
+    )
+    await repository.add_named_list(named_list, entry.sequence)
+    await store.uow.changes.append(
+        NAMED_LIST_FEED, named_list.name, store.encoder.named_list(named_list)
+    )
+    return named_list
+
+
+async def update_named_list(store: Store, command: UpdateNamedList) -> NamedList:
+    """Writes a new revision of a list and publishes it to scoring at once."""
+    repository = store.repository
+    await repository.lock_history()
+    current = await repository.get_named_list(command.list_id)
+    if current is None:
+        raise NotFound("named list", f"namedLists/{command.list_id}")
+    lifecycle.check_etag(current.etag, command.etag)
+    revised = revise_named_list(current, command.patch(current.content), command.actor, utcnow())
+    entry = await _record(
+        store,
+        revised.name,
+        revised.revision,
+        ChangeKind.UPDATED,
+        revised.update_time,
+        command.actor,
+        command.reason,
+        store.encoder.named_list_fields(current),
+        store.encoder.named_list_fields(revised),
+    )
+    await repository.save_named_list(revised, entry.sequence)
+    await store.uow.changes.append(NAMED_LIST_FEED, revised.name, store.encoder.named_list(revised))
+    return revised
+
+
+async def get_named_list(database: Database, list_id: str, *, with_items: bool) -> NamedList:
+    """The list; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        named_list = await Repository(uow.session).get_named_list(list_id, with_items=with_items)
+    if named_list is None:
+        raise NotFound("named list", f"namedLists/{list_id}")
+    return named_list
+
+
+async def list_named_lists(
+    database: Database,
+    tokens: PageTokens,
+    *,
+    page_size: int,
+    page_token: str,
+    kind: NamedListKind | None,
+    with_items: bool,
+) -> Page[NamedList]:
+    """Lists by name, optionally of one kind."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    filters = {"kind": kind.value if kind else "", "items": with_items}
+    position = _decode(tokens, page_token, filters)
+    async with database.unit_of_work() as uow:
+        lists = await Repository(uow.session).list_named_lists(
+            str(position.get("id", "")), limit + 1, kind=kind, with_items=with_items
+        )
+    return _page(lists, limit, tokens, filters, lambda n: {"id": n.id})
+
+
+async def list_named_list_versions(
+    database: Database,
+    tokens: PageTokens,
+    list_id: str,
+    *,
+    page_size: int,
+    page_token: str,
+) -> Page[tuple[NamedList, HistoryEntry]]:
+    """The recorded changes of a list, oldest first; NOT_FOUND if it does not exist."""
+    limit = clamp_page_size(page_size, default=10, maximum=100)
+    filters = {"named_list": list_id}
+    position = _decode(tokens, page_token, filters)
+    async with database.unit_of_work() as uow:
+        repository = Repository(uow.session)
+        if await repository.get_named_list(list_id, with_items=False) is None:
+            raise NotFound("named list", f"namedLists/{list_id}")
+        versions = await repository.named_list_versions(
+            list_id, int(position.get("revision", 0)), limit + 1
+        )
+    return _page(versions, limit, tokens, filters, lambda v: {"revision": v[0].revision})
+
+
+# -- results from the field ---------------------------------------------------
+
+
+async def ingest_examination_outcome(
+    database: Database, event: ReceivedEvent, outcome: ExaminationOutcome
+) -> bool:
+    """Stores an examination outcome once per event id; returns whether it was a duplicate."""
+
+    async def store(uow: UnitOfWork) -> None:
+        await Repository(uow.session).add_examination_outcome(event, outcome, utcnow())
+
+    return not await apply_once(database, event.event_id, event.source_service, store)
+
+
+async def ingest_audit_finding(
+    database: Database, event: ReceivedEvent, finding: AuditFinding
+) -> bool:
+    """Stores an audit finding once per event id; returns whether it was a duplicate."""
+
+    async def store(uow: UnitOfWork) -> None:
+        await Repository(uow.session).add_audit_finding(event, finding, utcnow())
+
+    return not await apply_once(database, event.event_id, event.source_service, store)
+
+
+# -- history -----------------------------------------------------------------
+
+
+async def verify_history(database: Database, encoder: Encoder) -> Verification:
+    """Recomputes the whole hash chain and reports the first break."""
+    verifier = ChainVerifier(encoder.change_record)
+    after = 0
+    while True:
+        async with database.unit_of_work() as uow:
+            batch = await Repository(uow.session).history_after(after, _VERIFY_BATCH)
+        for entry in batch:
+            if not verifier.check(entry):
+                return verifier.result()
+        if len(batch) < _VERIFY_BATCH:
+            return verifier.result()
+        after = batch[-1].sequence
+
+
+# -- paging ------------------------------------------------------------------
+
+
+def _filters_digest(filters: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _decode(tokens: PageTokens, page_token: str, filters: Mapping[str, Any]) -> dict[str, Any]:
+    position = tokens.decode(page_token)
+    if position and position.pop("filters", None) != _filters_digest(filters):
+        raise InvalidArgument(
+            [FieldViolation("page_token", "was issued for a call with other filters")]
+        )
+    return position
+
+
+def _page(
+    found: list[_T],
+    limit: int,
+    tokens: PageTokens,
+    filters: Mapping[str, Any],
+    position_of: Callable[[_T], dict[str, Any]],
+) -> Page[_T]:
+    if len(found) <= limit:
+        return Page(found, "")
+    items = found[:limit]
+    position = position_of(items[-1]) | {"filters": _filters_digest(filters)}
+    return Page(items, tokens.encode(position))

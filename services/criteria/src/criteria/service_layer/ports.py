@@ -1,0 +1,40 @@
+"""What the use cases need from the outside that is not the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from criteria.domain.history import HistoryEntry
+from criteria.domain.model import Criterion, NamedList, RiskProfile
+
+
+class Encoder(Protocol):
+    """The contract's encodings of domain objects.
+
+    The history records differences and is hashed in the contract's encoding,
+    and the change feed carries exactly what the watch stream sends, so both
+    are produced by whoever speaks the contract.
+    """
+
+    def criterion_fields(self, criterion: Criterion) -> Mapping[str, str]:
+        """Field path → proto3 JSON value of every recorded field of a criterion."""
+
+    def risk_profile_fields(self, profile: RiskProfile) -> Mapping[str, str]:
+        """Field path → proto3 JSON value of every recorded field of a profile."""
+
+    def named_list_fields(self, named_list: NamedList) -> Mapping[str, str]:
+        """Field path → proto3 JSON value of every recorded field of a list."""
+
+    def active_criterion(self, criterion: Criterion) -> bytes:
+        """The applied revision of ``criterion`` as the watch stream sends it."""
+
+    def named_list(self, named_list: NamedList) -> bytes:
+        """``named_list`` as the watch stream sends it."""
+
+    def validity_end(self, active_criterion: bytes) -> datetime | None:
+        """The end of the validity window of an encoded applied criterion."""
+
+    def change_record(self, entry: HistoryEntry) -> bytes:
+        """The canonical encoding of a history entry, over which its hash is computed."""
