@@ -14,9 +14,9 @@ trader profiles).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, and_, func, insert, select, text
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from customs_kit.db import Database
+
+_T = TypeVar("_T")
 
 # Any fixed key works: each service has a database of its own.
 _APPEND_LOCK_KEY = 7_302_118_411
@@ -72,15 +74,10 @@ class ChangeLog:
 
 
 class ChangeFeed:
-    """Reads the feed of one :class:`Database` and waits for it to grow.
+    """Reads the feed of one :class:`Database` (:class:`FeedStreams` follows it)."""
 
-    ``poll_interval`` bounds how late a change committed by another process
-    (another replica) is noticed; commits in this process wake waiters at once.
-    """
-
-    def __init__(self, database: Database, *, poll_interval: float = 2.0) -> None:
+    def __init__(self, database: Database) -> None:
         self._database = database
-        self._poll_interval = poll_interval
 
     async def snapshot(self, kinds: Collection[str]) -> tuple[int, list[Change]]:
         """The current revision and the latest upsert of every live key of ``kinds``.
@@ -145,24 +142,6 @@ class ChangeFeed:
         async with self._database.session_factory() as session:
             return await _latest_revision(session)
 
-    # Returns False on timeout instead of raising, so asyncio.timeout does not fit.
-    async def wait_for_change(self, after_revision: int, timeout: float) -> bool:  # noqa: ASYNC109
-        """Waits up to ``timeout`` seconds for a revision above ``after_revision``.
-
-        Returns whether one exists. Woken by commits of this process, and polls
-        the database for those of other processes.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            armed = self._database.changes_committed.arm()
-            if await self.latest_revision() > after_revision:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            await wait_for_signal(armed, min(remaining, self._poll_interval))
-
 
 def _changes() -> Select[tuple[int, str, str, bytes | None]]:
     return select(ChangeRecord.revision, ChangeRecord.kind, ChangeRecord.key, ChangeRecord.payload)
@@ -171,3 +150,138 @@ def _changes() -> Select[tuple[int, str, str, bytes | None]]:
 async def _latest_revision(session: AsyncSession) -> int:
     latest = await session.scalar(select(func.max(ChangeRecord.revision)))
     return latest or 0
+
+
+@dataclass(frozen=True)
+class SnapshotStarted:
+    """A full snapshot as of ``revision`` follows, with ``counts`` records per kind."""
+
+    revision: int
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class SnapshotEntry:
+    """One live key of a snapshot as of ``revision``; ``change`` is its latest upsert."""
+
+    revision: int
+    change: Change
+
+
+@dataclass(frozen=True)
+class SnapshotEnded:
+    """The snapshot as of ``revision`` is complete: the client replaces its whole set."""
+
+    revision: int
+
+
+#: A message of a watch stream: snapshot boundaries and entries, then live changes.
+FeedEvent = SnapshotStarted | SnapshotEntry | SnapshotEnded | Change
+
+
+class FeedStreams:
+    """Serves the ``Watch...`` streams of a feed; a background task of the service.
+
+    A stream starts with a snapshot when the client has nothing (revision 0),
+    when records after its revision are no longer retained, or when it claims a
+    revision the feed never reached (a restored or replaced database); otherwise
+    with the changes after its revision. Then it follows every commit, woken at
+    once by commits of this process and by a poll for those of other replicas.
+
+    A client that goes away cancels its stream at any point, also in the middle
+    of a query, and a connection whose query was cancelled cannot always be given
+    back cleanly (aiosqlite never finishes closing it). So every read runs to
+    completion in a task of its own, and :meth:`stop` ends the open streams and
+    waits for those reads before the database is closed.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        kinds: Collection[str],
+        *,
+        poll_interval: float = 2.0,
+        batch_size: int = 500,
+    ) -> None:
+        self._database = database
+        self._feed = ChangeFeed(database)
+        self._kinds = tuple(kinds)
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._reads: set[asyncio.Future[Any]] = set()
+
+    async def follow(
+        self, since_revision: int, *, include: Callable[[Change], bool] | None = None
+    ) -> AsyncIterator[FeedEvent]:
+        """The stream of a client at ``since_revision``; runs until the client goes away.
+
+        ``include`` leaves records out of a snapshot (e.g. what expired since it
+        was appended); live changes are always sent.
+        """
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a stream is served by a task")
+        self._streams.add(task)
+        try:
+            async for event in self._events(since_revision, include):
+                yield event
+        finally:
+            self._streams.discard(task)
+
+    async def start(self) -> None:
+        """Nothing to start: streams open as clients call."""
+
+    async def stop(self) -> None:
+        """Ends every open stream and waits for the reads they left running."""
+        streams = list(self._streams)
+        for task in streams:
+            task.cancel()
+        await asyncio.gather(*streams, return_exceptions=True)
+        await asyncio.gather(*self._reads, return_exceptions=True)
+
+    async def _needs_snapshot(self, since_revision: int) -> bool:
+        if since_revision == 0 or since_revision > await self._read(self._feed.latest_revision()):
+            return True
+        oldest = await self._read(self._feed.oldest_revision())
+        return oldest > 0 and since_revision < oldest - 1
+
+    async def _events(
+        self, since_revision: int, include: Callable[[Change], bool] | None
+    ) -> AsyncIterator[FeedEvent]:
+        cursor = since_revision
+        if await self._needs_snapshot(since_revision):
+            revision, latest = await self._read(self._feed.snapshot(self._kinds))
+            entries = [change for change in latest if include is None or include(change)]
+            counts = {kind: 0 for kind in self._kinds}
+            for change in entries:
+                counts[change.kind] += 1
+            yield SnapshotStarted(revision, counts)
+            for change in entries:
+                yield SnapshotEntry(revision, change)
+            yield SnapshotEnded(revision)
+            cursor = revision
+        while True:
+            # Armed before reading, so a commit between the read and the wait wakes it.
+            armed = self._database.changes_committed.arm()
+            changes = await self._read(
+                self._feed.changes_after(cursor, self._kinds, limit=self._batch_size)
+            )
+            for change in changes:
+                yield change
+                cursor = change.revision
+            if not changes:
+                await wait_for_signal(armed, self._poll_interval)
+
+    async def _read(self, read: Awaitable[_T]) -> _T:
+        task = asyncio.ensure_future(read)
+        self._reads.add(task)
+        task.add_done_callback(self._read_done)
+        return await asyncio.shield(task)
+
+    def _read_done(self, task: asyncio.Future[Any]) -> None:
+        self._reads.discard(task)
+        if not task.cancelled():
+            # Retrieved so that a read whose stream has gone is not reported as an
+            # exception nobody retrieved.
+            task.exception()

@@ -138,11 +138,17 @@ class GrpcServer:
         return self.port
 
     async def stop(self) -> None:
-        """Drains: NOT_SERVING, finish in-flight calls, stop background work, clean up."""
+        """Drains: NOT_SERVING, finish in-flight calls, stop background work, clean up.
+
+        Background work stops while calls drain rather than after: watch streams
+        never end by themselves, and their background task is what ends them, so
+        waiting for the calls first would always take the whole grace period.
+        """
         await self._health.enter_graceful_shutdown()
-        await self._server.stop(self._settings.shutdown_grace_seconds)
-        for task in reversed(self._application.background):
-            await task.stop()
+        await asyncio.gather(
+            self._server.stop(self._settings.shutdown_grace_seconds),
+            *(task.stop() for task in reversed(self._application.background)),
+        )
         for cleanup in reversed(self._application.cleanups):
             await cleanup()
         _log.info("service_stopped")

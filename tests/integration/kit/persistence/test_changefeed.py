@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
-from customs_kit.changefeed import Change, ChangeFeed
+from customs_kit.changefeed import (
+    Change,
+    ChangeFeed,
+    FeedEvent,
+    FeedStreams,
+    SnapshotEnded,
+    SnapshotEntry,
+    SnapshotStarted,
+)
 from customs_kit.db import Database
 
 
@@ -62,37 +71,96 @@ async def test_a_rolled_back_append_is_never_seen(database: Database) -> None:
     assert [(change.revision, change.key) for change in changes] == [(committed, "criteria/2")]
 
 
-async def test_a_waiter_wakes_when_this_process_commits(database: Database) -> None:
-    feed = ChangeFeed(database, poll_interval=30.0)
-    revision = await append(database, "criterion", "criteria/1", b"v1")
-    waiter = asyncio.create_task(feed.wait_for_change(revision, timeout=10.0))
-    await asyncio.sleep(0.05)
-    assert not waiter.done()
-
-    await append(database, "criterion", "criteria/1", b"v2")
-
-    assert await asyncio.wait_for(waiter, timeout=2.0) is True
+async def next_events(stream: AsyncIterator[FeedEvent], count: int) -> list[FeedEvent]:
+    return [await asyncio.wait_for(anext(stream), timeout=5.0) for _ in range(count)]
 
 
-async def test_a_waiter_notices_a_commit_of_another_process(
+async def test_a_new_watcher_gets_a_snapshot_then_each_change_as_it_commits(
+    database: Database,
+) -> None:
+    streams = FeedStreams(database, ["criterion", "named_list"], poll_interval=30.0)
+    await append(database, "criterion", "criteria/1", b"v1")
+    await append(database, "criterion", "criteria/2", b"v1")
+    at = await append(database, "criterion", "criteria/2", None)
+    stream = streams.follow(0)
+
+    started, entry, ended = await next_events(stream, 3)
+    assert started == SnapshotStarted(at, {"criterion": 1, "named_list": 0})
+    assert isinstance(entry, SnapshotEntry)
+    assert (entry.revision, entry.change.key, entry.change.payload) == (at, "criteria/1", b"v1")
+    assert ended == SnapshotEnded(at)
+
+    later = await append(database, "criterion", "criteria/1", b"v2")
+    assert await next_events(stream, 1) == [Change(later, "criterion", "criteria/1", b"v2")]
+    await streams.stop()
+
+
+async def test_a_resuming_watcher_gets_only_the_changes_after_its_revision(
+    database: Database,
+) -> None:
+    seen = await append(database, "criterion", "criteria/1", b"v1")
+    removed = await append(database, "criterion", "criteria/1", None)
+    streams = FeedStreams(database, ["criterion"])
+
+    assert await next_events(streams.follow(seen), 1) == [
+        Change(removed, "criterion", "criteria/1", None)
+    ]
+    await streams.stop()
+
+
+async def test_a_watcher_ahead_of_the_feed_starts_again_from_a_snapshot(
+    database: Database,
+) -> None:
+    at = await append(database, "criterion", "criteria/1", b"v1")
+    streams = FeedStreams(database, ["criterion"])
+
+    started, *_ = await next_events(streams.follow(at + 100), 3)
+
+    assert started == SnapshotStarted(at, {"criterion": 1})
+    await streams.stop()
+
+
+async def test_a_snapshot_leaves_out_what_the_service_excludes(database: Database) -> None:
+    await append(database, "criterion", "criteria/expired", b"expired")
+    at = await append(database, "criterion", "criteria/live", b"live")
+    streams = FeedStreams(database, ["criterion"])
+
+    events = await next_events(
+        streams.follow(0, include=lambda change: change.payload != b"expired"), 3
+    )
+
+    assert [e.change.key for e in events if isinstance(e, SnapshotEntry)] == ["criteria/live"]
+    assert events[0] == SnapshotStarted(at, {"criterion": 1})
+    await streams.stop()
+
+
+async def test_a_watcher_notices_a_commit_of_another_process(
     database: Database, kit_database_url: str
 ) -> None:
-    feed = ChangeFeed(database, poll_interval=0.05)
+    streams = FeedStreams(database, ["criterion"], poll_interval=0.05)
+    stream = streams.follow(0)
+    await next_events(stream, 2)
     other = Database(kit_database_url)
     try:
-        waiter = asyncio.create_task(feed.wait_for_change(0, timeout=10.0))
-        await asyncio.sleep(0.1)
-        await append(other, "criterion", "criteria/1", b"v1")
-        assert await asyncio.wait_for(waiter, timeout=2.0) is True
+        revision = await append(other, "criterion", "criteria/1", b"v1")
+        assert await next_events(stream, 1) == [Change(revision, "criterion", "criteria/1", b"v1")]
     finally:
         await other.dispose()
+        await streams.stop()
 
 
-async def test_a_waiter_gives_up_after_its_timeout(database: Database) -> None:
-    revision = await append(database, "criterion", "criteria/1", b"v1")
+async def test_stopping_ends_the_open_streams(database: Database) -> None:
+    streams = FeedStreams(database, ["criterion"], poll_interval=30.0)
 
-    assert await ChangeFeed(database).wait_for_change(revision, timeout=0.1) is False
-    assert await ChangeFeed(database).wait_for_change(revision - 1, timeout=0.1) is True
+    async def watch() -> None:
+        async for _ in streams.follow(0):
+            pass
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.1)
+    await asyncio.wait_for(streams.stop(), timeout=5.0)
+
+    assert watcher.cancelled()
 
 
 async def test_a_later_append_waits_for_the_earlier_one_to_commit(database: Database) -> None:

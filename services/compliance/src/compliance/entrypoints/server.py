@@ -36,8 +36,9 @@ async def bootstrap(settings: ServiceSettings) -> Application:
                 compliance_service_pb2.DESCRIPTOR.services_by_name["ComplianceService"],
             )
         ],
-        # Run in reverse: the reads of cancelled streams finish before the database closes.
-        cleanups=[database.dispose, watch.drain],
+        # Stopped before the cleanups: open streams end before the database closes.
+        background=[watch],
+        cleanups=[database.dispose],
         resources={"database": database},
     )
 
