@@ -18,6 +18,8 @@ $(VENV)/.installed: requirements.lock package-lock.json $(addsuffix /pyproject.t
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv==0.13.9
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	# Generated code lands here later (make proto); the editable install only needs the folder.
+	mkdir -p libs/customs_protos/src
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	npm ci --silent --no-audit --no-fund
 	touch $@
