@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,12 +15,15 @@ from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
 from exam_reports_support import (
     BoundStub,
     Client,
+    clean_report,
     create_office,
     create_officer,
     decision_event,
+    discrepancy_report,
     now,
     put_on_shift,
     reason,
+    submit_request,
     timestamp,
     violated_fields,
 )
@@ -49,67 +51,8 @@ async def task(client: Client) -> Task:
     return Task(opened.examination, client.as_(Role.OFFICER, subject="anna"))
 
 
-def _clean_report(examination: str) -> exam_report_pb2.ExamReport:
-    """A complete report of an examination that found nothing."""
-    return exam_report_pb2.ExamReport(
-        examination=examination,
-        declaration_number="DCL-0001",
-        customs_office="offices/PORT1",
-        importer_name="Acme Imports",
-        importer_number="IMP-77",
-        broker_name="Fast Brokers",
-        inspecting_officer="officers/anna",
-        reason=examination_pb2.EXAMINATION_REASON_CRITERIA,
-        examination_time=timestamp(now() - timedelta(minutes=30)),
-        discrepancy_found=False,
-        intelligence_information="none found",
-    )
-
-
-def _discrepancy_report(examination: str) -> exam_report_pb2.ExamReport:
-    """A complete report of an examination that found 1,000 kg more than declared."""
-    report = _clean_report(examination)
-    report.discrepancy_found = True
-    report.discrepancy_detail = "Declared 5,000 kg frozen chicken parts, found 6,000 kg."
-    report.discrepancies.append(
-        exam_report_pb2.Discrepancy(
-            type=exam_report_pb2.DISCREPANCY_TYPE_QUANTITY,
-            item_number=1,
-            declared_quantity=exam_report_pb2.Quantity(value=5000, unit="KGM"),
-            found_quantity=exam_report_pb2.Quantity(value=6000, unit="KGM"),
-        )
-    )
-    report.penalty_recommended = True
-    report.merchandise_seized = True
-    report.seizure_case_number = "SZ-2026/114"
-    report.carrier.CopyFrom(
-        exam_report_pb2.CarrierData(display_name="Road Co Ltd", address="1 Depot Road, Mombasa")
-    )
-    report.driver.CopyFrom(
-        exam_report_pb2.DriverData(
-            full_name="John Kamau Otieno",
-            date_of_birth="1980-04-02",
-            nationality="KE",
-            identity_document=exam_report_pb2.IdentityDocument(
-                type=exam_report_pb2.IDENTITY_DOCUMENT_TYPE_PASSPORT, number="A1234567"
-            ),
-        )
-    )
-    return report
-
-
-def _submit(
-    report: exam_report_pb2.ExamReport, report_id: str | None = None
-) -> pb2.SubmitExamReportRequest:
-    return pb2.SubmitExamReportRequest(
-        exam_report_id=report_id or str(uuid.uuid4()),
-        exam_report=report,
-        sign_time=timestamp(now() - timedelta(minutes=1)),
-    )
-
-
 async def test_a_complete_report_is_signed_and_the_task_awaits_review(task: Task) -> None:
-    request = _submit(_discrepancy_report(task.name))
+    request = submit_request(discrepancy_report(task.name))
 
     response = await task.officer.SubmitExamReport(request)
 
@@ -130,7 +73,7 @@ async def test_a_complete_report_is_signed_and_the_task_awaits_review(task: Task
 
 
 async def test_a_report_resent_three_times_exists_once(task: Task, client: Client) -> None:
-    request = _submit(_clean_report(task.name))
+    request = submit_request(clean_report(task.name))
 
     responses = [await task.officer.SubmitExamReport(request) for _ in range(3)]
 
@@ -143,7 +86,7 @@ async def test_a_report_resent_three_times_exists_once(task: Task, client: Clien
 
 
 async def test_a_report_sent_twice_at_once_exists_once(task: Task) -> None:
-    request = _submit(_clean_report(task.name))
+    request = submit_request(clean_report(task.name))
 
     first, second = await asyncio.gather(
         task.officer.SubmitExamReport(request), task.officer.SubmitExamReport(request)
@@ -154,7 +97,7 @@ async def test_a_report_sent_twice_at_once_exists_once(task: Task) -> None:
 
 
 async def test_the_same_report_id_with_other_content_is_refused(task: Task) -> None:
-    request = _submit(_clean_report(task.name))
+    request = submit_request(clean_report(task.name))
     await task.officer.SubmitExamReport(request)
     request.exam_report.intelligence_information = "driver nervous, new route"
 
@@ -166,10 +109,10 @@ async def test_the_same_report_id_with_other_content_is_refused(task: Task) -> N
 
 
 async def test_a_second_report_for_the_same_examination_is_refused(task: Task) -> None:
-    await task.officer.SubmitExamReport(_submit(_clean_report(task.name)))
+    await task.officer.SubmitExamReport(submit_request(clean_report(task.name)))
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(_clean_report(task.name)))
+        await task.officer.SubmitExamReport(submit_request(clean_report(task.name)))
 
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(raised.value) == "EXAMINATION_ALREADY_REPORTED"
@@ -204,13 +147,13 @@ _SHADED_AREA = (
 
 async def _refusal(task: Task, report: exam_report_pb2.ExamReport) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(report))
+        await task.officer.SubmitExamReport(submit_request(report))
     return raised.value
 
 
 async def test_every_mandatory_box_of_the_form_is_required(task: Task) -> None:
     for field in _MANDATORY_BOXES:
-        report = _clean_report(task.name)
+        report = clean_report(task.name)
         report.ClearField(field)
 
         error = await _refusal(task, report)
@@ -221,7 +164,7 @@ async def test_every_mandatory_box_of_the_form_is_required(task: Task) -> None:
 
 async def test_a_discrepancy_makes_the_shaded_area_mandatory(task: Task) -> None:
     for missing in _SHADED_AREA:
-        report = _discrepancy_report(task.name)
+        report = discrepancy_report(task.name)
         parent, _, leaf = missing.rpartition(".")
         (getattr(report, parent) if parent else report).ClearField(leaf)
 
@@ -232,7 +175,7 @@ async def test_a_discrepancy_makes_the_shaded_area_mandatory(task: Task) -> None
 
 
 async def test_a_value_discrepancy_needs_both_values(task: Task) -> None:
-    report = _discrepancy_report(task.name)
+    report = discrepancy_report(task.name)
     report.discrepancies.append(
         exam_report_pb2.Discrepancy(
             type=exam_report_pb2.DISCREPANCY_TYPE_VALUE,
@@ -241,19 +184,19 @@ async def test_a_value_discrepancy_needs_both_values(task: Task) -> None:
     )
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(report))
+        await task.officer.SubmitExamReport(submit_request(report))
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "found_value" in raised.value.details()
 
 
 async def test_reason_other_without_the_supervisors_approval_is_refused(task: Task) -> None:
-    report = _clean_report(task.name)
+    report = clean_report(task.name)
     report.reason = examination_pb2.EXAMINATION_REASON_OTHER
     report.other_reason = "Seal number differs from the bill of lading."
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(report))
+        await task.officer.SubmitExamReport(submit_request(report))
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "exam_report.override" in raised.value.details()
@@ -262,31 +205,31 @@ async def test_reason_other_without_the_supervisors_approval_is_refused(task: Ta
 async def test_reason_other_with_an_approval_not_recorded_before_the_examination_is_refused(
     task: Task,
 ) -> None:
-    report = _clean_report(task.name)
+    report = clean_report(task.name)
     report.reason = examination_pb2.EXAMINATION_REASON_OTHER
     report.other_reason = "Seal number differs from the bill of lading."
     report.override = "overrides/verbal-ok"
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(report))
+        await task.officer.SubmitExamReport(submit_request(report))
 
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(raised.value) == "OVERRIDE_NOT_APPROVED_BEFORE_EXAMINATION"
 
 
 async def test_a_report_about_another_declaration_is_refused(task: Task) -> None:
-    report = _clean_report(task.name)
+    report = clean_report(task.name)
     report.declaration_number = "DCL-9999"
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(report))
+        await task.officer.SubmitExamReport(submit_request(report))
 
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(raised.value) == "REPORT_DOES_NOT_MATCH_EXAMINATION"
 
 
 async def test_a_signature_dated_before_the_examination_is_refused(task: Task) -> None:
-    request = _submit(_clean_report(task.name))
+    request = submit_request(clean_report(task.name))
     request.sign_time.CopyFrom(timestamp(now() - timedelta(hours=2)))
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -301,14 +244,14 @@ async def test_only_the_assigned_officer_reports(task: Task, client: Client) -> 
     ben = client.as_(Role.OFFICER, subject="ben")
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ben.SubmitExamReport(_submit(_clean_report(task.name)))
+        await ben.SubmitExamReport(submit_request(clean_report(task.name)))
 
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_a_report_for_an_unknown_examination_is_not_found(task: Task) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await task.officer.SubmitExamReport(_submit(_clean_report("examinations/unknown")))
+        await task.officer.SubmitExamReport(submit_request(clean_report("examinations/unknown")))
 
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
@@ -316,7 +259,7 @@ async def test_a_report_for_an_unknown_examination_is_not_found(task: Task) -> N
 async def test_an_acknowledged_report_survives_a_restart(
     task: Task, settings: ServiceSettings, test_keys: SigningKeys
 ) -> None:
-    submitted = await task.officer.SubmitExamReport(_submit(_discrepancy_report(task.name)))
+    submitted = await task.officer.SubmitExamReport(submit_request(discrepancy_report(task.name)))
 
     async with running_service(settings, bootstrap) as restarted:
         stub = pb2_grpc.ExamReportsServiceStub(restarted.channel)
@@ -329,7 +272,7 @@ async def test_an_acknowledged_report_survives_a_restart(
 
 
 async def test_officers_read_only_their_own_reports(task: Task, client: Client) -> None:
-    submitted = await task.officer.SubmitExamReport(_submit(_clean_report(task.name)))
+    submitted = await task.officer.SubmitExamReport(submit_request(clean_report(task.name)))
     await create_officer(client, "ben")
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:

@@ -32,9 +32,19 @@ async def _schema(url: str) -> dict[str, set[str]]:
 async def test_migrations_go_up_down_and_up_again_to_the_same_schema(database_url: str) -> None:
     run_migrations(database_url, MIGRATIONS)
     first = await _schema(database_url)
-    assert {"offices", "examinations", "exam_reports", "inbox_events", "outbox_events"} <= set(
-        first
-    )
+    assert {
+        "offices",
+        "examinations",
+        "exam_reports",
+        "overrides",
+        "attachments",
+        "attachment_chunks",
+        "intelligence_notes",
+        "intelligence_note_subjects",
+        "inbox_events",
+        "outbox_events",
+    } <= set(first)
+    assert "approve_time" in first["exam_reports"]
 
     downgrade_migrations(database_url, MIGRATIONS)
     assert set(await _schema(database_url)) <= {"alembic_version"}

@@ -262,14 +262,14 @@ def test_the_reason_must_be_how_the_system_designated_the_shipment() -> None:
     check_matches_examination(CLEAN, by_both)
 
 
-def test_no_examination_for_another_reason_counts_as_approved_beforehand() -> None:
+def test_reason_other_naming_an_override_that_does_not_exist_is_refused() -> None:
     other = replace(CLEAN, reason=ExaminationReason.OTHER, other_reason="x" * 20, override_id="o")
 
     with pytest.raises(FailedPrecondition) as raised:
-        check_override_approved_before_examination(other)
+        check_override_approved_before_examination(other, None)
 
     assert raised.value.reason == "OVERRIDE_NOT_APPROVED_BEFORE_EXAMINATION"
-    check_override_approved_before_examination(CLEAN)
+    check_override_approved_before_examination(CLEAN, None)
 
 
 ANNA = Officer(

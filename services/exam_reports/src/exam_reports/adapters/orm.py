@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -171,6 +173,8 @@ class ExamReportRow(Base):
     __tablename__ = "exam_reports"
     __table_args__ = (
         Index("ix_exam_reports_update_time_exam_report_id", "update_time", "exam_report_id"),
+        # Integrity analytics: the reports approved in a period.
+        Index("ix_exam_reports_approve_time", "approve_time"),
     )
 
     exam_report_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
@@ -209,9 +213,129 @@ class ExamReportRow(Base):
     submission_count: Mapped[int] = mapped_column(Integer)
     submit_time: Mapped[datetime | None]
     submission_fingerprint: Mapped[str] = mapped_column(String(64))
+    #: The supervisor's signing time, as a column so that periods can be queried.
+    approve_time: Mapped[datetime | None]
     create_time: Mapped[datetime]
     update_time: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer)
+
+
+class OverrideRow(Base):
+    """An override request and the supervisor's decision on it."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (
+        # ListOverrides (newest first), per office, and integrity analytics per period.
+        Index("ix_overrides_create_time_override_id", "create_time", "override_id"),
+        Index("ix_overrides_office_id_create_time", "office_id", "create_time"),
+        Index("ix_overrides_declaration_number_state", "declaration_number", "state"),
+    )
+
+    override_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    examination_id: Mapped[str | None] = mapped_column(
+        String(_ID), ForeignKey("examinations.examination_id")
+    )
+    declaration_number: Mapped[str] = mapped_column(String(35))
+    declaration_version: Mapped[int] = mapped_column(Integer)
+    office_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("offices.office_id"))
+    importer_number: Mapped[str] = mapped_column(String(35))
+    importer_name: Mapped[str] = mapped_column(String(200))
+    designated_channel: Mapped[str] = mapped_column(String(16))
+    designated_level: Mapped[str] = mapped_column(String(32))
+    requested_channel: Mapped[str] = mapped_column(String(16))
+    requested_level: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    requester_officer_id: Mapped[str] = mapped_column(
+        String(_ID), ForeignKey("officers.officer_id"), index=True
+    )
+    decided_by_officer_id: Mapped[str | None] = mapped_column(
+        String(_ID), ForeignKey("officers.officer_id")
+    )
+    decision_comment: Mapped[str] = mapped_column(Text)
+    decide_time: Mapped[datetime | None]
+    resulting_examination_id: Mapped[str | None] = mapped_column(
+        String(_ID), ForeignKey("examinations.examination_id")
+    )
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class AttachmentRow(Base):
+    """The metadata of an uploaded file; the ID is the client's UUID."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_parent_kind_parent_id", "parent_kind", "parent_id"),)
+
+    attachment_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    #: ``examReports`` or ``intelligenceNotes``.
+    parent_kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str] = mapped_column(String(_ID))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(500))
+    uploaded_by_officer_id: Mapped[str] = mapped_column(
+        String(_ID), ForeignKey("officers.officer_id")
+    )
+    create_time: Mapped[datetime]
+
+
+class AttachmentChunkRow(Base):
+    """One chunk (at most 1 MiB) of an attachment's content, in upload order.
+
+    Chunks are stored as they arrived so a download streams them back one row
+    at a time, never holding a whole 25 MiB file in memory.
+    """
+
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[str] = mapped_column(
+        String(_ID), ForeignKey("attachments.attachment_id"), primary_key=True
+    )
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IntelligenceNoteRow(Base):
+    """An intelligence note, immutable once filed."""
+
+    __tablename__ = "intelligence_notes"
+    __table_args__ = (
+        Index("ix_intelligence_notes_create_time_note_id", "create_time", "note_id"),
+        Index("ix_intelligence_notes_office_id_create_time", "office_id", "create_time"),
+    )
+
+    note_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("offices.office_id"))
+    topic: Mapped[str] = mapped_column(String(48))
+    text: Mapped[str] = mapped_column(Text)
+    declaration_numbers: Mapped[list[str]] = mapped_column(JSON)
+    trader_numbers: Mapped[list[str]] = mapped_column(JSON)
+    exam_report_id: Mapped[str | None] = mapped_column(
+        String(_ID), ForeignKey("exam_reports.exam_report_id")
+    )
+    author_officer_id: Mapped[str] = mapped_column(
+        String(_ID), ForeignKey("officers.officer_id"), index=True
+    )
+    create_time: Mapped[datetime]
+
+
+class IntelligenceNoteSubjectRow(Base):
+    """A declaration or trader a note names, one row each, so lists can filter on them."""
+
+    __tablename__ = "intelligence_note_subjects"
+    __table_args__ = (Index("ix_intelligence_note_subjects_kind_value", "kind", "value"),)
+
+    note_id: Mapped[str] = mapped_column(
+        String(_ID), ForeignKey("intelligence_notes.note_id"), primary_key=True
+    )
+    #: ``declaration`` or ``trader``.
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(35), primary_key=True)
 
 
 kit_metadata_tables(metadata)

@@ -34,6 +34,7 @@ from exam_reports.domain.exam_reports import (
     DiscrepancyType,
     DriverData,
     ExamReport,
+    ExamReportFilter,
     ExamReportForm,
     ExamReportState,
     IdentityDocument,
@@ -44,6 +45,7 @@ from exam_reports.domain.exam_reports import (
 )
 from exam_reports.domain.examinations import (
     DONE_STATES,
+    UNREPORTED_STATES,
     WORK_STATES,
     Assignment,
     Examination,
@@ -341,6 +343,14 @@ class Officers:
         row = await self._session.scalar(query)
         return None if row is None else _officer(row)
 
+    async def many(self, officer_ids: Iterable[str]) -> dict[str, Officer]:
+        """The officers with these IDs that exist, by ID."""
+        ids = sorted(set(officer_ids))
+        if not ids:
+            return {}
+        rows = await self._session.scalars(select(OfficerRow).where(OfficerRow.officer_id.in_(ids)))
+        return {row.officer_id: _officer(row) for row in rows}
+
     async def by_subject(self, subject: str) -> Officer | None:
         """The officer whose tokens carry ``sub`` = ``subject``, or None."""
         row = await self._session.scalar(select(OfficerRow).where(OfficerRow.subject == subject))
@@ -467,6 +477,17 @@ class Shifts:
                 ShiftRow.officer_id == officer_id,
                 ShiftRow.start_time < end,
                 ShiftRow.end_time > start,
+            )
+        )
+        return [_shift(row) for row in rows]
+
+    async def at_office(self, office_id: str, begin: datetime, end: datetime) -> list[Shift]:
+        """The shifts worked at ``office_id`` that share an instant with [begin, end)."""
+        rows = await self._session.scalars(
+            select(ShiftRow).where(
+                ShiftRow.office_id == office_id,
+                ShiftRow.start_time < end,
+                ShiftRow.end_time > begin,
             )
         )
         return [_shift(row) for row in rows]
@@ -629,6 +650,18 @@ class Examinations:
             .with_for_update()
         )
         return [_examination(row) for row in rows]
+
+    async def open_of_declaration(self, declaration_number: str) -> Examination | None:
+        """A task of the declaration nobody has reported on yet, or None."""
+        row = await self._session.scalar(
+            select(ExaminationRow)
+            .where(
+                ExaminationRow.declaration_number == declaration_number,
+                ExaminationRow.state.in_([state.value for state in UNREPORTED_STATES]),
+            )
+            .limit(1)
+        )
+        return None if row is None else _examination(row)
 
     async def add(self, examination: Examination) -> None:
         """Stores a new task."""
@@ -933,6 +966,9 @@ def _exam_report_values(report: ExamReport) -> dict[str, Any]:
         "submission_count": report.submission_count,
         "submit_time": report.submit_time,
         "submission_fingerprint": report.submission_fingerprint,
+        "approve_time": (
+            None if report.supervisor_signature is None else report.supervisor_signature.sign_time
+        ),
         "create_time": report.create_time,
         "update_time": report.update_time,
         "version": report.version,
@@ -969,3 +1005,55 @@ class ExamReports:
             .where(ExamReportRow.exam_report_id == report.id)
             .values(**_exam_report_values(report))
         )
+
+    async def page(
+        self, where: ExamReportFilter, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ExamReport]:
+        """Reports matching ``where``, last changed first (then by ID), after ``after``."""
+        query = (
+            select(ExamReportRow)
+            .order_by(ExamReportRow.update_time.desc(), ExamReportRow.exam_report_id.desc())
+            .limit(limit)
+        )
+        if where.office_id is not None:
+            # The examination's office: a draft may not have its office box filled yet.
+            query = query.join(
+                ExaminationRow, ExaminationRow.examination_id == ExamReportRow.examination_id
+            ).where(ExaminationRow.office_id == where.office_id)
+        if where.states:
+            query = query.where(ExamReportRow.state.in_([state.value for state in where.states]))
+        if where.inspecting_officer_id is not None:
+            query = query.where(ExamReportRow.inspecting_officer_id == where.inspecting_officer_id)
+        if where.examination_id is not None:
+            query = query.where(ExamReportRow.examination_id == where.examination_id)
+        if where.discrepancy_found is not None:
+            query = query.where(ExamReportRow.discrepancy_found.is_(where.discrepancy_found))
+        if where.author_officer_id is not None:
+            query = query.where(ExamReportRow.author_officer_id == where.author_officer_id)
+        if after is not None:
+            time, report_id = after
+            query = query.where(
+                or_(
+                    ExamReportRow.update_time < time,
+                    and_(
+                        ExamReportRow.update_time == time, ExamReportRow.exam_report_id < report_id
+                    ),
+                )
+            )
+        return [_exam_report(row) for row in await self._session.scalars(query)]
+
+    async def approved_at_office(
+        self, office_id: str, begin: datetime, end: datetime
+    ) -> list[tuple[str, bool]]:
+        """(author, discrepancy found) of the office's reports approved in [begin, end)."""
+        rows = await self._session.execute(
+            select(ExamReportRow.author_officer_id, ExamReportRow.discrepancy_found)
+            .join(ExaminationRow, ExaminationRow.examination_id == ExamReportRow.examination_id)
+            .where(
+                ExaminationRow.office_id == office_id,
+                ExamReportRow.state == ExamReportState.APPROVED.value,
+                ExamReportRow.approve_time >= begin,
+                ExamReportRow.approve_time < end,
+            )
+        )
+        return [(author, bool(found)) for author, found in rows]

@@ -18,10 +18,12 @@ from customs_kit.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    PermissionDenied,
     PreconditionViolation,
 )
 from exam_reports.domain.examinations import Examination, ExaminationReason
 from exam_reports.domain.officers import Officer
+from exam_reports.domain.overrides import Override, OverrideState
 
 #: How far ahead of the server's clock a tablet's clock may run: tablets sync
 #: their clocks rarely and must not have a correct report refused for it.
@@ -365,15 +367,33 @@ def check_matches_examination(form: ExamReportForm, examination: Examination) ->
         )
 
 
-def check_override_approved_before_examination(form: ExamReportForm) -> None:
+def check_override_approved_before_examination(
+    form: ExamReportForm, override: Override | None
+) -> None:
     """FAILED_PRECONDITION ``OVERRIDE_NOT_APPROVED_BEFORE_EXAMINATION`` for reason OTHER.
 
-    The directive wants the supervisor's written approval *before* an examination
-    the system did not designate. This service records no override approvals
-    yet (override requests are not served), so no examination for reason OTHER
-    can have been approved: the report is refused rather than accepted on trust.
+    The directive wants the supervisor's written approval *before* an
+    examination the system did not designate, so the named override must be
+    approved, authorise this examination of this declaration, and have been
+    decided no later than the examination began. ``override`` is the one the
+    form names (None when it does not exist).
     """
-    if form.reason is ExaminationReason.OTHER:
+    if form.reason is not ExaminationReason.OTHER:
+        return
+    problem = ""
+    if override is None:
+        problem = "no such override was requested"
+    elif override.state is not OverrideState.APPROVED:
+        problem = f"the override is {override.state.name}, not APPROVED"
+    elif not override.authorises_examination(form.examination_id, form.declaration_number):
+        problem = "the override approved another examination or declaration"
+    elif (
+        override.decide_time is None
+        or form.examination_time is None
+        or override.decide_time > form.examination_time
+    ):
+        problem = "the override was approved after the examination began"
+    if problem:
         raise FailedPrecondition(
             "OVERRIDE_NOT_APPROVED_BEFORE_EXAMINATION",
             "an examination for another reason needs a supervisor's approval before it",
@@ -381,7 +401,7 @@ def check_override_approved_before_examination(form: ExamReportForm) -> None:
                 PreconditionViolation(
                     "OVERRIDE_NOT_APPROVED_BEFORE_EXAMINATION",
                     f"overrides/{form.override_id}",
-                    "no approval of this override was recorded before the examination",
+                    problem,
                 )
             ],
         )
@@ -481,3 +501,171 @@ def resent_submission(existing: ExamReport | None, fingerprint: str) -> ExamRepo
             )
         ],
     )
+
+
+#: States in which the officer may still change the form.
+EDITABLE_STATES = frozenset({ExamReportState.DRAFT, ExamReportState.RETURNED})
+
+
+def check_editable(report: ExamReport) -> None:
+    """FAILED_PRECONDITION ``REPORT_NOT_EDITABLE`` once the report is SUBMITTED or APPROVED."""
+    if report.state not in EDITABLE_STATES:
+        raise FailedPrecondition(
+            "REPORT_NOT_EDITABLE",
+            f"examReports/{report.id} is {report.state.name} and can no longer be changed",
+            [
+                PreconditionViolation(
+                    "REPORT_NOT_EDITABLE",
+                    f"examReports/{report.id}",
+                    f"state is {report.state.name}",
+                )
+            ],
+        )
+
+
+def require_author(report: ExamReport, officer_id: str) -> None:
+    """PERMISSION_DENIED ``NOT_REPORT_AUTHOR`` unless ``officer_id`` wrote the report."""
+    if report.author_officer_id != officer_id:
+        raise PermissionDenied(
+            "NOT_REPORT_AUTHOR",
+            f"examReports/{report.id} was written by another officer",
+            metadata={"exam_report": f"examReports/{report.id}"},
+        )
+
+
+def draft_report(
+    existing: ExamReport | None,
+    report_id: str,
+    form: ExamReportForm,
+    author: Officer,
+    now: datetime,
+) -> ExamReport:
+    """The report after a draft save: the whole form replaced, still unsigned.
+
+    A draft of a RETURNED report stays RETURNED (the correction request still
+    stands until the report is submitted again). A report answers one
+    examination for good: a save naming another one is refused.
+    """
+    if existing is None:
+        return ExamReport(
+            id=report_id,
+            form=form,
+            state=ExamReportState.DRAFT,
+            author_officer_id=author.id,
+            officer_signature=None,
+            supervisor_signature=None,
+            corrections=(),
+            submission_count=0,
+            submit_time=None,
+            submission_fingerprint="",
+            create_time=now,
+            update_time=now,
+        )
+    require_author(existing, author.id)
+    check_editable(existing)
+    check_same_examination(existing, form)
+    return replace(existing, form=form, update_time=now, version=existing.version + 1)
+
+
+def check_same_examination(existing: ExamReport, form: ExamReportForm) -> None:
+    """INVALID_ARGUMENT on ``exam_report.examination`` if ``form`` names another examination.
+
+    A report answers one examination for good; findings moved to another task
+    would be attributed to the wrong declaration.
+    """
+    if form.examination_id != existing.form.examination_id:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "exam_report.examination",
+                    f"cannot change: examReports/{existing.id} answers "
+                    f"examinations/{existing.form.examination_id}",
+                )
+            ]
+        )
+
+
+def check_reviewable(report: ExamReport, supervisor: Officer) -> None:
+    """The rules of a review: a SUBMITTED report, by someone who did not examine or sign it.
+
+    PERMISSION_DENIED ``SELF_REVIEW_FORBIDDEN`` when the supervisor signed the
+    report as officer or is named as its inspecting officer: the form wants a
+    second person to check it before the shipment is released.
+    FAILED_PRECONDITION ``REPORT_NOT_SUBMITTED`` in any other state.
+    """
+    signer = report.officer_signature.officer_id if report.officer_signature else None
+    if supervisor.id in (signer, report.form.inspecting_officer_id):
+        raise PermissionDenied(
+            "SELF_REVIEW_FORBIDDEN",
+            f"officers/{supervisor.id} examined or signed examReports/{report.id}; "
+            "another supervisor must review it",
+            metadata={"exam_report": f"examReports/{report.id}"},
+        )
+    if report.state is not ExamReportState.SUBMITTED:
+        raise FailedPrecondition(
+            "REPORT_NOT_SUBMITTED",
+            f"examReports/{report.id} is {report.state.name}; only a SUBMITTED report is reviewed",
+            [
+                PreconditionViolation(
+                    "REPORT_NOT_SUBMITTED",
+                    f"examReports/{report.id}",
+                    f"state is {report.state.name}",
+                )
+            ],
+        )
+
+
+def approved_report(report: ExamReport, supervisor: Officer, now: datetime) -> ExamReport:
+    """The report signed off by ``supervisor``: the shipment may be released unless seized."""
+    check_reviewable(report, supervisor)
+    return replace(
+        report,
+        state=ExamReportState.APPROVED,
+        supervisor_signature=Signature(
+            supervisor.id, supervisor.display_name, supervisor.badge_number, now
+        ),
+        update_time=now,
+        version=report.version + 1,
+    )
+
+
+def returned_report(
+    report: ExamReport,
+    supervisor: Officer,
+    reason: str,
+    fields: tuple[str, ...],
+    now: datetime,
+) -> ExamReport:
+    """The report sent back to its officer, with who, when, why and what to fix on record."""
+    check_reviewable(report, supervisor)
+    return replace(
+        report,
+        state=ExamReportState.RETURNED,
+        corrections=(*report.corrections, CorrectionRequest(supervisor.id, now, reason, fields)),
+        update_time=now,
+        version=report.version + 1,
+    )
+
+
+def calls_for_audit_referral(form: ExamReportForm) -> bool:
+    """Whether an approved report goes to post-clearance audit or a penalty case.
+
+    Only a found discrepancy can be referred: the referral carries the
+    discrepancies as its evidence. An audit recommended without a finding
+    stays on the report for the analysts.
+    """
+    return bool(form.discrepancy_found) and bool(
+        form.penalty_recommended or form.post_clearance_audit_recommended
+    )
+
+
+@dataclass(frozen=True)
+class ExamReportFilter:
+    """Which reports a list returns; every unset criterion matches everything."""
+
+    office_id: str | None = None
+    states: frozenset[ExamReportState] = frozenset()
+    inspecting_officer_id: str | None = None
+    examination_id: str | None = None
+    discrepancy_found: bool | None = None
+    author_officer_id: str | None = None

@@ -204,6 +204,89 @@ class Examination:
             version=self.version + 1,
         )
 
+    def reassigned(
+        self,
+        officer_id: str,
+        facility: str | None,
+        supervisor_id: str,
+        reason: str,
+        now: datetime,
+    ) -> Examination:
+        """The open task given by a supervisor to ``officer_id`` (and ``facility`` if given).
+
+        A new officer starts afresh: the task is ASSIGNED to them and the
+        previous officer's start no longer counts. Reassigning to the same
+        officer (to change the facility) leaves the progress as it is.
+        """
+        self.require_unreported()
+        changes_officer = officer_id != self.assigned_officer_id
+        return replace(
+            self,
+            state=ExaminationState.ASSIGNED if changes_officer else self.state,
+            start_time=None if changes_officer else self.start_time,
+            assigned_officer_id=officer_id,
+            facility=self.facility if facility is None else facility,
+            assignments=(
+                *self.assignments,
+                Assignment(officer_id, now, assigned_by=supervisor_id, reason=reason),
+            ),
+            update_time=now,
+            version=self.version + 1,
+        )
+
+    def redesignated(
+        self, channel: Channel, level: ExaminationLevel, override_id: str, now: datetime
+    ) -> Examination:
+        """The task changed to another type or level by an approved override."""
+        self.require_unreported()
+        return replace(
+            self,
+            channel=channel,
+            examination_level=level,
+            override=override_id,
+            update_time=now,
+            version=self.version + 1,
+        )
+
+    def released_without_examination(self, override_id: str, now: datetime) -> Examination:
+        """The task closed by an approved override releasing the declaration unexamined."""
+        self.require_unreported()
+        return replace(
+            self,
+            state=ExaminationState.RELEASED_WITHOUT_EXAMINATION,
+            override=override_id,
+            complete_time=now,
+            update_time=now,
+            version=self.version + 1,
+        )
+
+    def completed(self, now: datetime) -> Examination:
+        """The task once the supervisor approved its report: the shipment may be released."""
+        return replace(
+            self,
+            state=ExaminationState.COMPLETED,
+            complete_time=now,
+            update_time=now,
+            version=self.version + 1,
+        )
+
+    def returned_for_correction(self, now: datetime) -> Examination:
+        """The task once the supervisor returned its report: back on the officer's tablet."""
+        return replace(
+            self, state=ExaminationState.RETURNED, update_time=now, version=self.version + 1
+        )
+
+    def require_unreported(self) -> None:
+        """FAILED_PRECONDITION unless the task is open and nobody has reported on it yet.
+
+        ``EXAMINATION_CLOSED`` once terminal; ``EXAMINATION_ALREADY_REPORTED`` once a
+        report was submitted (its review decides what happens next).
+        """
+        if self.state in TERMINAL_STATES:
+            raise self._wrong_state("EXAMINATION_CLOSED", "changed")
+        if self.state not in UNREPORTED_STATES or self.exam_report_id is not None:
+            raise self._wrong_state("EXAMINATION_ALREADY_REPORTED", "changed")
+
     def check_reportable(self, exam_report_id: str) -> None:
         """FAILED_PRECONDITION unless report ``exam_report_id`` may be submitted for this task.
 
@@ -277,6 +360,63 @@ def open_examination(
         assignments=(),
         exam_report_id=None,
         decide_time=decision.decide_time,
+        start_time=None,
+        complete_time=None,
+        create_time=now,
+        update_time=now,
+    )
+
+
+def open_override_examination(
+    examination_id: str,
+    *,
+    override_id: str,
+    declaration_number: str,
+    declaration_version: int,
+    office_id: str,
+    importer: TraderReference,
+    channel: Channel,
+    level: ExaminationLevel,
+    officer_id: str,
+    supervisor_id: str,
+    now: datetime,
+) -> Examination:
+    """The task an approved override opens for a declaration the system did not designate.
+
+    It goes to the officer who asked (they saw the reason to examine), with the
+    approving supervisor recorded as the one who assigned it.
+    """
+    return Examination(
+        id=examination_id,
+        source_event_id=None,
+        declaration_number=declaration_number,
+        declaration_version=declaration_version,
+        office_id=office_id,
+        assessment="",
+        importer=importer,
+        broker=None,
+        carrier=None,
+        channel=channel,
+        examination_level=level,
+        documents_to_check=(),
+        examiner_instructions=(),
+        reason=ExaminationReason.OTHER,
+        matched_criteria=(),
+        random_selection=False,
+        override=override_id,
+        state=ExaminationState.ASSIGNED,
+        assigned_officer_id=officer_id,
+        facility="",
+        assignments=(
+            Assignment(
+                officer_id,
+                now,
+                assigned_by=supervisor_id,
+                reason=f"override overrides/{override_id} approved",
+            ),
+        ),
+        exam_report_id=None,
+        decide_time=now,
         start_time=None,
         complete_time=None,
         create_time=now,

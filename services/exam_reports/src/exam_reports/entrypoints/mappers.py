@@ -93,7 +93,8 @@ def optional_datetime(message: Any, field: str) -> datetime | None:
     return to_datetime(getattr(message, field)) if message.HasField(field) else None
 
 
-def _timestamp(moment: datetime | None) -> Timestamp | None:
+def timestamp_of(moment: datetime | None) -> Timestamp | None:
+    """A protobuf timestamp, or None (an unset field) for None."""
     if moment is None:
         return None
     timestamp = Timestamp()
@@ -101,20 +102,22 @@ def _timestamp(moment: datetime | None) -> Timestamp | None:
     return timestamp
 
 
-def _from_enum(wrapper: Any, prefix: str, value: int, domain: type[E]) -> E | None:
+def enum_from_proto(wrapper: Any, prefix: str, value: int, domain: type[E]) -> E | None:
+    """The domain member named like the proto value without ``prefix``; None when unspecified."""
     if value == 0:
         return None
     return domain(wrapper.Name(value).removeprefix(prefix))
 
 
-def _to_enum(prefix: str, value: Enum | None) -> str:
+def enum_to_proto(prefix: str, value: Enum | None) -> str:
+    """The proto value's name for a domain member (``<PREFIX>UNSPECIFIED`` for None)."""
     # Messages accept enum values by name; every zero value is <PREFIX>UNSPECIFIED.
     return prefix + ("UNSPECIFIED" if value is None else value.value)
 
 
 def channel_from_proto(value: int) -> Channel:
     """The domain channel (requests validated it is not unspecified)."""
-    channel = _from_enum(selectivity_pb2.Channel, "CHANNEL_", value, Channel)
+    channel = enum_from_proto(selectivity_pb2.Channel, "CHANNEL_", value, Channel)
     if channel is None:
         raise ValueError("channel is unspecified")
     return channel
@@ -122,23 +125,25 @@ def channel_from_proto(value: int) -> Channel:
 
 def level_from_proto(value: int) -> ExaminationLevel:
     """The domain level; unspecified means no physical examination."""
-    level = _from_enum(
+    level = enum_from_proto(
         selectivity_pb2.ExaminationLevel, "EXAMINATION_LEVEL_", value, ExaminationLevel
     )
     return ExaminationLevel.NONE if level is None else level
 
 
-def _level_to_proto(level: ExaminationLevel) -> str:
-    return _to_enum("EXAMINATION_LEVEL_", None if level is ExaminationLevel.NONE else level)
+def level_to_proto(level: ExaminationLevel) -> str:
+    """The proto name of a level (unspecified for a document review)."""
+    return enum_to_proto("EXAMINATION_LEVEL_", None if level is ExaminationLevel.NONE else level)
 
 
-def _channel_to_proto(channel: Channel) -> str:
-    return _to_enum("CHANNEL_", channel)
+def channel_to_proto(channel: Channel) -> str:
+    """The proto name of a channel."""
+    return enum_to_proto("CHANNEL_", channel)
 
 
 def state_from_proto(value: int) -> ExaminationState:
     """The domain state (filters reject unspecified)."""
-    state = _from_enum(
+    state = enum_from_proto(
         examination_pb2.ExaminationState, "EXAMINATION_STATE_", value, ExaminationState
     )
     if state is None:
@@ -148,21 +153,21 @@ def state_from_proto(value: int) -> ExaminationState:
 
 def reason_from_proto(value: int) -> ExaminationReason | None:
     """The domain reason, or None when unspecified."""
-    return _from_enum(
+    return enum_from_proto(
         examination_pb2.ExaminationReason, "EXAMINATION_REASON_", value, ExaminationReason
     )
 
 
 def capability_from_proto(value: int) -> FacilityCapability | None:
     """The domain capability, or None when unspecified."""
-    return _from_enum(
+    return enum_from_proto(
         office_pb2.FacilityCapability, "FACILITY_CAPABILITY_", value, FacilityCapability
     )
 
 
 def role_from_proto(value: int) -> OfficerRole | None:
     """The domain officer role, or None when unspecified."""
-    return _from_enum(officer_pb2.OfficerRole, "OFFICER_ROLE_", value, OfficerRole)
+    return enum_from_proto(officer_pb2.OfficerRole, "OFFICER_ROLE_", value, OfficerRole)
 
 
 # --- offices and facilities --------------------------------------------------------------
@@ -176,8 +181,8 @@ def office_to_proto(office: Office) -> office_pb2.Office:
         time_zone=office.time_zone,
         address=office.address,
         active=office.active,
-        create_time=_timestamp(office.create_time),
-        update_time=_timestamp(office.update_time),
+        create_time=timestamp_of(office.create_time),
+        update_time=timestamp_of(office.update_time),
         etag=etag_of(office.version),
     )
 
@@ -221,19 +226,20 @@ def facility_to_proto(facility: ExaminationFacility) -> office_pb2.ExaminationFa
         display_name=facility.display_name,
         address=facility.address,
         capabilities=[
-            _to_enum("FACILITY_CAPABILITY_", capability) for capability in facility.capabilities
+            enum_to_proto("FACILITY_CAPABILITY_", capability)
+            for capability in facility.capabilities
         ],
         daily_capacities=[
             office_pb2.ExaminationCapacity(
-                channel=_channel_to_proto(entry.type.channel),
-                examination_level=_level_to_proto(entry.type.level),
+                channel=channel_to_proto(entry.type.channel),
+                examination_level=level_to_proto(entry.type.level),
                 examinations_per_day=entry.examinations_per_day,
             )
             for entry in facility.daily_capacities
         ],
         active=facility.active,
-        create_time=_timestamp(facility.create_time),
-        update_time=_timestamp(facility.update_time),
+        create_time=timestamp_of(facility.create_time),
+        update_time=timestamp_of(facility.update_time),
         etag=etag_of(facility.version),
     )
 
@@ -255,8 +261,8 @@ def facility_changes(
 
 def _usage_to_proto(usage: CapacityUsage) -> office_pb2.CapacityUsage:
     return office_pb2.CapacityUsage(
-        channel=_channel_to_proto(usage.type.channel),
-        examination_level=_level_to_proto(usage.type.level),
+        channel=channel_to_proto(usage.type.channel),
+        examination_level=level_to_proto(usage.type.level),
         capacity=usage.capacity,
         opened=usage.opened,
         completed=usage.completed,
@@ -287,11 +293,11 @@ def officer_to_proto(officer: Officer) -> officer_pb2.Officer:
         display_name=officer.display_name,
         badge_number=officer.badge_number,
         office=f"offices/{officer.office_id}",
-        role=_to_enum("OFFICER_ROLE_", officer.role),
+        role=enum_to_proto("OFFICER_ROLE_", officer.role),
         subject=officer.subject,
         active=officer.active,
-        create_time=_timestamp(officer.create_time),
-        update_time=_timestamp(officer.update_time),
+        create_time=timestamp_of(officer.create_time),
+        update_time=timestamp_of(officer.update_time),
         etag=etag_of(officer.version),
     )
 
@@ -314,9 +320,9 @@ def shift_to_proto(shift: Shift) -> officer_pb2.Shift:
     return officer_pb2.Shift(
         name=f"officers/{shift.officer_id}/shifts/{shift.id}",
         office=f"offices/{shift.office_id}",
-        start_time=_timestamp(shift.start_time),
-        end_time=_timestamp(shift.end_time),
-        create_time=_timestamp(shift.create_time),
+        start_time=timestamp_of(shift.start_time),
+        end_time=timestamp_of(shift.end_time),
+        create_time=timestamp_of(shift.create_time),
     )
 
 
@@ -353,7 +359,8 @@ def decision_from_proto(decision: events_pb2.SelectivityDecision) -> Selectivity
     )
 
 
-def _trader_to_proto(trader: TraderReference | None) -> examination_pb2.TraderReference | None:
+def trader_to_proto(trader: TraderReference | None) -> examination_pb2.TraderReference | None:
+    """The ``TraderReference`` message, or None."""
     if trader is None:
         return None
     return examination_pb2.TraderReference(number=trader.number, display_name=trader.display_name)
@@ -367,21 +374,21 @@ def examination_to_proto(examination: Examination) -> examination_pb2.Examinatio
         declaration_version=examination.declaration_version,
         office=f"offices/{examination.office_id}",
         assessment=examination.assessment,
-        importer=_trader_to_proto(examination.importer),
-        broker=_trader_to_proto(examination.broker),
-        carrier=_trader_to_proto(examination.carrier),
-        channel=_channel_to_proto(examination.channel),
-        examination_level=_level_to_proto(examination.examination_level),
+        importer=trader_to_proto(examination.importer),
+        broker=trader_to_proto(examination.broker),
+        carrier=trader_to_proto(examination.carrier),
+        channel=channel_to_proto(examination.channel),
+        examination_level=level_to_proto(examination.examination_level),
         documents_to_check=[
             examination_pb2.RequiredDocument(code=document.code, description=document.description)
             for document in examination.documents_to_check
         ],
         examiner_instructions=list(examination.examiner_instructions),
-        reason=_to_enum("EXAMINATION_REASON_", examination.reason),
+        reason=enum_to_proto("EXAMINATION_REASON_", examination.reason),
         matched_criteria=list(examination.matched_criteria),
         random_selection=examination.random_selection,
         override=f"overrides/{examination.override}" if examination.override else "",
-        state=_to_enum("EXAMINATION_STATE_", examination.state),
+        state=enum_to_proto("EXAMINATION_STATE_", examination.state),
         assigned_officer=(
             f"officers/{examination.assigned_officer_id}" if examination.assigned_officer_id else ""
         ),
@@ -389,7 +396,7 @@ def examination_to_proto(examination: Examination) -> examination_pb2.Examinatio
         assignments=[
             examination_pb2.Assignment(
                 officer=f"officers/{entry.officer_id}",
-                assign_time=_timestamp(entry.assign_time),
+                assign_time=timestamp_of(entry.assign_time),
                 assigned_by=f"officers/{entry.assigned_by}" if entry.assigned_by else "",
                 reason=entry.reason,
             )
@@ -398,11 +405,11 @@ def examination_to_proto(examination: Examination) -> examination_pb2.Examinatio
         exam_report=(
             f"examReports/{examination.exam_report_id}" if examination.exam_report_id else ""
         ),
-        decide_time=_timestamp(examination.decide_time),
-        start_time=_timestamp(examination.start_time),
-        complete_time=_timestamp(examination.complete_time),
-        create_time=_timestamp(examination.create_time),
-        update_time=_timestamp(examination.update_time),
+        decide_time=timestamp_of(examination.decide_time),
+        start_time=timestamp_of(examination.start_time),
+        complete_time=timestamp_of(examination.complete_time),
+        create_time=timestamp_of(examination.create_time),
+        update_time=timestamp_of(examination.update_time),
         etag=etag_of(examination.version),
     )
 
@@ -430,7 +437,7 @@ def _money(message: Any, field: str) -> Money | None:
 
 def _discrepancy_from_proto(entry: exam_report_pb2.Discrepancy) -> Discrepancy:
     return Discrepancy(
-        type=_from_enum(
+        type=enum_from_proto(
             exam_report_pb2.DiscrepancyType, "DISCREPANCY_TYPE_", entry.type, DiscrepancyType
         ),
         item_number=entry.item_number,
@@ -481,7 +488,7 @@ def exam_report_form_from_proto(report: exam_report_pb2.ExamReport) -> ExamRepor
             date_of_birth=report.driver.date_of_birth,
             nationality=report.driver.nationality,
             identity_document=IdentityDocument(
-                type=_from_enum(
+                type=enum_from_proto(
                     exam_report_pb2.IdentityDocumentType,
                     "IDENTITY_DOCUMENT_TYPE_",
                     document.type,
@@ -513,7 +520,7 @@ def _money_to_proto(money: Money | None) -> money_pb2.Money | None:
 
 def _discrepancy_to_proto(entry: Discrepancy) -> exam_report_pb2.Discrepancy:
     return exam_report_pb2.Discrepancy(
-        type=_to_enum("DISCREPANCY_TYPE_", entry.type),
+        type=enum_to_proto("DISCREPANCY_TYPE_", entry.type),
         item_number=entry.item_number,
         description=entry.description,
         declared_quantity=_quantity_to_proto(entry.declared_quantity),
@@ -534,14 +541,14 @@ def _signature_to_proto(signature: Signature | None) -> exam_report_pb2.Signatur
         officer=f"officers/{signature.officer_id}",
         display_name=signature.display_name,
         badge_number=signature.badge_number,
-        sign_time=_timestamp(signature.sign_time),
+        sign_time=timestamp_of(signature.sign_time),
     )
 
 
 def _correction_to_proto(entry: CorrectionRequest) -> exam_report_pb2.CorrectionRequest:
     return exam_report_pb2.CorrectionRequest(
         returned_by=f"officers/{entry.returned_by}",
-        return_time=_timestamp(entry.return_time),
+        return_time=timestamp_of(entry.return_time),
         reason=entry.reason,
         fields=list(entry.fields),
     )
@@ -554,7 +561,7 @@ def exam_report_to_proto(report: ExamReport) -> exam_report_pb2.ExamReport:
     return exam_report_pb2.ExamReport(
         name=f"examReports/{report.id}",
         examination=f"examinations/{form.examination_id}",
-        state=_to_enum("EXAM_REPORT_STATE_", report.state),
+        state=enum_to_proto("EXAM_REPORT_STATE_", report.state),
         declaration_number=form.declaration_number,
         customs_office=f"offices/{form.customs_office_id}" if form.customs_office_id else "",
         importer_name=form.importer_name,
@@ -564,10 +571,10 @@ def exam_report_to_proto(report: ExamReport) -> exam_report_pb2.ExamReport:
         inspecting_officer=(
             f"officers/{form.inspecting_officer_id}" if form.inspecting_officer_id else ""
         ),
-        reason=_to_enum("EXAMINATION_REASON_", form.reason),
+        reason=enum_to_proto("EXAMINATION_REASON_", form.reason),
         other_reason=form.other_reason,
         override=f"overrides/{form.override_id}" if form.override_id else "",
-        examination_time=_timestamp(form.examination_time),
+        examination_time=timestamp_of(form.examination_time),
         discrepancy_found=form.discrepancy_found,
         discrepancy_detail=form.discrepancy_detail,
         discrepancies=[_discrepancy_to_proto(entry) for entry in form.discrepancies],
@@ -585,7 +592,7 @@ def exam_report_to_proto(report: ExamReport) -> exam_report_pb2.ExamReport:
             date_of_birth=form.driver.date_of_birth,
             nationality=form.driver.nationality,
             identity_document=exam_report_pb2.IdentityDocument(
-                type=_to_enum("IDENTITY_DOCUMENT_TYPE_", document.type),
+                type=enum_to_proto("IDENTITY_DOCUMENT_TYPE_", document.type),
                 number=document.number,
                 issuing_country=document.issuing_country,
             ),
@@ -597,9 +604,9 @@ def exam_report_to_proto(report: ExamReport) -> exam_report_pb2.ExamReport:
         supervisor_signature=_signature_to_proto(report.supervisor_signature),
         corrections=[_correction_to_proto(entry) for entry in report.corrections],
         submission_count=report.submission_count,
-        submit_time=_timestamp(report.submit_time),
-        create_time=_timestamp(report.create_time),
-        update_time=_timestamp(report.update_time),
+        submit_time=timestamp_of(report.submit_time),
+        create_time=timestamp_of(report.create_time),
+        update_time=timestamp_of(report.update_time),
         etag=etag_of(report.version),
     )
 

@@ -7,8 +7,10 @@ from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_servi
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
+from customs_kit.peers import Peers
 from customs_kit.server import Application, ServiceRegistration, run_service
 from customs_kit.settings import ServiceSettings
+from exam_reports.adapters.events import EVENT_DESTINATIONS
 from exam_reports.entrypoints.servicer import ExamReportsServicer
 from exam_reports.service_layer.common import Pager
 from exam_reports.service_layer.examinations import WaitingTaskAssigner
@@ -21,12 +23,16 @@ MIGRATIONS = "exam_reports:migrations"
 async def bootstrap(settings: ServiceSettings) -> Application:
     """Builds the service from its settings: database (migrated), servicer, background work.
 
-    The service sends no events yet, so it opens no channels to peers and runs
-    no outbox relay.
+    Approved reports publish their outcome through the outbox, so the relay
+    needs the addresses of criteria, compliance and audit referral
+    (``CRITERIA_ADDR``, ``COMPLIANCE_ADDR``, ``AUDIT_REFERRAL_ADDR``) and
+    ``SERVICE_TOKEN_FILE``; a missing one stops the start-up with its name.
     """
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
+    peers = Peers(settings)
+    relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
     servicer = ExamReportsServicer(database, Pager(PageTokens(settings.page_token_secret)))
     return Application(
         registrations=[
@@ -36,8 +42,8 @@ async def bootstrap(settings: ServiceSettings) -> Application:
                 exam_reports_service_pb2.DESCRIPTOR.services_by_name["ExamReportsService"],
             )
         ],
-        background=[WaitingTaskAssigner(database)],
-        cleanups=[database.dispose],
+        background=[WaitingTaskAssigner(database), relay],
+        cleanups=[peers.close, database.dispose],
         resources={"database": database},
     )
 

@@ -8,6 +8,7 @@ overridden here answer UNIMPLEMENTED.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
@@ -15,11 +16,21 @@ from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
 
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database
+from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.idempotency import fingerprint, run_idempotent
 from customs_kit.uow import UnitOfWork
+from exam_reports.domain.attachments import ContentReceiver
 from exam_reports.domain.examinations import ExaminationFilter
-from exam_reports.entrypoints import mappers
-from exam_reports.service_layer import exam_reports, examinations, reference_data
+from exam_reports.entrypoints import mappers, review_mappers
+from exam_reports.service_layer import (
+    attachments,
+    exam_reports,
+    examinations,
+    integrity,
+    intelligence,
+    overrides,
+    reference_data,
+)
 from exam_reports.service_layer.common import Caller, Pager
 
 _SERVICE = "/customs.exam_reports.v1.ExamReportsService/"
@@ -30,6 +41,8 @@ _OVERSEERS = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.RMC, Role.SERVICE})
 _READERS = (Role.OFFICER, Role.SUPERVISOR, Role.ANALYST, Role.RMC, Role.OPERATOR, Role.SERVICE)
 _CAPACITY_READERS = (Role.SUPERVISOR, Role.ANALYST, Role.RMC, Role.OPERATOR, Role.SERVICE)
 _TABLET = (Role.OFFICER, Role.SUPERVISOR)
+#: Who reads reports, overrides, notes and files (officers only their own).
+_REVIEW_READERS = (Role.OFFICER, Role.SUPERVISOR, Role.ANALYST, Role.RMC)
 
 
 def _caller() -> Caller:
@@ -422,3 +435,325 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
             self._database, _caller(), mappers.id_of(request.name, "examReports")
         )
         return pb2.GetExamReportResponse(exam_report=mappers.exam_report_to_proto(report))
+
+    @allow(*_REVIEW_READERS)
+    async def ListExamReports(
+        self, request: pb2.ListExamReportsRequest, context: Any
+    ) -> pb2.ListExamReportsResponse:
+        page = await exam_reports.list_exam_reports(
+            self._database,
+            self._pager,
+            _caller(),
+            review_mappers.exam_report_filter(request),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb2.ListExamReportsResponse(
+            exam_reports=[mappers.exam_report_to_proto(report) for report in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(*_TABLET)
+    async def SaveExamReportDraft(
+        self, request: pb2.SaveExamReportDraftRequest, context: Any
+    ) -> pb2.SaveExamReportDraftResponse:
+        report = await exam_reports.save_exam_report_draft(
+            self._database,
+            _caller(),
+            request.exam_report_id,
+            mappers.exam_report_form_from_proto(request.exam_report),
+            request.etag,
+        )
+        return pb2.SaveExamReportDraftResponse(exam_report=mappers.exam_report_to_proto(report))
+
+    @allow(Role.SUPERVISOR)
+    async def ApproveExamReport(
+        self, request: pb2.ApproveExamReportRequest, context: Any
+    ) -> pb2.ApproveExamReportResponse:
+        caller = _caller()
+
+        async def work(uow: UnitOfWork) -> pb2.ApproveExamReportResponse:
+            report = await exam_reports.approve_exam_report(
+                uow, caller, mappers.id_of(request.name, "examReports"), request.etag
+            )
+            return pb2.ApproveExamReportResponse(exam_report=mappers.exam_report_to_proto(report))
+
+        return await run_idempotent(
+            self._database,
+            _SERVICE + "ApproveExamReport",
+            request,
+            work,
+            pb2.ApproveExamReportResponse,
+        )
+
+    @allow(Role.SUPERVISOR)
+    async def ReturnExamReport(
+        self, request: pb2.ReturnExamReportRequest, context: Any
+    ) -> pb2.ReturnExamReportResponse:
+        caller = _caller()
+        fields = review_mappers.correction_fields(request.fields)
+
+        async def work(uow: UnitOfWork) -> pb2.ReturnExamReportResponse:
+            report = await exam_reports.return_exam_report(
+                uow,
+                caller,
+                mappers.id_of(request.name, "examReports"),
+                etag=request.etag,
+                reason=request.reason,
+                fields=fields,
+            )
+            return pb2.ReturnExamReportResponse(exam_report=mappers.exam_report_to_proto(report))
+
+        return await run_idempotent(
+            self._database,
+            _SERVICE + "ReturnExamReport",
+            request,
+            work,
+            pb2.ReturnExamReportResponse,
+        )
+
+    @allow(Role.SUPERVISOR)
+    async def ReassignExamination(
+        self, request: pb2.ReassignExaminationRequest, context: Any
+    ) -> pb2.ReassignExaminationResponse:
+        caller = _caller()
+
+        async def work(uow: UnitOfWork) -> pb2.ReassignExaminationResponse:
+            examination = await examinations.reassign_examination(
+                uow,
+                caller,
+                mappers.id_of(request.name, "examinations"),
+                etag=request.etag,
+                officer_id=mappers.id_of(request.officer, "officers"),
+                facility=mappers.facility_ids(request.facility) if request.facility else None,
+                reason=request.reason,
+            )
+            return pb2.ReassignExaminationResponse(
+                examination=mappers.examination_to_proto(examination)
+            )
+
+        return await run_idempotent(
+            self._database,
+            _SERVICE + "ReassignExamination",
+            request,
+            work,
+            pb2.ReassignExaminationResponse,
+        )
+
+    # --- attachments ---------------------------------------------------------------------
+
+    @allow(*_TABLET)
+    async def UploadAttachment(
+        self, request_iterator: AsyncIterator[pb2.UploadAttachmentRequest], context: Any
+    ) -> pb2.UploadAttachmentResponse:
+        caller = _caller()
+        header = None
+        receiver = None
+        async for message in request_iterator:
+            is_header = message.WhichOneof("content") == "header"
+            if receiver is None:
+                if not is_header:
+                    raise InvalidArgument(
+                        [FieldViolation("header", "the first message must be the header")]
+                    )
+                header = review_mappers.upload_header(message.header)
+                # Refused before the content travels when the parent would refuse it.
+                await attachments.check_upload(self._database, caller, header)
+                receiver = ContentReceiver(header)
+            elif is_header:
+                raise InvalidArgument(
+                    [FieldViolation("header", "only the first message may be a header")]
+                )
+            else:
+                receiver.add(message.chunk)
+        if header is None or receiver is None:
+            raise InvalidArgument([FieldViolation("header", "the stream sent no header")])
+        stored = await attachments.store_upload(self._database, caller, header, receiver.content())
+        return pb2.UploadAttachmentResponse(attachment=review_mappers.attachment_to_proto(stored))
+
+    @allow(*_REVIEW_READERS)
+    async def GetAttachment(
+        self, request: pb2.GetAttachmentRequest, context: Any
+    ) -> pb2.GetAttachmentResponse:
+        attachment = await attachments.get_attachment(
+            self._database, _caller(), *review_mappers.attachment_ids(request.name)
+        )
+        return pb2.GetAttachmentResponse(attachment=review_mappers.attachment_to_proto(attachment))
+
+    @allow(*_REVIEW_READERS)
+    async def DownloadAttachment(
+        self, request: pb2.DownloadAttachmentRequest, context: Any
+    ) -> AsyncIterator[pb2.DownloadAttachmentResponse]:
+        attachment = await attachments.get_attachment(
+            self._database, _caller(), *review_mappers.attachment_ids(request.name)
+        )
+        yield pb2.DownloadAttachmentResponse(
+            attachment=review_mappers.attachment_to_proto(attachment)
+        )
+        async for chunk in attachments.attachment_content(self._database, attachment):
+            yield pb2.DownloadAttachmentResponse(chunk=chunk)
+
+    # --- overrides -----------------------------------------------------------------------
+
+    @allow(*_TABLET)
+    async def RequestOverride(
+        self, request: pb2.RequestOverrideRequest, context: Any
+    ) -> pb2.RequestOverrideResponse:
+        caller = _caller()
+        asked = review_mappers.override_request(request.override)
+
+        async def work(uow: UnitOfWork) -> pb2.RequestOverrideResponse:
+            override = await overrides.request_override(uow, caller, asked)
+            return pb2.RequestOverrideResponse(override=review_mappers.override_to_proto(override))
+
+        return await run_idempotent(
+            self._database, _SERVICE + "RequestOverride", request, work, pb2.RequestOverrideResponse
+        )
+
+    @allow(Role.SUPERVISOR)
+    async def ApproveOverride(
+        self, request: pb2.ApproveOverrideRequest, context: Any
+    ) -> pb2.ApproveOverrideResponse:
+        caller = _caller()
+
+        async def work(uow: UnitOfWork) -> pb2.ApproveOverrideResponse:
+            override = await overrides.approve_override(
+                uow,
+                caller,
+                mappers.id_of(request.name, "overrides"),
+                etag=request.etag,
+                comment=request.comment,
+            )
+            return pb2.ApproveOverrideResponse(override=review_mappers.override_to_proto(override))
+
+        return await run_idempotent(
+            self._database, _SERVICE + "ApproveOverride", request, work, pb2.ApproveOverrideResponse
+        )
+
+    @allow(Role.SUPERVISOR)
+    async def RejectOverride(
+        self, request: pb2.RejectOverrideRequest, context: Any
+    ) -> pb2.RejectOverrideResponse:
+        caller = _caller()
+
+        async def work(uow: UnitOfWork) -> pb2.RejectOverrideResponse:
+            override = await overrides.reject_override(
+                uow,
+                caller,
+                mappers.id_of(request.name, "overrides"),
+                etag=request.etag,
+                comment=request.comment,
+            )
+            return pb2.RejectOverrideResponse(override=review_mappers.override_to_proto(override))
+
+        return await run_idempotent(
+            self._database, _SERVICE + "RejectOverride", request, work, pb2.RejectOverrideResponse
+        )
+
+    @allow(*_REVIEW_READERS)
+    async def GetOverride(
+        self, request: pb2.GetOverrideRequest, context: Any
+    ) -> pb2.GetOverrideResponse:
+        override = await overrides.get_override(
+            self._database, _caller(), mappers.id_of(request.name, "overrides")
+        )
+        return pb2.GetOverrideResponse(override=review_mappers.override_to_proto(override))
+
+    @allow(*_REVIEW_READERS)
+    async def ListOverrides(
+        self, request: pb2.ListOverridesRequest, context: Any
+    ) -> pb2.ListOverridesResponse:
+        page = await overrides.list_overrides(
+            self._database,
+            self._pager,
+            _caller(),
+            review_mappers.override_filter(request),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb2.ListOverridesResponse(
+            overrides=[review_mappers.override_to_proto(override) for override in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # --- intelligence notes --------------------------------------------------------------
+
+    @allow(*_TABLET)
+    async def FileIntelligenceNote(
+        self, request: pb2.FileIntelligenceNoteRequest, context: Any
+    ) -> pb2.FileIntelligenceNoteResponse:
+        caller = _caller()
+        note = request.intelligence_note
+        topic = review_mappers.topic_from_proto(note.topic)
+        if topic is None:
+            raise ValueError("the contract requires intelligence_note.topic")
+
+        async def work(uow: UnitOfWork) -> pb2.FileIntelligenceNoteResponse:
+            filed = await intelligence.file_intelligence_note(
+                uow,
+                caller,
+                office_id=mappers.id_of(note.office, "offices"),
+                topic=topic,
+                text=note.text,
+                declaration_numbers=tuple(note.declaration_numbers),
+                trader_numbers=tuple(note.trader_numbers),
+                exam_report_id=mappers.optional_id(note.exam_report, "examReports"),
+            )
+            return pb2.FileIntelligenceNoteResponse(
+                intelligence_note=review_mappers.intelligence_note_to_proto(filed)
+            )
+
+        return await run_idempotent(
+            self._database,
+            _SERVICE + "FileIntelligenceNote",
+            request,
+            work,
+            pb2.FileIntelligenceNoteResponse,
+        )
+
+    @allow(*_REVIEW_READERS)
+    async def GetIntelligenceNote(
+        self, request: pb2.GetIntelligenceNoteRequest, context: Any
+    ) -> pb2.GetIntelligenceNoteResponse:
+        note = await intelligence.get_intelligence_note(
+            self._database, _caller(), mappers.id_of(request.name, "intelligenceNotes")
+        )
+        return pb2.GetIntelligenceNoteResponse(
+            intelligence_note=review_mappers.intelligence_note_to_proto(note)
+        )
+
+    @allow(Role.SUPERVISOR, Role.ANALYST, Role.RMC)
+    async def ListIntelligenceNotes(
+        self, request: pb2.ListIntelligenceNotesRequest, context: Any
+    ) -> pb2.ListIntelligenceNotesResponse:
+        page = await intelligence.list_intelligence_notes(
+            self._database,
+            self._pager,
+            review_mappers.intelligence_note_filter(request),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb2.ListIntelligenceNotesResponse(
+            intelligence_notes=[
+                review_mappers.intelligence_note_to_proto(note) for note in page.items
+            ],
+            next_page_token=page.next_page_token,
+        )
+
+    # --- integrity -----------------------------------------------------------------------
+
+    @allow(Role.SUPERVISOR, Role.RMC)
+    async def GetOfficerIntegrityReport(
+        self, request: pb2.GetOfficerIntegrityReportRequest, context: Any
+    ) -> pb2.GetOfficerIntegrityReportResponse:
+        report = await integrity.officer_integrity_report(
+            self._database,
+            mappers.id_of(request.office, "offices"),
+            request.start_date,
+            request.end_date,
+            significance_level=request.significance_level,
+            min_examinations=request.min_examinations,
+        )
+        return pb2.GetOfficerIntegrityReportResponse(
+            officer_integrity_report=review_mappers.integrity_report_to_proto(report)
+        )

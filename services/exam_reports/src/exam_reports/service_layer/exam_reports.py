@@ -1,27 +1,52 @@
-"""Use cases of the cargo examination report: submission from the tablet, reading."""
+"""Use cases of the cargo examination report: drafts, submission, review, reading."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
 from customs_kit.db import Database, utcnow
-from customs_kit.errors import NotFound, PermissionDenied
+from customs_kit.errors import Aborted, NotFound
+from customs_kit.pagination import clamp_page_size
+from customs_kit.uow import UnitOfWork
+from exam_reports.adapters.attachments import Attachments
+from exam_reports.adapters.events import outcome_events
+from exam_reports.adapters.overrides import Overrides
 from exam_reports.adapters.repositories import DuplicateReport, Examinations, ExamReports, Officers
+from exam_reports.domain.attachments import AttachmentParent
 from exam_reports.domain.exam_reports import (
     ExamReport,
+    ExamReportFilter,
     ExamReportForm,
+    approved_report,
     check_attachments_uploaded,
     check_inspecting_officer,
     check_matches_examination,
     check_override_approved_before_examination,
+    check_reviewable,
+    check_same_examination,
     check_submission,
+    draft_report,
+    require_author,
     resent_submission,
+    returned_report,
     submitted_report,
 )
 from exam_reports.domain.officers import require_active_officer
-from exam_reports.service_layer.common import Caller
+from exam_reports.domain.overrides import require_supervisor
+from exam_reports.service_layer.common import (
+    Caller,
+    Page,
+    Pager,
+    check_etag,
+    decode_time,
+    encode_time,
+    page_of,
+    position_field,
+)
+from exam_reports.service_layer.examinations import calling_officer
 
 _log = structlog.get_logger(__name__)
 
@@ -67,11 +92,9 @@ async def _submit(
         resent = resent_submission(existing, fingerprint)
         if resent is not None:
             return resent
-        if existing is not None and existing.author_officer_id != signer.id:
-            raise PermissionDenied(
-                "NOT_REPORT_AUTHOR",
-                f"examReports/{exam_report_id} was written by another officer",
-            )
+        if existing is not None:
+            require_author(existing, signer.id)
+            check_same_examination(existing, form)
         examinations = Examinations(uow.session)
         examination = await examinations.get(form.examination_id, for_update=True)
         if examination is None:
@@ -79,10 +102,10 @@ async def _submit(
         examination.check_reportable(exam_report_id)
         examination.require_assigned_to(signer.id)
         check_matches_examination(form, examination)
-        check_override_approved_before_examination(form)
+        override = await Overrides(uow.session).get(form.override_id) if form.override_id else None
+        check_override_approved_before_examination(form, override)
         check_inspecting_officer(form, await officers.get(form.inspecting_officer_id))
-        # Attachments are not served yet, so no file can have been uploaded to a report.
-        check_attachments_uploaded(form, frozenset())
+        check_attachments_uploaded(form, await _uploaded(uow, exam_report_id))
         now = utcnow()
         report = submitted_report(
             existing, exam_report_id, form, signer, sign_time, fingerprint, now
@@ -115,3 +138,190 @@ async def get_exam_report(database: Database, caller: Caller, exam_report_id: st
     if report is None:
         raise NotFound("exam report", f"examReports/{exam_report_id}")
     return report
+
+
+async def _uploaded(uow: UnitOfWork, exam_report_id: str) -> frozenset[str]:
+    ids = await Attachments(uow.session).ids_of(AttachmentParent.EXAM_REPORT, exam_report_id)
+    return frozenset(f"examReports/{exam_report_id}/attachments/{each}" for each in ids)
+
+
+async def save_exam_report_draft(
+    database: Database, caller: Caller, exam_report_id: str, form: ExamReportForm, etag: str
+) -> ExamReport:
+    """Creates or replaces the draft of a report, complete or not.
+
+    NOT_FOUND for an unknown examination; PERMISSION_DENIED unless the caller
+    holds the examination (and wrote the report); FAILED_PRECONDITION
+    ``REPORT_NOT_EDITABLE`` once SUBMITTED or APPROVED, or when the examination
+    is closed or answered by another report; ABORTED when ``etag`` is given and
+    stale. The form's mandatory boxes are not checked: a draft is whatever the
+    officer has typed so far.
+    """
+    try:
+        return await _save_draft(database, caller, exam_report_id, form, etag)
+    except DuplicateReport:
+        # Two devices created the same draft at once; this save now replaces the first.
+        return await _save_draft(database, caller, exam_report_id, form, etag)
+
+
+async def _save_draft(
+    database: Database, caller: Caller, exam_report_id: str, form: ExamReportForm, etag: str
+) -> ExamReport:
+    async with database.unit_of_work() as uow:
+        author = await calling_officer(uow, caller)
+        reports = ExamReports(uow.session)
+        existing = await reports.get(exam_report_id, for_update=True)
+        examination = await Examinations(uow.session).get(form.examination_id)
+        if examination is None:
+            raise NotFound("examination", f"examinations/{form.examination_id}")
+        examination.require_assigned_to(author.id)
+        examination.check_reportable(exam_report_id)
+        draft = draft_report(existing, exam_report_id, form, author, utcnow())
+        if etag:
+            if existing is None:
+                raise Aborted(
+                    "ETAG_MISMATCH", f"examReports/{exam_report_id} has no saved draft yet"
+                )
+            check_etag(etag, existing.version)
+        if existing is None:
+            await reports.add(draft)
+        else:
+            await reports.update(draft)
+        await uow.commit()
+    _log.info(
+        "exam_report_draft_saved",
+        exam_report=exam_report_id,
+        examination=form.examination_id,
+        officer=author.id,
+        state=draft.state.value,
+    )
+    return draft
+
+
+async def approve_exam_report(
+    uow: UnitOfWork, caller: Caller, exam_report_id: str, etag: str
+) -> ExamReport:
+    """The report signed off by the calling supervisor, and its outcome on its way out.
+
+    Runs inside the request's idempotent unit of work: the approval, the
+    completed examination and the events for criteria, compliance and (when
+    the finding calls for it) audit referral are committed together, so an
+    approved report's outcome is always published and never twice.
+    """
+    supervisor = require_supervisor(await calling_officer(uow, caller))
+    reports = ExamReports(uow.session)
+    report = await reports.get(exam_report_id, for_update=True)
+    if report is None:
+        raise NotFound("exam report", f"examReports/{exam_report_id}")
+    check_reviewable(report, supervisor)
+    check_etag(etag, report.version)
+    now = utcnow()
+    approved = approved_report(report, supervisor, now)
+    examinations = Examinations(uow.session)
+    examination = await examinations.get(report.form.examination_id, for_update=True)
+    if examination is None:
+        raise RuntimeError(f"examReports/{exam_report_id} answers a missing examination")
+    await reports.update(approved)
+    await examinations.update(examination.completed(now))
+    events = outcome_events(approved, examination)
+    for event in events:
+        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+    _log.info(
+        "exam_report_approved",
+        exam_report=exam_report_id,
+        examination=examination.id,
+        supervisor=supervisor.id,
+        officer=report.author_officer_id,
+        discrepancy_found=report.form.discrepancy_found,
+        events=[event.destination for event in events],
+    )
+    return approved
+
+
+async def return_exam_report(
+    uow: UnitOfWork,
+    caller: Caller,
+    exam_report_id: str,
+    *,
+    etag: str,
+    reason: str,
+    fields: tuple[str, ...],
+) -> ExamReport:
+    """The report sent back by the calling supervisor for correction of ``fields``.
+
+    Runs inside the request's idempotent unit of work. The return (who, when,
+    why, which fields) is appended to the report's history and the task goes
+    back to the officer's tablet.
+    """
+    supervisor = require_supervisor(await calling_officer(uow, caller))
+    reports = ExamReports(uow.session)
+    report = await reports.get(exam_report_id, for_update=True)
+    if report is None:
+        raise NotFound("exam report", f"examReports/{exam_report_id}")
+    check_reviewable(report, supervisor)
+    check_etag(etag, report.version)
+    now = utcnow()
+    returned = returned_report(report, supervisor, reason, fields, now)
+    examinations = Examinations(uow.session)
+    examination = await examinations.get(report.form.examination_id, for_update=True)
+    if examination is None:
+        raise RuntimeError(f"examReports/{exam_report_id} answers a missing examination")
+    await reports.update(returned)
+    await examinations.update(examination.returned_for_correction(now))
+    _log.info(
+        "exam_report_returned",
+        exam_report=exam_report_id,
+        examination=examination.id,
+        supervisor=supervisor.id,
+        officer=report.author_officer_id,
+        reason=reason,
+        fields=list(fields),
+    )
+    return returned
+
+
+async def list_exam_reports(
+    database: Database,
+    pager: Pager,
+    caller: Caller,
+    where: ExamReportFilter,
+    *,
+    page_size: int,
+    page_token: str,
+) -> Page[ExamReport]:
+    """Reports matching ``where``, last changed first; an officer sees only their own.
+
+    PERMISSION_DENIED ``NOT_AN_OFFICER`` for an officer who is not registered.
+    """
+    if not caller.sees_all:
+        async with database.unit_of_work() as uow:
+            officer = await calling_officer(uow, caller)
+        where = replace(where, author_officer_id=officer.id)
+    limit = clamp_page_size(page_size)
+    query = {
+        "list": "exam_reports",
+        "office": where.office_id,
+        "states": sorted(state.value for state in where.states),
+        "inspecting_officer": where.inspecting_officer_id,
+        "examination": where.examination_id,
+        "discrepancy_found": where.discrepancy_found,
+        "author": where.author_officer_id,
+    }
+    position = pager.position(page_token, query)
+    after = (
+        None
+        if position is None
+        else (
+            decode_time(position_field(position, "time", int)),
+            position_field(position, "id", str),
+        )
+    )
+    async with database.unit_of_work() as uow:
+        reports = await ExamReports(uow.session).page(where, after=after, limit=limit + 1)
+    return page_of(
+        reports,
+        limit,
+        pager,
+        query,
+        lambda report: {"time": encode_time(report.update_time), "id": report.id},
+    )

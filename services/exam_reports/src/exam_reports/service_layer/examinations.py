@@ -15,7 +15,7 @@ from customs_kit.errors import FailedPrecondition, NotFound, PreconditionViolati
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import clamp_page_size
 from customs_kit.uow import UnitOfWork
-from exam_reports.adapters.repositories import Examinations, Officers, Offices
+from exam_reports.adapters.repositories import Examinations, Facilities, Officers, Offices
 from exam_reports.domain.examinations import (
     WORK_STATES,
     Examination,
@@ -26,6 +26,7 @@ from exam_reports.domain.examinations import (
     open_examination,
 )
 from exam_reports.domain.officers import Officer, choose_assignee, require_active_officer
+from exam_reports.domain.overrides import require_supervisor
 from exam_reports.service_layer.common import (
     Caller,
     Page,
@@ -212,7 +213,7 @@ async def list_my_examinations(
     PERMISSION_DENIED ``NOT_AN_OFFICER`` if the caller is not an active officer.
     """
     async with database.unit_of_work() as uow:
-        officer = await _calling_officer(uow, caller)
+        officer = await calling_officer(uow, caller)
     where = ExaminationFilter(assigned_officer_id=officer.id, states=states or WORK_STATES)
     return await _list(database, pager, where, page_size, page_token, newest_first=False)
 
@@ -266,7 +267,7 @@ async def start_examination(
     (not ASSIGNED or RETURNED), ABORTED (stale etag, when one is given).
     """
     async with database.unit_of_work() as uow:
-        officer = await _calling_officer(uow, caller)
+        officer = await calling_officer(uow, caller)
         examinations = Examinations(uow.session)
         examination = await examinations.get(examination_id, for_update=True)
         if examination is None:
@@ -281,10 +282,81 @@ async def start_examination(
     return started
 
 
-async def _calling_officer(uow: UnitOfWork, caller: Caller) -> Officer:
+async def calling_officer(uow: UnitOfWork, caller: Caller) -> Officer:
+    """The caller's officer record; PERMISSION_DENIED ``NOT_AN_OFFICER`` without an active one."""
     return require_active_officer(
         await Officers(uow.session).by_subject(caller.subject), caller.subject
     )
+
+
+def _precondition(reason: str, subject: str, description: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        reason, f"{subject} {description}", [PreconditionViolation(reason, subject, description)]
+    )
+
+
+async def reassign_examination(
+    uow: UnitOfWork,
+    caller: Caller,
+    examination_id: str,
+    *,
+    etag: str,
+    officer_id: str,
+    facility: tuple[str, str] | None,
+    reason: str,
+) -> Examination:
+    """The open task given by the calling supervisor to another officer (and facility).
+
+    Runs inside the request's idempotent unit of work. NOT_FOUND for an unknown
+    task or facility; FAILED_PRECONDITION when the task is not open, the
+    officer is inactive or of another office, or the facility is inactive or
+    of another office; ABORTED on a stale etag. The reassignment and its reason
+    stay in the task's history.
+    """
+    supervisor = require_supervisor(await calling_officer(uow, caller))
+    examinations = Examinations(uow.session)
+    examination = await examinations.get(examination_id, for_update=True)
+    if examination is None:
+        raise NotFound("examination", f"examinations/{examination_id}")
+    examination.require_unreported()
+    officer = await Officers(uow.session).get(officer_id)
+    if officer is None or not officer.active:
+        raise _precondition(
+            "OFFICER_INACTIVE", f"officers/{officer_id}", "is not an active officer"
+        )
+    if officer.office_id != examination.office_id:
+        raise _precondition(
+            "OFFICER_OF_ANOTHER_OFFICE",
+            f"officers/{officer_id}",
+            f"belongs to offices/{officer.office_id}, not offices/{examination.office_id}",
+        )
+    facility_name = None
+    if facility is not None:
+        office_id, facility_id = facility
+        facility_name = f"offices/{office_id}/examinationFacilities/{facility_id}"
+        if office_id != examination.office_id:
+            raise _precondition(
+                "FACILITY_OF_ANOTHER_OFFICE",
+                facility_name,
+                f"is not a facility of offices/{examination.office_id}",
+            )
+        found = await Facilities(uow.session).get(office_id, facility_id)
+        if found is None:
+            raise NotFound("examination facility", facility_name)
+        if not found.active:
+            raise _precondition("FACILITY_INACTIVE", facility_name, "is closed")
+    check_etag(etag, examination.version)
+    reassigned = examination.reassigned(officer_id, facility_name, supervisor.id, reason, utcnow())
+    await examinations.update(reassigned)
+    _log.info(
+        "examination_reassigned",
+        examination=examination_id,
+        officer=officer_id,
+        previous_officer=examination.assigned_officer_id,
+        supervisor=supervisor.id,
+        facility=reassigned.facility,
+    )
+    return reassigned
 
 
 class WaitingTaskAssigner:
