@@ -82,15 +82,20 @@ def tobacco_profile() -> risk_profile_pb2.RiskProfile:
     return risk_profile_pb2.RiskProfile(
         title="Tobacco excise evasion",
         risk_area=risk_profile_pb2.RISK_AREA_REVENUE,
-        priority=80,
         rationale="Seizures of undeclared cigarettes rose sharply last year.",
-        sources=[risk_profile_pb2.ProfileSource(description="Seizure statistics 2025")],
+        sources=[
+            risk_profile_pb2.ProfileSource(
+                kind=risk_profile_pb2.SOURCE_KIND_EXAMINATION_RESULTS,
+                description="Seizures of cigarettes in 2025",
+            )
+        ],
         indicators=["HS 2402", "high duty"],
         intended_treatment=selection_rule_pb2.Treatment(
             channel=selectivity_pb2.CHANNEL_RED,
             examination_level=selectivity_pb2.EXAMINATION_LEVEL_ENFORCEMENT,
         ),
         owner="ana",
+        next_review_date="2027-06-30",
     )
 
 
@@ -169,19 +174,19 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
                 risk_profile=tobacco_profile(), request_id=str(uuid.uuid4())
             ),
             metadata=traced(analyst),
-        )
+        ).risk_profile
         draft = criteria.CreateCriterion(
             criteria_service_pb2.CreateCriterionRequest(
                 criterion=cigarettes_criterion(profile.name), request_id=str(uuid.uuid4())
             ),
             metadata=traced(analyst),
-        )
+        ).criterion
         submitted = criteria.SubmitCriterion(
             criteria_service_pb2.SubmitCriterionRequest(
                 name=draft.name, etag=draft.etag, request_id=str(uuid.uuid4())
             ),
             metadata=traced(analyst),
-        )
+        ).criterion
         with pytest.raises(grpc.RpcError) as own_approval:
             criteria.ApproveCriterion(
                 criteria_service_pb2.ApproveCriterionRequest(
@@ -204,7 +209,7 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
                 request_id=str(uuid.uuid4()),
             ),
             metadata=traced(supervisor),
-        )
+        ).criterion
         assert approved.state == criterion_pb2.CRITERION_STATE_ACTIVE
 
         scoring = scoring_service_pb2_grpc.ScoringServiceStub(scoring_channel)
@@ -230,7 +235,7 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
         stored = scoring.GetAssessment(
             scoring_service_pb2.GetAssessmentRequest(name=assessment.name),
             metadata=traced(declaration_system),
-        )
+        ).assessment
         assert stored.channel == selectivity_pb2.CHANNEL_RED
 
         green = scoring.AssessDeclaration(
