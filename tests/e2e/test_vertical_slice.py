@@ -187,12 +187,24 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
             ),
             metadata=traced(analyst),
         ).criterion
+        # Scoring replays the candidate over what it has assessed; exam_reports
+        # says what the office can examine (handbook step 4).
+        analysis = criteria.AnalyzeImpact(
+            criteria_service_pb2.AnalyzeImpactRequest(
+                criterion=submitted.name,
+                revision=submitted.revision,
+                lookback_days=30,
+                request_id=str(uuid.uuid4()),
+            ),
+            metadata=traced(analyst),
+        ).impact_analysis
         with pytest.raises(grpc.RpcError) as own_approval:
             criteria.ApproveCriterion(
                 criteria_service_pb2.ApproveCriterionRequest(
                     name=submitted.name,
                     revision=submitted.revision,
                     etag=submitted.etag,
+                    impact_analysis=analysis.name,
                     request_id=str(uuid.uuid4()),
                 ),
                 metadata=traced(test_keys.metadata(Role.RMC, subject="ana")),
@@ -206,6 +218,7 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
                 name=submitted.name,
                 revision=submitted.revision,
                 etag=submitted.etag,
+                impact_analysis=analysis.name,
                 request_id=str(uuid.uuid4()),
             ),
             metadata=traced(supervisor),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,9 +16,16 @@ from customs.criteria.v1 import criteria_service_pb2 as pb
 from customs.criteria.v1 import (
     criteria_service_pb2_grpc,
     criterion_pb2,
+    impact_analysis_pb2,
     named_list_pb2,
     risk_profile_pb2,
 )
+from customs.exam_reports.v1 import (
+    exam_reports_service_pb2,
+    exam_reports_service_pb2_grpc,
+    office_pb2,
+)
+from customs.scoring.v1 import declaration_pb2, scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -36,6 +44,72 @@ SCORING = (Role.SERVICE, "scoring")
 
 #: Who calls: one role or several, and the subject.
 Caller = tuple[Role | tuple[Role, ...], str]
+
+#: An address where nothing listens: a peer that is down.
+NOWHERE = "127.0.0.1:9"
+
+#: The ``start_criteria`` fixture: ``async with start_criteria(peer_addresses[, options])``.
+StartCriteria = Callable[..., contextlib.AbstractAsyncContextManager["Criteria"]]
+
+#: What scoring applies in these tests, as criteria would have published it: document
+#: review of all tobacco (HS 24), and a list of companies that criteria may reference.
+SCORING_RULES = [
+    pb.WatchActiveCriteriaResponse(
+        revision=1, snapshot_start=pb.SnapshotStart(criteria_count=1, named_lists_count=1)
+    ),
+    pb.WatchActiveCriteriaResponse(
+        revision=1,
+        criterion=criterion_pb2.ActiveCriterion(
+            name="criteria/tobacco-documents",
+            revision=1,
+            title="Tobacco: check the excise documents",
+            risk_profile="riskProfiles/tobacco",
+            rule=rules.SelectionRule(
+                condition=rules.Condition(
+                    predicate=rules.Predicate(
+                        hs_code_prefix=rules.HsCodePrefixPredicate(prefixes=["24"])
+                    )
+                ),
+                treatment=rules.Treatment(
+                    channel=selectivity_pb2.CHANNEL_YELLOW,
+                    documents_to_check=[
+                        rules.DocumentRequirement(
+                            document_type_code="N380", description="Commercial invoice"
+                        )
+                    ],
+                ),
+                selection_percent=100,
+                approved_traders=rules.APPROVED_TRADER_SCOPE_INCLUDED,
+                priority=40,
+                examiner_instructions="Check the excise stamps against the invoice.",
+            ),
+        ),
+    ),
+    pb.WatchActiveCriteriaResponse(
+        revision=1,
+        named_list=named_list_pb2.NamedList(
+            name="namedLists/known-infringers",
+            title="Known IPR infringers",
+            kind=named_list_pb2.NAMED_LIST_KIND_COMPANIES,
+            revision=1,
+            entries=[named_list_pb2.NamedListEntry(value="ACME-1")],
+        ),
+    ),
+    pb.WatchActiveCriteriaResponse(revision=1, snapshot_end=pb.SnapshotEnd()),
+]
+
+
+@dataclass(frozen=True)
+class PeerServices:
+    """The running peers criteria calls for impact analysis."""
+
+    scoring: RunningService
+    exam_reports: RunningService
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Criteria's peer addresses."""
+        return {"scoring": self.scoring.address, "exam-reports": self.exam_reports.address}
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
@@ -108,6 +182,82 @@ def criterion(
     if end is not None:
         message.validity_end_time.CopyFrom(timestamp(end))
     return message
+
+
+def declaration(
+    number: str, hs_code: str, lodged: datetime, office_code: str = "30"
+) -> declaration_pb2.Declaration:
+    """A one-item declaration as a declaration system lodges it with scoring."""
+    message = declaration_pb2.Declaration(
+        declaration_number=number,
+        version=1,
+        office_code=office_code,
+        procedure_code="B",
+        import_type_code="11",
+        import_use_code="21",
+        payment_type_code="11",
+        declarant=declaration_pb2.Party(id="ZZR1LT6", name="Busan Customs Brokers"),
+        importer=declaration_pb2.Party(id="QLRUBN9", name="Hanbit Trading Co."),
+        transport_mode_code="10",
+        dispatch_country_code="BE",
+        items=[
+            declaration_pb2.DeclarationItem(
+                item_number=1,
+                hs_code=hs_code,
+                origin_country_code="BE",
+                origin_indicator_code="G",
+                net_mass_kg=108.0,
+                customs_value={"currency_code": "KRW", "units": 372254},
+                tax_type_code="FEU1",
+            )
+        ],
+    )
+    message.lodgement_time.CopyFrom(timestamp(lodged))
+    return message
+
+
+async def lodge(
+    scoring: RunningService, keys: SigningKeys, *declarations: declaration_pb2.Declaration
+) -> None:
+    """Has scoring assess ``declarations``, as the declaration system does at lodgement."""
+    stub = scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)
+    for message in declarations:
+        await stub.AssessDeclaration(
+            scoring_service_pb2.AssessDeclarationRequest(declaration=message),
+            metadata=keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda"),
+        )
+
+
+async def open_office(
+    exam_reports: RunningService,
+    keys: SigningKeys,
+    office_id: str,
+    capacities: Sequence[office_pb2.ExaminationCapacity],
+) -> None:
+    """Creates an office in exam_reports with one facility examining ``capacities`` a day."""
+    stub = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_reports.channel)
+    operator = keys.metadata(Role.OPERATOR, subject="oscar")
+    await stub.CreateOffice(
+        exam_reports_service_pb2.CreateOfficeRequest(
+            request_id=str(uuid.uuid4()),
+            office_id=office_id,
+            office=office_pb2.Office(
+                display_name=f"Office {office_id}", time_zone="UTC", active=True
+            ),
+        ),
+        metadata=operator,
+    )
+    await stub.CreateExaminationFacility(
+        exam_reports_service_pb2.CreateExaminationFacilityRequest(
+            parent=f"offices/{office_id}",
+            request_id=str(uuid.uuid4()),
+            examination_facility_id="shed-1",
+            examination_facility=office_pb2.ExaminationFacility(
+                display_name="Examination shed 1", daily_capacities=capacities, active=True
+            ),
+        ),
+        metadata=operator,
+    )
 
 
 def profile_message(priority: int = 0) -> risk_profile_pb2.RiskProfile:
@@ -253,16 +403,46 @@ class Criteria:
         submitted: criterion_pb2.Criterion = response.criterion
         return submitted
 
+    async def analyze(
+        self,
+        current: criterion_pb2.Criterion,
+        *,
+        lookback_days: int = 7,
+        caller: Caller = ANALYST,
+        request_id: str | None = None,
+    ) -> impact_analysis_pb2.ImpactAnalysis:
+        response = await self.call(
+            "AnalyzeImpact",
+            pb.AnalyzeImpactRequest(
+                criterion=current.name,
+                revision=current.revision,
+                lookback_days=lookback_days,
+                request_id=request_id or str(uuid.uuid4()),
+            ),
+            caller,
+        )
+        analysis: impact_analysis_pb2.ImpactAnalysis = response.impact_analysis
+        return analysis
+
     async def approve(
-        self, current: criterion_pb2.Criterion, caller: Caller = RMC
+        self,
+        current: criterion_pb2.Criterion,
+        caller: Caller = RMC,
+        *,
+        impact_analysis: str | None = None,
+        capacity_justification: str = "",
     ) -> criterion_pb2.Criterion:
+        """Approves ``current``, citing ``impact_analysis`` or else a fresh analysis of it."""
+        if impact_analysis is None:
+            impact_analysis = (await self.analyze(current)).name
         response = await self.call(
             "ApproveCriterion",
             pb.ApproveCriterionRequest(
                 name=current.name,
                 revision=current.revision,
                 etag=current.etag,
-                impact_analysis=f"{current.name}/impactAnalyses/first",
+                impact_analysis=impact_analysis,
+                capacity_justification=capacity_justification,
                 comment="reviewed at the committee",
                 request_id=str(uuid.uuid4()),
             ),
@@ -272,7 +452,7 @@ class Criteria:
         return approved
 
     async def activate(self, message: criterion_pb2.Criterion) -> criterion_pb2.Criterion:
-        """Create, submit (as the analyst) and approve (as rmc) a criterion."""
+        """Create, submit (as the analyst), analyse and approve (as rmc) a criterion."""
         return await self.approve(await self.submit(await self.create(message)))
 
     async def suspend(self, current: criterion_pb2.Criterion) -> criterion_pb2.Criterion:

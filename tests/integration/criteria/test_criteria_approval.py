@@ -85,17 +85,7 @@ async def test_an_author_cannot_approve_their_own_criterion(criteria: Criteria) 
     submitted = await criteria.submit(await criteria.create(criterion(profile)))
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await criteria.call(
-            "ApproveCriterion",
-            pb.ApproveCriterionRequest(
-                name=submitted.name,
-                revision=submitted.revision,
-                etag=submitted.etag,
-                impact_analysis=f"{submitted.name}/impactAnalyses/first",
-                request_id=str(uuid.uuid4()),
-            ),
-            (Role.RMC, "ana"),
-        )
+        await criteria.approve(submitted, (Role.RMC, "ana"))
 
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert reason(refused.value) == "SELF_APPROVAL"
@@ -369,7 +359,9 @@ async def test_every_change_is_listed_oldest_first_with_who_why_and_what_changed
     created = await criteria.create(criterion(profile))
     created.rule.selection_percent = 25
     updated = await criteria.update(created, ["rule.selection_percent"], reason="fewer exams")
-    approved = await criteria.approve(await criteria.submit(updated), RMC)
+    submitted = await criteria.submit(updated)
+    analysis = await criteria.analyze(submitted)
+    approved = await criteria.approve(submitted, RMC, impact_analysis=analysis.name)
 
     response = await criteria.call(
         "ListCriterionVersions", pb.ListCriterionVersionsRequest(parent=approved.name), AUDITOR
@@ -384,7 +376,8 @@ async def test_every_change_is_listed_oldest_first_with_who_why_and_what_changed
     assert changes["revision"] == ('"1"', '"2"')
     approval = {c.path: c.new_value for c in versions[3].change.field_changes}
     assert approval["state"] == '"CRITERION_STATE_ACTIVE"'
-    assert approval["impact_analysis"] == f'"{approved.name}/impactAnalyses/first"'
+    assert approval["impact_analysis"] == f'"{analysis.name}"'
+    assert "capacity_justification" not in approval
     assert versions[3].criterion == approved
     assert versions[0].criterion.state == DRAFT
     assert versions[1].change.previous_hash == versions[0].change.hash

@@ -235,11 +235,12 @@ async def test_a_request_id_retried_after_the_change_is_published_only_once(
     submitted = await criteria.submit(await criteria.create(criterion(profile)))
     watcher = watch()
     await watcher.snapshot()
+    analysis = await criteria.analyze(submitted)
     request = pb.ApproveCriterionRequest(
         name=submitted.name,
         revision=submitted.revision,
         etag=submitted.etag,
-        impact_analysis=f"{submitted.name}/impactAnalyses/first",
+        impact_analysis=analysis.name,
         request_id=str(uuid.uuid4()),
     )
 

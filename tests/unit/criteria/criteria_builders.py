@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from criteria.domain import lifecycle
+from criteria.domain.impact import CapacityExceedance, ImpactAnalysis
 from criteria.domain.model import (
     Actor,
     Criterion,
@@ -16,6 +17,7 @@ from criteria.domain.model import (
 )
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+MAX_ANALYSIS_AGE = timedelta(days=30)
 ANA = Actor("ana", ("analyst",))
 OMAR = Actor("omar", ("analyst",))
 RITA = Actor("rita", ("rmc",))
@@ -48,16 +50,57 @@ def submitted(author: Actor = ANA, *, end: datetime | None = None) -> Criterion:
     return lifecycle.submit(new(author, end=end), NOW, "").criterion
 
 
-def approve(criterion: Criterion, approver: Actor = RITA, when: datetime = NOW) -> Criterion:
+def analysis(
+    criterion: Criterion,
+    *,
+    revision: int | None = None,
+    made: datetime = NOW,
+    exceeded: tuple[CapacityExceedance, ...] = (),
+) -> ImpactAnalysis:
+    """An impact analysis of ``criterion`` (its latest revision unless ``revision``)."""
+    return ImpactAnalysis(
+        id="a1",
+        criterion_id=criterion.id,
+        criterion_revision=revision or criterion.revision,
+        start_time=made - timedelta(days=7),
+        end_time=made,
+        declarations_replayed=0,
+        hits=0,
+        selections=0,
+        office_days=(),
+        capacity_exceedances=exceeded,
+        overlaps=(),
+        scoring_criteria_revision=1,
+        requested_by="ana",
+        create_time=made,
+    )
+
+
+def approval(
+    criterion: Criterion,
+    approver: Actor = RITA,
+    when: datetime = NOW,
+    *,
+    cited: ImpactAnalysis | None = None,
+    justification: str = "",
+) -> lifecycle.Transition:
+    """Approval of the latest revision citing ``cited`` (by default a fresh analysis of it)."""
+    cited = cited or analysis(criterion, made=when)
     return lifecycle.approve(
         criterion,
         approver,
         revision=criterion.revision,
-        impact_analysis=f"{criterion.name}/impactAnalyses/a1",
-        capacity_justification="",
+        impact_analysis=cited.name,
+        analysis=cited,
+        analysis_max_age=MAX_ANALYSIS_AGE,
+        capacity_justification=justification,
         comment="",
         now=when,
-    ).criterion
+    )
+
+
+def approve(criterion: Criterion, approver: Actor = RITA, when: datetime = NOW) -> Criterion:
+    return approval(criterion, approver, when).criterion
 
 
 def active(*, end: datetime | None = None) -> Criterion:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 import pytest
 from criteria_builders import (
     ANA,
+    MAX_ANALYSIS_AGE,
     NOW,
     OMAR,
     RITA,
     SAM,
     active,
+    analysis,
+    approval,
     approve,
     content,
     later,
@@ -18,7 +24,8 @@ from criteria_builders import (
 )
 
 from criteria.domain import lifecycle
-from criteria.domain.history import ChangeKind
+from criteria.domain.history import ChangeKind, FieldChange
+from criteria.domain.impact import CapacityExceedance
 from criteria.domain.lifecycle import Publication
 from criteria.domain.model import Actor, AmendmentState, CriterionState
 from customs_kit.errors import Aborted, FailedPrecondition, PermissionDenied
@@ -54,22 +61,16 @@ def test_there_is_nothing_to_submit_twice() -> None:
 
 
 def test_an_approval_by_someone_else_of_the_committee_applies_the_revision() -> None:
-    transition = lifecycle.approve(
-        submitted(ANA),
-        RITA,
-        revision=1,
-        impact_analysis="criteria/cigarettes/impactAnalyses/a1",
-        capacity_justification="the port has spare capacity in March",
-        comment="ok",
-        now=later(5),
-    )
+    transition = approval(submitted(ANA), RITA, later(5))
 
     approved = transition.criterion
     assert approved.state is CriterionState.ACTIVE
     assert approved.active == approved.latest
     assert (approved.approver, approved.approve_time) == ("rita", later(5))
     assert transition.publication is Publication.PUBLISH
-    assert [note.path for note in transition.notes] == ["impact_analysis", "capacity_justification"]
+    assert transition.notes == (
+        FieldChange("impact_analysis", "", '"criteria/cigarettes/impactAnalyses/a1"'),
+    )
 
 
 @pytest.mark.parametrize("approver", [Actor("ana", ("rmc",)), Actor("ana", ("supervisor",))])
@@ -108,12 +109,15 @@ def test_only_what_was_submitted_can_be_approved() -> None:
 
 
 def test_the_approver_must_approve_the_revision_they_reviewed() -> None:
+    pending = submitted()
     with pytest.raises(FailedPrecondition) as refused:
         lifecycle.approve(
-            submitted(),
+            pending,
             RITA,
             revision=2,
             impact_analysis="criteria/cigarettes/impactAnalyses/a1",
+            analysis=analysis(pending),
+            analysis_max_age=MAX_ANALYSIS_AGE,
             capacity_justification="",
             comment="",
             now=NOW,
@@ -122,19 +126,78 @@ def test_the_approver_must_approve_the_revision_they_reviewed() -> None:
     assert _reason_of(refused) == "REVISION_MISMATCH"
 
 
-def test_the_impact_analysis_cited_must_be_one_of_this_criterion() -> None:
+def test_an_approval_citing_no_stored_analysis_is_refused() -> None:
     with pytest.raises(FailedPrecondition) as refused:
         lifecycle.approve(
             submitted(),
             RITA,
             revision=1,
-            impact_analysis="criteria/another/impactAnalyses/a1",
+            impact_analysis="criteria/cigarettes/impactAnalyses/never-made",
+            analysis=None,
+            analysis_max_age=MAX_ANALYSIS_AGE,
             capacity_justification="",
             comment="",
             now=NOW,
         )
 
     assert _reason_of(refused) == "IMPACT_ANALYSIS_REQUIRED"
+    assert [v.subject for v in refused.value.violations] == [
+        "criteria/cigarettes/impactAnalyses/never-made"
+    ]
+
+
+def test_an_analysis_of_another_revision_does_not_approve_this_one() -> None:
+    amended = lifecycle.update(
+        submitted(), content(), "RISK_AREA_REVENUE", ANA, later(1), "wider"
+    ).criterion
+    pending = lifecycle.submit(amended, later(2), "").criterion
+
+    with pytest.raises(FailedPrecondition) as refused:
+        approval(pending, cited=analysis(pending, revision=1))
+
+    assert _reason_of(refused) == "IMPACT_ANALYSIS_REQUIRED"
+    [violation] = refused.value.violations
+    assert violation.type == "IMPACT_ANALYSIS"
+    assert "revision 1" in violation.description
+
+
+def test_an_analysis_older_than_the_maximum_age_is_stale() -> None:
+    old = analysis(submitted(), made=NOW - MAX_ANALYSIS_AGE - timedelta(minutes=1))
+
+    with pytest.raises(FailedPrecondition) as refused:
+        approval(submitted(), cited=old)
+
+    assert _reason_of(refused) == "IMPACT_ANALYSIS_STALE"
+    just_in_time = analysis(submitted(), made=NOW - MAX_ANALYSIS_AGE)
+    assert approval(submitted(), cited=just_in_time).criterion.state is CriterionState.ACTIVE
+
+
+def test_an_analysis_over_capacity_needs_a_justification_naming_each_office() -> None:
+    over = analysis(
+        submitted(),
+        exceeded=(
+            CapacityExceedance("30", 3, "2026-02-20", 150.0),
+            CapacityExceedance("40", 1, "2026-02-21", math.inf),
+        ),
+    )
+
+    with pytest.raises(FailedPrecondition) as refused:
+        approval(submitted(), cited=over, justification="   ")
+    justified = approval(submitted(), cited=over, justification=" extra staff in March ")
+
+    assert _reason_of(refused) == "CAPACITY_EXCEEDED"
+    violations = refused.value.violations
+    assert [(v.type, v.subject) for v in violations] == [
+        ("CAPACITY", "offices/30"),
+        ("CAPACITY", "offices/40"),
+    ]
+    assert "3 day(s)" in violations[0].description
+    assert "150 %" in violations[0].description
+    assert "without capacity" in violations[1].description
+    assert justified.criterion.state is CriterionState.ACTIVE
+    notes = {note.path: note.new_value for note in justified.notes}
+    assert notes["capacity_justification"] == '"extra staff in March"'
+    assert notes["capacity_exceeded_offices"] == '["30", "40"]'
 
 
 def test_a_criterion_whose_window_has_ended_cannot_be_approved() -> None:

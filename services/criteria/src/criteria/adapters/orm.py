@@ -254,6 +254,38 @@ class AuditFindingCriterionRow(Base):
     criterion_id: Mapped[str] = mapped_column(_ID, index=True)
 
 
+class ImpactAnalysisRow(Base):
+    """The impact analysis of one criterion revision, never changed once stored.
+
+    The per-office figures are read and written as a whole, never queried, so
+    they are kept as JSON beside the columns the approval check reads.
+    """
+
+    __tablename__ = "impact_analyses"
+    __table_args__ = (
+        Index("ix_impact_analyses_criterion_time", "criterion_id", "create_time", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    criterion_id: Mapped[str] = mapped_column(_ID, ForeignKey("criteria.id"))
+    criterion_revision: Mapped[int] = mapped_column(BigInteger)
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
+    declarations_replayed: Mapped[int] = mapped_column(BigInteger)
+    hits: Mapped[int] = mapped_column(BigInteger)
+    selections: Mapped[int] = mapped_column(BigInteger)
+    scoring_criteria_revision: Mapped[int] = mapped_column(BigInteger)
+    requested_by: Mapped[str] = mapped_column(_SUBJECT)
+    create_time: Mapped[datetime]
+    #: JSON list of [office, day, hits, selections, overlap, referrals,
+    #: [[channel, level, added, total, capacity or null], ...]].
+    office_days: Mapped[str] = mapped_column(Text)
+    #: JSON list of [office, days exceeded, worst day, worst utilisation percent].
+    capacity_exceedances: Mapped[str] = mapped_column(Text)
+    #: JSON list of [criterion name, shared selections].
+    overlaps: Mapped[str] = mapped_column(Text)
+
+
 #: Every table of the service's database, the kit's included (for migrations and tests).
 metadata = Base.metadata
 kit_metadata_tables(metadata)

@@ -21,11 +21,20 @@ from criteria.adapters.orm import (
     ExaminationCriterionHitRow,
     ExaminationOutcomeRow,
     HistoryEntryRow,
+    ImpactAnalysisRow,
     NamedListRevisionRow,
     NamedListRow,
     RiskProfileRow,
 )
 from criteria.domain.history import ChangeKind, FieldChange, HistoryEntry
+from criteria.domain.impact import (
+    CapacityExceedance,
+    CriterionOverlap,
+    ExaminationLoad,
+    ExaminationType,
+    ImpactAnalysis,
+    OfficeDayImpact,
+)
 from criteria.domain.model import (
     AmendmentState,
     Criterion,
@@ -457,6 +466,95 @@ class Repository:
             )
         )
 
+    # -- impact analyses ----------------------------------------------------
+
+    async def add_impact_analysis(self, analysis: ImpactAnalysis) -> None:
+        """Stores an impact analysis."""
+        self._session.add(
+            ImpactAnalysisRow(
+                id=analysis.id,
+                criterion_id=analysis.criterion_id,
+                criterion_revision=analysis.criterion_revision,
+                start_time=analysis.start_time,
+                end_time=analysis.end_time,
+                declarations_replayed=analysis.declarations_replayed,
+                hits=analysis.hits,
+                selections=analysis.selections,
+                scoring_criteria_revision=analysis.scoring_criteria_revision,
+                requested_by=analysis.requested_by,
+                create_time=analysis.create_time,
+                office_days=json.dumps(
+                    [
+                        [
+                            day.office_code,
+                            day.day,
+                            day.hits,
+                            day.selections,
+                            day.overlap_with_active,
+                            day.audit_referrals_added,
+                            [
+                                [
+                                    load.examination_type.channel,
+                                    load.examination_type.level,
+                                    load.added,
+                                    load.total,
+                                    load.capacity,
+                                ]
+                                for load in day.examinations
+                            ],
+                        ]
+                        for day in analysis.office_days
+                    ]
+                ),
+                capacity_exceedances=json.dumps(
+                    [
+                        [e.office_code, e.days_exceeded, e.worst_day, e.worst_utilisation_percent]
+                        for e in analysis.capacity_exceedances
+                    ]
+                ),
+                overlaps=json.dumps(
+                    [[o.criterion, o.shared_selections] for o in analysis.overlaps],
+                    ensure_ascii=False,
+                ),
+            )
+        )
+        await self._session.flush()
+
+    async def get_impact_analysis(
+        self, criterion_id: str, analysis_id: str
+    ) -> ImpactAnalysis | None:
+        """The analysis ``analysis_id`` of the criterion, if it exists."""
+        row = await self._session.scalar(
+            select(ImpactAnalysisRow).where(
+                ImpactAnalysisRow.id == analysis_id,
+                ImpactAnalysisRow.criterion_id == criterion_id,
+            )
+        )
+        return None if row is None else _impact_analysis(row)
+
+    async def list_impact_analyses(
+        self, criterion_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ImpactAnalysis]:
+        """The criterion's analyses, newest first, after the keyset position ``after``."""
+        query = (
+            select(ImpactAnalysisRow)
+            .where(ImpactAnalysisRow.criterion_id == criterion_id)
+            .order_by(ImpactAnalysisRow.create_time.desc(), ImpactAnalysisRow.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            time, analysis_id = after
+            query = query.where(
+                or_(
+                    ImpactAnalysisRow.create_time < time,
+                    and_(
+                        ImpactAnalysisRow.create_time == time,
+                        ImpactAnalysisRow.id < analysis_id,
+                    ),
+                )
+            )
+        return [_impact_analysis(row) for row in await self._session.scalars(query)]
+
     # -- received results ---------------------------------------------------
 
     async def add_examination_outcome(
@@ -663,4 +761,44 @@ def _history_entry(row: HistoryEntryRow) -> HistoryEntry:
         field_changes=tuple(FieldChange(*change) for change in json.loads(row.field_changes)),
         previous_hash=row.previous_hash,
         hash=row.hash,
+    )
+
+
+def _impact_analysis(row: ImpactAnalysisRow) -> ImpactAnalysis:
+    return ImpactAnalysis(
+        id=row.id,
+        criterion_id=row.criterion_id,
+        criterion_revision=row.criterion_revision,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        declarations_replayed=row.declarations_replayed,
+        hits=row.hits,
+        selections=row.selections,
+        office_days=tuple(
+            OfficeDayImpact(
+                office_code=office,
+                day=day,
+                hits=hits,
+                selections=selections,
+                overlap_with_active=overlap,
+                audit_referrals_added=referrals,
+                examinations=tuple(
+                    ExaminationLoad(ExaminationType(channel, level), added, total, capacity)
+                    for channel, level, added, total, capacity in loads
+                ),
+            )
+            for office, day, hits, selections, overlap, referrals, loads in json.loads(
+                row.office_days
+            )
+        ),
+        capacity_exceedances=tuple(
+            CapacityExceedance(office, days, worst_day, worst)
+            for office, days, worst_day, worst in json.loads(row.capacity_exceedances)
+        ),
+        overlaps=tuple(
+            CriterionOverlap(criterion, shared) for criterion, shared in json.loads(row.overlaps)
+        ),
+        scoring_criteria_revision=row.scoring_criteria_revision,
+        requested_by=row.requested_by,
+        create_time=row.create_time,
     )

@@ -99,3 +99,13 @@ class UpdateNamedList:
     patch: NamedListPatch
     reason: str
     actor: Actor
+
+
+@dataclass(frozen=True)
+class AnalyzeImpact:
+    """Replay a criterion revision (the latest) over the last ``lookback_days`` days."""
+
+    criterion_id: str
+    revision: int
+    lookback_days: int
+    actor: Actor

@@ -12,12 +12,14 @@ for scoring; it changes nothing itself.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from criteria.domain.history import ChangeKind, FieldChange
+from criteria.domain.impact import CapacityExceedance, ImpactAnalysis
 from criteria.domain.model import (
     Actor,
     AmendmentState,
@@ -26,7 +28,12 @@ from criteria.domain.model import (
     CriterionState,
     Revision,
 )
-from customs_kit.errors import Aborted, FailedPrecondition, PermissionDenied
+from customs_kit.errors import (
+    Aborted,
+    FailedPrecondition,
+    PermissionDenied,
+    PreconditionViolation,
+)
 
 #: Roles whose holders may approve, reject and reactivate criteria.
 APPROVER_ROLES = ("rmc", "supervisor")
@@ -158,6 +165,8 @@ def approve(
     *,
     revision: int,
     impact_analysis: str,
+    analysis: ImpactAnalysis | None,
+    analysis_max_age: timedelta,
     capacity_justification: str,
     comment: str,
     now: datetime,
@@ -165,8 +174,11 @@ def approve(
     """Makes the submitted revision the applied one: the criterion becomes ACTIVE.
 
     The approver must hold an approver role and have written neither the
-    criterion nor the revision (four eyes). ``impact_analysis`` is the analysis
-    the approver reviewed; it must belong to this criterion.
+    criterion nor the revision (four eyes). ``impact_analysis`` is the name of
+    the analysis the approver reviewed and ``analysis`` what is stored under
+    that name (``None`` if nothing): it must analyse exactly this revision, be
+    at most ``analysis_max_age`` old, and, if the revision would push offices
+    above their examination capacity, the approver must justify going ahead.
     """
     _check_four_eyes(criterion, approver, {criterion.author, criterion.latest.author}, "approve")
     if not _awaits_approval(criterion):
@@ -176,14 +188,19 @@ def approve(
             "REVISION_MISMATCH",
             f"revision {revision} is not the submitted revision {criterion.revision}",
         )
-    if not impact_analysis.startswith(f"{criterion.name}/impactAnalyses/"):
-        raise FailedPrecondition(
-            "IMPACT_ANALYSIS_REQUIRED",
-            f"{impact_analysis!r} is not an impact analysis of {criterion.name}",
-        )
+    cited = _check_analysis(criterion, impact_analysis, analysis, analysis_max_age, now)
     if criterion.latest.content.ended_by(now):
         raise FailedPrecondition(
             "VALIDITY_ENDED", f"the validity window of {criterion.name} has ended"
+        )
+    justification = capacity_justification.strip()
+    exceeded = cited.capacity_exceedances
+    if exceeded and not justification:
+        raise FailedPrecondition(
+            "CAPACITY_EXCEEDED",
+            f"{cited.name} shows {len(exceeded)} office(s) above examination capacity: "
+            "approve with a capacity_justification, or lower the selection",
+            [_capacity_violation(exceedance) for exceedance in exceeded],
         )
     after = _changed(
         criterion,
@@ -195,11 +212,63 @@ def approve(
         approve_time=now,
     )
     notes = [FieldChange("impact_analysis", "", _json_string(impact_analysis))]
-    if capacity_justification:
+    if exceeded:
+        offices = [exceedance.office_code for exceedance in exceeded]
         notes.append(
-            FieldChange("capacity_justification", "", _json_string(capacity_justification))
+            FieldChange("capacity_exceeded_offices", "", json.dumps(offices, ensure_ascii=False))
         )
+    if justification:
+        notes.append(FieldChange("capacity_justification", "", _json_string(justification)))
     return Transition(after, ChangeKind.APPROVED, comment, Publication.PUBLISH, tuple(notes))
+
+
+def _check_analysis(
+    criterion: Criterion,
+    cited: str,
+    analysis: ImpactAnalysis | None,
+    max_age: timedelta,
+    now: datetime,
+) -> ImpactAnalysis:
+    """The cited analysis if it analyses the submitted revision and is recent enough."""
+    if analysis is None or analysis.name != cited:
+        problem = f"is not an impact analysis of {criterion.name}"
+    elif analysis.criterion_revision != criterion.revision:
+        problem = (
+            f"analyses revision {analysis.criterion_revision}, "
+            f"not the submitted revision {criterion.revision}"
+        )
+    else:
+        problem = ""
+    if analysis is None or problem:
+        raise FailedPrecondition(
+            "IMPACT_ANALYSIS_REQUIRED",
+            f"{cited} {problem}: run AnalyzeImpact on revision {criterion.revision} first",
+            [PreconditionViolation("IMPACT_ANALYSIS", cited, problem)],
+        )
+    age = now - analysis.create_time
+    if age > max_age:
+        problem = f"was made {_days(age)} ago; the limit is {_days(max_age)}"
+        raise FailedPrecondition(
+            "IMPACT_ANALYSIS_STALE",
+            f"{cited} {problem}: run AnalyzeImpact again",
+            [PreconditionViolation("IMPACT_ANALYSIS", cited, problem)],
+        )
+    return analysis
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.total_seconds() / 86400:.1f} days"
+
+
+def _capacity_violation(exceedance: CapacityExceedance) -> PreconditionViolation:
+    worst = exceedance.worst_utilisation_percent
+    level = "without capacity" if math.isinf(worst) else f"at {worst:.0f} % of capacity"
+    return PreconditionViolation(
+        "CAPACITY",
+        f"offices/{exceedance.office_code}",
+        f"above examination capacity on {exceedance.days_exceeded} day(s); "
+        f"worst {exceedance.worst_day} {level}",
+    )
 
 
 def reject(criterion: Criterion, rejecter: Actor, reason: str, now: datetime) -> Transition:

@@ -18,6 +18,7 @@ from customs.criteria.v1 import (
     criterion_pb2,
     events_pb2,
     history_pb2,
+    impact_analysis_pb2,
     named_list_pb2,
     risk_profile_pb2,
 )
@@ -26,6 +27,7 @@ from google.protobuf.message import Message
 
 from criteria.domain.commands import CriterionPatch, NamedListPatch
 from criteria.domain.history import HistoryEntry, Verification
+from criteria.domain.impact import ImpactAnalysis
 from criteria.domain.model import (
     Actor,
     Criterion,
@@ -395,6 +397,64 @@ def verification_message(
         problem=verification.problem,
         head_hash=verification.head_hash,
         verify_time=_timestamp(verify_time),
+    )
+
+
+# -- impact analysis -----------------------------------------------------------
+
+
+def impact_analysis_message(analysis: ImpactAnalysis) -> impact_analysis_pb2.ImpactAnalysis:
+    """An impact analysis as the contract returns it."""
+    return impact_analysis_pb2.ImpactAnalysis(
+        name=analysis.name,
+        criterion_revision=analysis.criterion_revision,
+        start_time=_timestamp(analysis.start_time),
+        end_time=_timestamp(analysis.end_time),
+        declarations_replayed=analysis.declarations_replayed,
+        hits=analysis.hits,
+        selections=analysis.selections,
+        office_days=[
+            impact_analysis_pb2.OfficeDayImpact(
+                office_code=day.office_code,
+                day=day.day,
+                hits=day.hits,
+                selections=day.selections,
+                overlap_with_active=day.overlap_with_active,
+                audit_referrals_added=day.audit_referrals_added,
+                examinations=[
+                    impact_analysis_pb2.ExaminationLoad(
+                        channel=load.examination_type.channel,
+                        examination_level=load.examination_type.level,
+                        added=load.added,
+                        total=load.total,
+                        capacity=load.capacity or 0,
+                        capacity_known=load.capacity is not None,
+                        exceeds_capacity=load.exceeds_capacity,
+                    )
+                    for load in day.examinations
+                ],
+                exceeds_capacity=day.exceeds_capacity,
+            )
+            for day in analysis.office_days
+        ],
+        capacity_exceedances=[
+            impact_analysis_pb2.CapacityExceedance(
+                office_code=exceedance.office_code,
+                days_exceeded=exceedance.days_exceeded,
+                worst_day=exceedance.worst_day,
+                worst_utilisation_percent=exceedance.worst_utilisation_percent,
+            )
+            for exceedance in analysis.capacity_exceedances
+        ],
+        overlaps=[
+            impact_analysis_pb2.CriterionOverlap(
+                criterion=overlap.criterion, shared_selections=overlap.shared_selections
+            )
+            for overlap in analysis.overlaps
+        ],
+        scoring_criteria_revision=analysis.scoring_criteria_revision,
+        requested_by=analysis.requested_by,
+        create_time=_timestamp(analysis.create_time),
     )
 
 

@@ -2,30 +2,57 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
+from criteria.adapters.clients import PeerImpactSources
 from criteria.entrypoints.mappers import ProtoEncoder
+from criteria.entrypoints.options import CriteriaOptions
 from criteria.entrypoints.servicer import CriteriaServicer
 from criteria.service_layer.expiry import ExpirySweeper
 from criteria.service_layer.watch import ActiveSetWatch
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
+from customs_kit.peers import Peers
 from customs_kit.server import Application, ServiceRegistration, run_service
-from customs_kit.settings import ServiceSettings
+from customs_kit.settings import ServiceSettings, SettingsError
 
 #: Where the service's Alembic history lives.
 MIGRATIONS = "criteria:migrations"
 
 
-async def bootstrap(settings: ServiceSettings) -> Application:
-    """Migrates the database and wires the servicer and the expiry sweeper."""
+async def bootstrap(
+    settings: ServiceSettings, options: CriteriaOptions | None = None
+) -> Application:
+    """Migrates the database and wires the servicer, its peers and the expiry sweeper.
+
+    Impact analysis calls scoring and exam_reports, so ``SCORING_ADDR``,
+    ``EXAM_REPORTS_ADDR`` and ``SERVICE_TOKEN_FILE`` are required; a missing one
+    stops the start-up with its name.
+    """
+    options = options or CriteriaOptions()
+    peers = Peers(settings)
+    sources = PeerImpactSources(
+        peers.channel("scoring"), peers.channel("exam-reports"), peers.metadata
+    )
+    # Fails the start-up now, not at the first analysis, without SERVICE_TOKEN_FILE.
+    peers.metadata()
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     encoder = ProtoEncoder()
     watch = ActiveSetWatch(database, encoder)
-    servicer = CriteriaServicer(database, PageTokens(settings.page_token_secret), encoder, watch)
+    servicer = CriteriaServicer(
+        database,
+        PageTokens(settings.page_token_secret),
+        encoder,
+        watch,
+        sources,
+        analysis_max_age=options.impact_analysis_max_age,
+    )
     return Application(
         registrations=[
             ServiceRegistration(
@@ -36,14 +63,19 @@ async def bootstrap(settings: ServiceSettings) -> Application:
         ],
         # Stopped in reverse order, after the server and before the cleanups.
         background=[watch, ExpirySweeper(database, encoder)],
-        cleanups=[database.dispose],
+        cleanups=[peers.close, database.dispose],
         resources={"database": database},
     )
 
 
 def main() -> None:
     """Runs the service until SIGTERM."""
-    run_service("criteria", 50052, bootstrap)
+    try:
+        options = CriteriaOptions.from_env()
+    except SettingsError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        raise SystemExit(2) from None
+    run_service("criteria", 50052, functools.partial(bootstrap, options=options))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ the contract not overridden here answer UNIMPLEMENTED.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -25,10 +27,12 @@ from criteria.domain.model import Actor, CriterionState, NamedListKind
 from criteria.entrypoints import mappers
 from criteria.service_layer import handlers
 from criteria.service_layer.handlers import Store
+from criteria.service_layer.ports import ImpactSources
 from criteria.service_layer.watch import ActiveSetWatch
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database, utcnow
-from customs_kit.idempotency import run_idempotent
+from customs_kit.errors import FieldViolation, InvalidArgument
+from customs_kit.idempotency import fingerprint, run_idempotent
 from customs_kit.pagination import PageTokens
 from customs_kit.uow import UnitOfWork
 
@@ -45,6 +49,30 @@ _Response = TypeVar("_Response", bound=Message)
 
 def _actor() -> Actor:
     return mappers.actor(current_principal())
+
+
+async def _stored_response(
+    database: Database, method: str, request: Message, response_type: type[_Response]
+) -> _Response | None:
+    """The response stored for the request's request_id by an earlier call, if any.
+
+    For writes whose work cannot run inside ``run_idempotent``'s transaction
+    (calls to peers): a retry is answered before the work is repeated. Another
+    request under the same id is refused as ``run_idempotent`` refuses it.
+    """
+    request_id = getattr(request, "request_id", "")
+    if not request_id:
+        return None
+    async with database.unit_of_work() as uow:
+        stored = await uow.idempotency.get(method, request_id)
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint(request):
+        raise InvalidArgument(
+            [FieldViolation("request_id", "was already used for a different request")],
+            reason="REQUEST_ID_REUSED",
+        )
+    return response_type.FromString(stored.response)
 
 
 def _decision(
@@ -67,11 +95,16 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         page_tokens: PageTokens,
         encoder: mappers.ProtoEncoder,
         watch: ActiveSetWatch,
+        impact_sources: ImpactSources,
+        *,
+        analysis_max_age: timedelta,
     ) -> None:
         self._database = database
         self._tokens = page_tokens
         self._encoder = encoder
         self._watch = watch
+        self._impact_sources = impact_sources
+        self._analysis_max_age = analysis_max_age
 
     async def _once(
         self,
@@ -260,7 +293,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         return await self._once(
             "ApproveCriterion",
             request,
-            handlers.approve_criterion,
+            functools.partial(handlers.approve_criterion, analysis_max_age=self._analysis_max_age),
             command,
             lambda c: pb.ApproveCriterionResponse(criterion=mappers.criterion_message(c)),
             pb.ApproveCriterionResponse,
@@ -316,6 +349,68 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
             _decision(request),
             lambda c: pb.RetireCriterionResponse(criterion=mappers.criterion_message(c)),
             pb.RetireCriterionResponse,
+        )
+
+    # -- impact analysis ----------------------------------------------------------
+
+    @allow(Role.ANALYST, *_APPROVERS)
+    async def AnalyzeImpact(
+        self, request: pb.AnalyzeImpactRequest, context: Any
+    ) -> pb.AnalyzeImpactResponse:
+        method = "AnalyzeImpact"
+        earlier = await _stored_response(
+            self._database, _SERVICE + method, request, pb.AnalyzeImpactResponse
+        )
+        if earlier is not None:
+            return earlier
+        command = commands.AnalyzeImpact(
+            request.criterion.removeprefix("criteria/"),
+            request.revision,
+            request.lookback_days,
+            _actor(),
+        )
+        analysis = await handlers.analyze_impact(self._database, self._impact_sources, command)
+        response = await self._once(
+            method,
+            request,
+            handlers.store_impact_analysis,
+            analysis,
+            lambda a: pb.AnalyzeImpactResponse(impact_analysis=mappers.impact_analysis_message(a)),
+            pb.AnalyzeImpactResponse,
+        )
+        _log.info(
+            "impact_analysed",
+            impact_analysis=response.impact_analysis.name,
+            offices_over_capacity=len(response.impact_analysis.capacity_exceedances),
+        )
+        return response
+
+    @allow(Role.ANALYST, *_APPROVERS)
+    async def GetImpactAnalysis(
+        self, request: pb.GetImpactAnalysisRequest, context: Any
+    ) -> pb.GetImpactAnalysisResponse:
+        criterion, _, analysis_id = request.name.removeprefix("criteria/").partition(
+            "/impactAnalyses/"
+        )
+        analysis = await handlers.get_impact_analysis(self._database, criterion, analysis_id)
+        return pb.GetImpactAnalysisResponse(
+            impact_analysis=mappers.impact_analysis_message(analysis)
+        )
+
+    @allow(Role.ANALYST, *_APPROVERS)
+    async def ListImpactAnalyses(
+        self, request: pb.ListImpactAnalysesRequest, context: Any
+    ) -> pb.ListImpactAnalysesResponse:
+        page = await handlers.list_impact_analyses(
+            self._database,
+            self._tokens,
+            request.parent.removeprefix("criteria/"),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListImpactAnalysesResponse(
+            impact_analyses=[mappers.impact_analysis_message(a) for a in page.items],
+            next_page_token=page.next_page_token,
         )
 
     # -- named lists ------------------------------------------------------------

@@ -15,12 +15,13 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from criteria.adapters.repositories import CriteriaFilter, Repository, profile_rank
 from criteria.domain import lifecycle
 from criteria.domain.commands import (
+    AnalyzeImpact,
     ApproveCriterion,
     CreateCriterion,
     CreateNamedList,
@@ -40,6 +41,13 @@ from criteria.domain.history import (
     differences,
     link,
 )
+from criteria.domain.impact import (
+    ExaminationType,
+    ImpactAnalysis,
+    analyse,
+    capacity_ranges,
+    lookback_window,
+)
 from criteria.domain.lifecycle import Publication, Transition
 from criteria.domain.model import (
     SYSTEM,
@@ -55,9 +63,15 @@ from criteria.domain.model import (
 )
 from criteria.domain.outcomes import AuditFinding, ExaminationOutcome, ReceivedEvent
 from criteria.domain.validation import check_criterion_draft, check_risk_profile_content
-from criteria.service_layer.ports import Encoder
+from criteria.service_layer.ports import Encoder, ImpactSources
 from customs_kit.db import Database, utcnow
-from customs_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from customs_kit.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import UnitOfWork
@@ -282,14 +296,28 @@ async def submit_criterion(store: Store, command: SubmitCriterion) -> Criterion:
     return await _apply(store, criterion, transition, command.actor)
 
 
-async def approve_criterion(store: Store, command: ApproveCriterion) -> Criterion:
-    """Approves the submitted revision: it becomes the applied one and reaches scoring."""
+async def approve_criterion(
+    store: Store, command: ApproveCriterion, *, analysis_max_age: timedelta
+) -> Criterion:
+    """Approves the submitted revision: it becomes the applied one and reaches scoring.
+
+    The cited impact analysis is read in the same transaction, after the
+    history lock, so it is checked against the criterion as it is approved.
+    """
     criterion = await _load_current(store, command.criterion_id, command.etag)
+    prefix = f"{criterion.name}/impactAnalyses/"
+    analysis = None
+    if command.impact_analysis.startswith(prefix):
+        analysis = await store.repository.get_impact_analysis(
+            criterion.id, command.impact_analysis.removeprefix(prefix)
+        )
     transition = lifecycle.approve(
         criterion,
         command.actor,
         revision=command.revision,
         impact_analysis=command.impact_analysis,
+        analysis=analysis,
+        analysis_max_age=analysis_max_age,
         capacity_justification=command.capacity_justification,
         comment=command.comment,
         now=utcnow(),
@@ -497,6 +525,94 @@ async def list_named_list_versions(
             list_id, int(position.get("revision", 0)), limit + 1
         )
     return _page(versions, limit, tokens, filters, lambda v: {"revision": v[0].revision})
+
+
+# -- impact analysis -----------------------------------------------------------
+
+
+async def analyze_impact(
+    database: Database, sources: ImpactSources, command: AnalyzeImpact
+) -> ImpactAnalysis:
+    """Replays the latest revision through scoring and sets it against capacity.
+
+    Stores nothing (see :func:`store_impact_analysis`), and holds no
+    transaction while the peers answer: a replay over months of declarations
+    takes a while, and every write of this service queues behind an open one.
+    """
+    async with database.unit_of_work() as uow:
+        criterion = await Repository(uow.session).get_criterion(command.criterion_id)
+    if criterion is None:
+        raise NotFound("criterion", f"criteria/{command.criterion_id}")
+    if command.revision != criterion.revision:
+        raise FailedPrecondition(
+            "REVISION_MISMATCH",
+            f"revision {command.revision} is not the latest revision {criterion.revision} "
+            f"of {criterion.name}",
+        )
+    window = lookback_window(utcnow(), command.lookback_days)
+    replay = await sources.replay(
+        criterion.name, criterion.revision, criterion.latest.content.rule, *window
+    )
+    offices = {day.office_code for day in replay.office_days}
+    capacities: dict[tuple[str, str, ExaminationType], int] = {}
+    for first_day, last_day in capacity_ranges(day.day for day in replay.office_days):
+        capacities.update(await sources.capacities(offices, first_day, last_day))
+    return analyse(
+        analysis_id=new_id(),
+        criterion_id=criterion.id,
+        criterion_revision=criterion.revision,
+        window=window,
+        replay=replay,
+        capacities=capacities,
+        requested_by=command.actor.subject,
+        now=utcnow(),
+    )
+
+
+async def store_impact_analysis(store: Store, analysis: ImpactAnalysis) -> ImpactAnalysis:
+    """Stores an analysis made by :func:`analyze_impact`."""
+    await store.repository.add_impact_analysis(analysis)
+    return analysis
+
+
+async def get_impact_analysis(
+    database: Database, criterion_id: str, analysis_id: str
+) -> ImpactAnalysis:
+    """The analysis; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        analysis = await Repository(uow.session).get_impact_analysis(criterion_id, analysis_id)
+    if analysis is None:
+        raise NotFound("impact analysis", f"criteria/{criterion_id}/impactAnalyses/{analysis_id}")
+    return analysis
+
+
+async def list_impact_analyses(
+    database: Database,
+    tokens: PageTokens,
+    criterion_id: str,
+    *,
+    page_size: int,
+    page_token: str,
+) -> Page[ImpactAnalysis]:
+    """The analyses of a criterion, newest first; NOT_FOUND if it does not exist."""
+    limit = clamp_page_size(page_size, default=20, maximum=100)
+    filters = {"criterion": criterion_id}
+    position = _decode(tokens, page_token, filters)
+    after = (
+        (datetime.fromisoformat(str(position["time"])), str(position["id"])) if position else None
+    )
+    async with database.unit_of_work() as uow:
+        repository = Repository(uow.session)
+        if not await repository.criterion_exists(criterion_id):
+            raise NotFound("criterion", f"criteria/{criterion_id}")
+        analyses = await repository.list_impact_analyses(criterion_id, after, limit + 1)
+    return _page(
+        analyses,
+        limit,
+        tokens,
+        filters,
+        lambda a: {"time": a.create_time.isoformat(), "id": a.id},
+    )
 
 
 # -- results from the field ---------------------------------------------------

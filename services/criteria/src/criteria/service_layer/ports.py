@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
 from typing import Protocol
 
 from criteria.domain.history import HistoryEntry
-from criteria.domain.model import Criterion, NamedList, RiskProfile
+from criteria.domain.impact import Capacities, Replay
+from criteria.domain.model import Criterion, Document, NamedList, RiskProfile
 
 
 class Encoder(Protocol):
@@ -38,3 +39,25 @@ class Encoder(Protocol):
 
     def change_record(self, entry: HistoryEntry) -> bytes:
         """The canonical encoding of a history entry, over which its hash is computed."""
+
+
+class ImpactSources(Protocol):
+    """The peers an impact analysis reads: scoring's replay and exam_reports' capacity.
+
+    Both raise ``customs_kit.errors.Unavailable`` when the peer cannot answer.
+    """
+
+    async def replay(
+        self,
+        criterion: str,
+        revision: int,
+        rule: Document,
+        lodged_from: datetime,
+        lodged_before: datetime,
+    ) -> Replay:
+        """Scoring's replay of ``rule`` added to its active set over the lodgement window."""
+
+    async def capacities(
+        self, office_codes: Collection[str], first_day: date, last_day: date
+    ) -> Capacities:
+        """The daily capacity of ``office_codes`` from ``first_day`` to ``last_day`` inclusive."""

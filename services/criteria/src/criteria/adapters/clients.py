@@ -1,0 +1,173 @@
+"""Calls to the peers an impact analysis reads: scoring's Simulate, exam_reports' capacity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
+
+import grpc
+import structlog
+from customs.common.v1 import selection_rule_pb2, selectivity_pb2
+from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
+from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc, simulation_pb2
+from google.protobuf import timestamp_pb2
+
+from criteria.domain.impact import (
+    Capacities,
+    CriterionOverlap,
+    ExaminationType,
+    Replay,
+    ReplayedLoad,
+    ReplayedOfficeDay,
+)
+from criteria.domain.model import Document
+from customs_kit.errors import Unavailable
+
+_log = structlog.get_logger(__name__)
+
+#: Call metadata authenticating this service (``Peers.metadata``).
+MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
+
+#: A replay reads every declaration of the window; a year of a busy office takes a while.
+SIMULATE_TIMEOUT_SECONDS = 300.0
+CAPACITY_TIMEOUT_SECONDS = 30.0
+#: The largest page ListOfficeCapacities returns.
+_CAPACITY_PAGE = 500
+
+
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _examination_type(
+    channel: selectivity_pb2.Channel, level: selectivity_pb2.ExaminationLevel
+) -> ExaminationType:
+    return ExaminationType(
+        selectivity_pb2.Channel.Name(channel), selectivity_pb2.ExaminationLevel.Name(level)
+    )
+
+
+def _unavailable(peer: str, what: str, error: grpc.aio.AioRpcError) -> Unavailable:
+    _log.warning("peer_call_failed", peer=peer, call=what, code=error.code().name)
+    return Unavailable(
+        f"{peer.upper().replace('-', '_')}_UNAVAILABLE",
+        f"{peer} could not {what}: {error.code().name}: {error.details()}",
+    )
+
+
+class PeerImpactSources:
+    """The ``ImpactSources`` of the service layer, over the channels to the peers."""
+
+    def __init__(
+        self,
+        scoring: grpc.aio.Channel,
+        exam_reports: grpc.aio.Channel,
+        metadata: MetadataProvider,
+    ) -> None:
+        self._scoring = scoring_service_pb2_grpc.ScoringServiceStub(scoring)  # type: ignore[no-untyped-call]
+        self._exam_reports = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_reports)  # type: ignore[no-untyped-call]
+        self._metadata = metadata
+
+    async def replay(
+        self,
+        criterion: str,
+        revision: int,
+        rule: Document,
+        lodged_from: datetime,
+        lodged_before: datetime,
+    ) -> Replay:
+        """Scoring's Simulate with the revision added to its active set.
+
+        The revision's validity window is left out on purpose: the question is
+        what the rule does to a day's examinations, and a window starting next
+        month would otherwise replay as no load at all.
+        """
+        request = scoring_service_pb2.SimulateRequest(
+            add_to_active=simulation_pb2.SimulationCriterion(
+                criterion=criterion,
+                revision=revision,
+                rule=selection_rule_pb2.SelectionRule.FromString(rule.encoded),
+            ),
+            start_time=_timestamp(lodged_from),
+            end_time=_timestamp(lodged_before),
+        )
+        try:
+            response: scoring_service_pb2.SimulateResponse = await self._scoring.Simulate(
+                request, metadata=tuple(self._metadata()), timeout=SIMULATE_TIMEOUT_SECONDS
+            )
+        except grpc.aio.AioRpcError as error:
+            what = f"replay {criterion} revision {revision}"
+            raise _unavailable("scoring", what, error) from None
+        impact = next((i for i in response.criterion_impacts if i.criterion == criterion), None)
+        return Replay(
+            declarations_replayed=response.declarations_replayed,
+            hits=impact.hits if impact else 0,
+            selections=impact.selections if impact else 0,
+            office_days=tuple(
+                ReplayedOfficeDay(
+                    office_code=day.office_code,
+                    day=day.day,
+                    hits=day.candidate_hits,
+                    selections=day.candidate_selections,
+                    overlap_with_active=day.overlap_with_active,
+                    audit_referrals_added=day.audit_referrals_added,
+                    loads=tuple(
+                        ReplayedLoad(
+                            _examination_type(load.channel, load.examination_level),
+                            added=load.added,
+                            total=load.total,
+                        )
+                        for load in day.examinations
+                    ),
+                )
+                for day in response.office_day_impacts
+            ),
+            overlaps=tuple(
+                CriterionOverlap(overlap.criterion, overlap.shared_selections)
+                for overlap in (impact.overlaps if impact else ())
+            ),
+            scoring_criteria_revision=response.criteria_revision,
+        )
+
+    async def capacities(
+        self, office_codes: Collection[str], first_day: date, last_day: date
+    ) -> Capacities:
+        """exam_reports' daily capacity per type of the offices, by office, day and type.
+
+        Read through ListOfficeCapacities, one call per page whatever the
+        number of offices; an office exam_reports does not list (unknown or
+        inactive) has no known capacity.
+        """
+        wanted = set(office_codes)
+        found: dict[tuple[str, str, ExaminationType], int] = {}
+        page_token = ""
+        while True:
+            request = exam_reports_service_pb2.ListOfficeCapacitiesRequest(
+                start_date=first_day.isoformat(),
+                end_date=last_day.isoformat(),
+                page_size=_CAPACITY_PAGE,
+                page_token=page_token,
+            )
+            try:
+                response: exam_reports_service_pb2.ListOfficeCapacitiesResponse = (
+                    await self._exam_reports.ListOfficeCapacities(
+                        request, metadata=tuple(self._metadata()), timeout=CAPACITY_TIMEOUT_SECONDS
+                    )
+                )
+            except grpc.aio.AioRpcError as error:
+                raise _unavailable(
+                    "exam-reports", f"state office capacities from {first_day}", error
+                ) from None
+            for office in response.office_capacities:
+                office_code = office.office.removeprefix("offices/")
+                if office_code not in wanted:
+                    continue
+                for day in office.days:
+                    for usage in day.usages:
+                        kind = _examination_type(usage.channel, usage.examination_level)
+                        found[(office_code, day.date, kind)] = usage.capacity
+            page_token = response.next_page_token
+            if not page_token:
+                return found
