@@ -97,11 +97,15 @@ def decision_event(
     level: int = selectivity_pb2.EXAMINATION_LEVEL_ENFORCEMENT,
     instructions: tuple[str, ...] = ("Unload the container; check cartons for concealed tobacco.",),
     criteria: tuple[str, ...] = ("criteria/cigarettes-2402",),
+    hits: tuple[tuple[str, int, int], ...] = (),
     random_selection: bool = False,
     decide_time: datetime | None = None,
     event_id: str | None = None,
 ) -> pb2.IngestDecisionEventRequest:
-    """An IngestDecisionEvent request as scoring's outbox relay sends it."""
+    """An IngestDecisionEvent request as scoring's outbox relay sends it.
+
+    ``hits`` are the selecting hits as (criterion, revision, item number).
+    """
     decided = decide_time or now()
     return pb2.IngestDecisionEventRequest(
         event_id=event_id or str(uuid.uuid4()),
@@ -125,6 +129,12 @@ def decision_event(
             examiner_instructions=list(instructions),
             random_selection=random_selection,
             matched_criteria=list(criteria),
+            selected_criteria=[
+                events_pb2.SelectedCriterion(
+                    criterion=criterion, criterion_revision=revision, item_number=item_number
+                )
+                for criterion, revision, item_number in hits
+            ],
             decide_time=timestamp(decided),
         ),
     )

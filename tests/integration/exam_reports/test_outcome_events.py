@@ -91,6 +91,34 @@ async def test_an_approved_finding_reaches_criteria_compliance_and_audit_referra
         assert (caller.subject, caller.roles) == ("exam-reports", frozenset({Role.SERVICE}))
 
 
+async def test_criteria_learns_the_outcome_of_each_criterion_hit_that_selected_the_task(
+    client: Client, receivers: EventReceivers
+) -> None:
+    desk = await open_desk(
+        client,
+        criteria=("criteria/cigarettes-2402", "criteria/undervalued-handsets"),
+        hits=(
+            ("criteria/cigarettes-2402", 4, 0),
+            ("criteria/undervalued-handsets", 2, 1),
+            ("criteria/undervalued-handsets", 2, 3),
+        ),
+    )
+
+    # The report's one discrepancy is on item 1.
+    await desk.approve(await desk.submit(discrepancy_report(desk.examination)))
+
+    [to_criteria] = await receivers.wait_for("criteria", 1)
+    outcome = _valid(to_criteria).outcome  # type: ignore[attr-defined]
+    assert [
+        (o.criterion, o.criterion_revision, o.item_number, o.discrepancy_found)
+        for o in outcome.criterion_outcomes
+    ] == [
+        ("criteria/cigarettes-2402", 4, 0, True),
+        ("criteria/undervalued-handsets", 2, 1, True),
+        ("criteria/undervalued-handsets", 2, 3, False),
+    ]
+
+
 async def test_a_random_examination_without_finding_goes_to_compliance_flagged_random(
     client: Client, receivers: EventReceivers
 ) -> None:

@@ -20,6 +20,7 @@ from exam_reports.domain.exam_reports import (
 from exam_reports.domain.examinations import (
     Examination,
     ExaminationReason,
+    SelectedCriterion,
     SelectivityDecision,
     TraderReference,
     open_examination,
@@ -75,6 +76,7 @@ def examination(
         examiner_instructions=("Open five cartons.",),
         random_selection=random,
         matched_criteria=criteria,
+        selected_criteria=tuple(SelectedCriterion(name, 1, 0) for name in criteria),
         decide_time=NOW - timedelta(hours=3),
     )
     opened = open_examination("e-1", "event-1", decision, NOW - timedelta(hours=3))

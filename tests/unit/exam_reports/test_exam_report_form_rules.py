@@ -29,6 +29,7 @@ from exam_reports.domain.exam_reports import (
 from exam_reports.domain.examinations import (
     Examination,
     ExaminationReason,
+    SelectedCriterion,
     SelectivityDecision,
     TraderReference,
     open_examination,
@@ -232,6 +233,7 @@ def _examination(*, criteria: tuple[str, ...], random: bool) -> Examination:
         examiner_instructions=("Open five cartons.",),
         random_selection=random,
         matched_criteria=criteria,
+        selected_criteria=tuple(SelectedCriterion(name, 1, 0) for name in criteria),
         decide_time=NOW - timedelta(hours=3),
     )
     return open_examination("e-1", "event-1", decision, NOW - timedelta(hours=3))

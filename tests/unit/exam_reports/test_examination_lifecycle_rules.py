@@ -12,6 +12,7 @@ from exam_reports.domain.examinations import (
     Examination,
     ExaminationReason,
     ExaminationState,
+    SelectedCriterion,
     SelectivityDecision,
     TraderReference,
     effect_of_decision,
@@ -39,6 +40,7 @@ def decision(
         examiner_instructions=("Unload and probe the pallets.",),
         random_selection=not criteria,
         matched_criteria=criteria,
+        selected_criteria=tuple(SelectedCriterion(name, 1, 0) for name in criteria),
         decide_time=NOW,
     )
 

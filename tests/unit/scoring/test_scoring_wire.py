@@ -222,6 +222,24 @@ def test_a_red_decision_opens_an_examination_and_feeds_trade_statistics() -> Non
     assert list(decision.examiner_instructions) == ["Item 1: Examine the goods (any)."]
 
 
+def test_the_decision_to_exam_reports_names_each_hit_with_its_revision_and_item() -> None:
+    snapshot = rules(criterion("timber", HsCodePrefix(("44",)), revision=3))
+    decl = declaration(item(1), item(2, hs_code="610910"), item(3))
+
+    (decision,) = [
+        exam_reports_service_pb2.IngestDecisionEventRequest.FromString(event.payload).decision
+        for event in assessment_events(_assessment(snapshot, decl))
+        if event.destination == "exam-reports"
+    ]
+
+    protovalidate.validate(decision)
+    assert [
+        (hit.criterion, hit.criterion_revision, hit.item_number)
+        for hit in decision.selected_criteria
+    ] == [("criteria/timber", 3, 1), ("criteria/timber", 3, 3)]
+    assert decision.matched_criteria == ["criteria/timber"]
+
+
 def test_a_blue_decision_is_referred_to_audit() -> None:
     events = _events(Channel.BLUE)
 

@@ -35,6 +35,7 @@ from exam_reports.domain.exam_reports import (
     ExamReport,
     Money,
     calls_for_audit_referral,
+    discrepancy_found_on,
 )
 from exam_reports.domain.examinations import Examination, ExaminationReason, TraderReference
 from exam_reports.domain.selectivity import Channel, ExaminationLevel
@@ -48,6 +49,8 @@ EVENT_DESTINATIONS = (CRITERIA, COMPLIANCE, AUDIT_REFERRAL)
 
 _CRITERIA_METHOD = "/customs.criteria.v1.CriteriaService/IngestExaminationOutcomeEvent"
 _COMPLIANCE_METHOD = "/customs.compliance.v1.ComplianceService/IngestExaminationOutcomeEvent"
+# criteria's contract limit; scoring lists the highest-priority hits first.
+_MAX_CRITERION_OUTCOMES = 200
 _AUDIT_REFERRAL_METHOD = (
     "/customs.audit_referral.v1.AuditReferralService/IngestExaminationFindingEvent"
 )
@@ -124,11 +127,10 @@ def _criteria_event(
 ) -> OutboundEvent:
     """The outcome for the criteria's performance.
 
-    ``criterion_outcomes`` stays empty: the criteria contract requires the
-    revision of each criterion that hit, and the decisions scoring sends here
-    carry criterion names only, so this service cannot state it (see the
-    contract note in the service's report). ``revenue_found`` stays unset: the
-    report records values found, not the duties on them.
+    ``criterion_outcomes`` has one entry per criterion hit that scoring
+    reported with its decision, so criteria can credit the revision that hit.
+    ``revenue_found`` stays unset: the report records values found, not the
+    duties on them.
     """
     form = report.form
     signature = report.officer_signature
@@ -151,6 +153,15 @@ def _criteria_event(
             randomly_selected=examination.random_selection,
             officer_initiated=examination.reason is ExaminationReason.OTHER,
             discrepancy_found=bool(form.discrepancy_found),
+            criterion_outcomes=[
+                criteria_events_pb2.CriterionOutcome(
+                    criterion=hit.criterion,
+                    criterion_revision=hit.revision,
+                    item_number=hit.item_number,
+                    discrepancy_found=discrepancy_found_on(form, hit.item_number),
+                )
+                for hit in examination.selected_criteria[:_MAX_CRITERION_OUTCOMES]
+            ],
             penalty_recommended=bool(form.penalty_recommended),
             seized=bool(form.merchandise_seized),
         ),

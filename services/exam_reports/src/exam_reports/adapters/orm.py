@@ -149,6 +149,8 @@ class ExaminationRow(Base):
     reason: Mapped[str] = mapped_column(String(16))
     #: Criterion resource names, never their logic.
     matched_criteria: Mapped[list[str]] = mapped_column(JSON)
+    #: ``[{"criterion": ..., "revision": ..., "item": ...}, ...]``: the hits, for outcomes.
+    selected_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     random_selection: Mapped[bool] = mapped_column(Boolean)
     override: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(32))

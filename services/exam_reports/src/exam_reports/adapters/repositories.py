@@ -53,6 +53,7 @@ from exam_reports.domain.examinations import (
     ExaminationReason,
     ExaminationState,
     RequiredDocument,
+    SelectedCriterion,
     TraderReference,
 )
 from exam_reports.domain.officers import AssignmentCandidate, Officer, OfficerRole, Shift
@@ -549,6 +550,10 @@ def _examination(row: ExaminationRow) -> Examination:
         examiner_instructions=tuple(row.examiner_instructions),
         reason=ExaminationReason(row.reason),
         matched_criteria=tuple(row.matched_criteria),
+        selected_criteria=tuple(
+            SelectedCriterion(hit["criterion"], hit["revision"], hit["item"])
+            for hit in row.selected_criteria
+        ),
         random_selection=row.random_selection,
         override=row.override,
         state=ExaminationState(row.state),
@@ -597,6 +602,10 @@ def _examination_values(examination: Examination) -> dict[str, Any]:
         "examiner_instructions": list(examination.examiner_instructions),
         "reason": examination.reason.value,
         "matched_criteria": list(examination.matched_criteria),
+        "selected_criteria": [
+            {"criterion": hit.criterion, "revision": hit.revision, "item": hit.item_number}
+            for hit in examination.selected_criteria
+        ],
         "random_selection": examination.random_selection,
         "override": examination.override,
         "state": examination.state.value,

@@ -659,6 +659,19 @@ def calls_for_audit_referral(form: ExamReportForm) -> bool:
     )
 
 
+def discrepancy_found_on(form: ExamReportForm, item_number: int) -> bool:
+    """Whether the report found a discrepancy on ``item_number`` (0: anywhere on the declaration).
+
+    A criterion that hit one item is credited only with a discrepancy on that
+    item; one that hit the declaration as a whole, with any discrepancy.
+    """
+    if not form.discrepancy_found:
+        return False
+    if item_number == 0:
+        return True
+    return any(entry.item_number == item_number for entry in form.discrepancies)
+
+
 @dataclass(frozen=True)
 class ExamReportFilter:
     """Which reports a list returns; every unset criterion matches everything."""

@@ -84,6 +84,15 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class SelectedCriterion:
+    """One hit of a criterion that selected the declaration; item 0 is the whole declaration."""
+
+    criterion: str
+    revision: int
+    item_number: int
+
+
+@dataclass(frozen=True)
 class SelectivityDecision:
     """A RED or YELLOW decision of scoring, as relayed from its outbox."""
 
@@ -100,6 +109,7 @@ class SelectivityDecision:
     examiner_instructions: tuple[str, ...]
     random_selection: bool
     matched_criteria: tuple[str, ...]
+    selected_criteria: tuple[SelectedCriterion, ...]
     decide_time: datetime
 
     @property
@@ -132,6 +142,8 @@ class Examination:
     examiner_instructions: tuple[str, ...]
     reason: ExaminationReason
     matched_criteria: tuple[str, ...]
+    #: The hits behind ``matched_criteria``, reported back to criteria per hit.
+    selected_criteria: tuple[SelectedCriterion, ...]
     random_selection: bool
     override: str
     state: ExaminationState
@@ -352,6 +364,7 @@ def open_examination(
         examiner_instructions=decision.examiner_instructions,
         reason=decision.reason,
         matched_criteria=decision.matched_criteria,
+        selected_criteria=decision.selected_criteria,
         random_selection=decision.random_selection,
         override="",
         state=ExaminationState.UNASSIGNED,
@@ -402,6 +415,7 @@ def open_override_examination(
         examiner_instructions=(),
         reason=ExaminationReason.OTHER,
         matched_criteria=(),
+        selected_criteria=(),
         random_selection=False,
         override=override_id,
         state=ExaminationState.ASSIGNED,

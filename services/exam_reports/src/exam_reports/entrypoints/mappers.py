@@ -41,6 +41,7 @@ from exam_reports.domain.examinations import (
     ExaminationReason,
     ExaminationState,
     RequiredDocument,
+    SelectedCriterion,
     SelectivityDecision,
     TraderReference,
 )
@@ -355,6 +356,10 @@ def decision_from_proto(decision: events_pb2.SelectivityDecision) -> Selectivity
         examiner_instructions=tuple(decision.examiner_instructions),
         random_selection=decision.random_selection,
         matched_criteria=tuple(decision.matched_criteria),
+        selected_criteria=tuple(
+            SelectedCriterion(hit.criterion, hit.criterion_revision, hit.item_number)
+            for hit in decision.selected_criteria
+        ),
         decide_time=to_datetime(decision.decide_time),
     )
 

@@ -41,6 +41,7 @@ _AUDIT_REFERRAL_METHOD = "/customs.audit_referral.v1.AuditReferralService/Ingest
 _MAX_INSTRUCTIONS = 50
 _MAX_INSTRUCTION_LENGTH = 2_000
 _MAX_MATCHED_CRITERIA = 100
+_MAX_SELECTED_CRITERIA = 1_000
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,29 @@ def _selected_criteria(hits: Iterable[CriterionHit]) -> list[str]:
         if hit.criterion not in names:
             names.append(hit.criterion)
     return names[:_MAX_MATCHED_CRITERIA]
+
+
+def _criterion_hits(hits: Iterable[CriterionHit]) -> list[exam_events_pb2.SelectedCriterion]:
+    """Each hit (criterion, revision, item) once, in priority order, within the receiver's limit.
+
+    exam_reports reports the examination outcome back to criteria per hit, so
+    the item a criterion hit matters, not only its name.
+    """
+    seen: set[tuple[str, int, int]] = set()
+    selected: list[exam_events_pb2.SelectedCriterion] = []
+    for hit in hits:
+        key = (hit.criterion, hit.criterion_revision, hit.item_number)
+        if key in seen:
+            continue
+        seen.add(key)
+        selected.append(
+            exam_events_pb2.SelectedCriterion(
+                criterion=hit.criterion,
+                criterion_revision=hit.criterion_revision,
+                item_number=hit.item_number,
+            )
+        )
+    return selected[:_MAX_SELECTED_CRITERIA]
 
 
 def _texts(instructions: Iterable[ExaminerInstruction], *, name_items: bool) -> list[str]:
@@ -130,6 +154,7 @@ def _exam_reports_event(assessment: Assessment, event_id: str) -> OutboundEvent:
             random_selection=decision.randomly_selected,
             matched_criteria=_selected_criteria(decision.selected_hits),
             decide_time=datetime_to_timestamp(assessment.create_time),
+            selected_criteria=_criterion_hits(decision.selected_hits),
         ),
     )
     return OutboundEvent(
