@@ -154,6 +154,7 @@ class OutboxRelay:
         call_timeout: float = 10.0,
         backoff_base: float = 0.2,
         backoff_cap: float = 60.0,
+        lease_seconds: float | None = None,
     ) -> None:
         self._database = database
         self._channels = dict(channels)
@@ -164,8 +165,12 @@ class OutboxRelay:
         self._call_timeout = call_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        # Long enough that a call still in flight is never claimed by another replica.
-        self._lease = timedelta(seconds=max(30.0, 3 * call_timeout))
+        # How long a claimed batch stays reserved: what a crashed replica held is
+        # retried after it. Long enough by default that a call still in flight is
+        # never claimed by another replica.
+        self._lease = timedelta(
+            seconds=lease_seconds if lease_seconds is not None else max(30.0, 3 * call_timeout)
+        )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

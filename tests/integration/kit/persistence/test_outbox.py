@@ -55,6 +55,7 @@ def relay_for(
     *,
     poll_interval: float = 30.0,
     batch_size: int = 100,
+    lease_seconds: float | None = None,
 ) -> OutboxRelay:
     return OutboxRelay(
         database,
@@ -63,6 +64,7 @@ def relay_for(
         tracer_provider=tracing[0],
         poll_interval=poll_interval,
         batch_size=batch_size,
+        lease_seconds=lease_seconds,
     )
 
 
@@ -201,7 +203,8 @@ async def test_events_stored_before_a_crash_are_delivered_by_the_next_relay(
     tracing: Tracing,
 ) -> None:
     async with grpc.aio.insecure_channel("127.0.0.1:1") as nowhere:
-        crashed = relay_for(database, nowhere, tracing)
+        # What the crashed relay had claimed when it died is retried once its lease ends.
+        crashed = relay_for(database, nowhere, tracing, lease_seconds=0.5)
         await crashed.start()
         await add_event(database, "event-1", sink.method, b"one")
         await add_event(database, "event-2", sink.method, b"two")

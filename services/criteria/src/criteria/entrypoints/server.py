@@ -61,7 +61,7 @@ async def bootstrap(
                 criteria_service_pb2.DESCRIPTOR.services_by_name["CriteriaService"],
             )
         ],
-        # Stopped in reverse order, after the server and before the cleanups.
+        # Stopped while the server drains (the watch ends open streams), before the cleanups.
         background=[watch, ExpirySweeper(database, encoder)],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
