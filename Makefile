@@ -41,10 +41,15 @@ test: proto ## Run the whole test suite (unit, integration, contract, e2e).
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; status=0; fi; \
 	exit $$status
 
+BENCH_FLAGS ?=
+.PHONY: bench
+bench: proto ## Benchmark the engine and scoring on the data set (BENCH_FLAGS=--quick; TEST_POSTGRES_URL for PostgreSQL).
+	PYTHONPATH=tools $(PY) bench/run.py $(BENCH_FLAGS)
+
 .PHONY: lint
 lint: proto ## ruff, mypy and buf lint.
-	$(VENV)/bin/ruff check libs services tests tools
-	$(VENV)/bin/ruff format --check libs services tests tools
+	$(VENV)/bin/ruff check libs services tests tools bench
+	$(VENV)/bin/ruff format --check libs services tests tools bench
 	$(VENV)/bin/mypy libs/customs_kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
 	npx --no-install buf lint
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from scoring.domain.assessment import Decision
 from scoring.domain.declaration import Declaration, DeclarationItem
@@ -194,8 +193,6 @@ class IndexStatistics:
     """How the active criteria are indexed."""
 
     criteria: int
-    #: Criteria filed under at least one key.
-    indexed: int
     #: Criteria evaluated for every declaration (no key set).
     unindexed: int
     #: Criteria whose condition can never hold (e.g. an empty named list).
@@ -208,8 +205,8 @@ class _Placement:
     """Where one criterion is filed, so that a change can take it out again."""
 
     entry: _Entry
-    #: "header" (header-level criteria) or "item" (criteria evaluated per item).
-    level: str
+    #: Whether the criterion is evaluated per item (else once, on the header).
+    item_level: bool
     #: None: evaluated for every declaration; empty: never.
     keys: frozenset[_Key] | None
 
@@ -224,7 +221,7 @@ class SelectivityEngine:
     def __init__(
         self,
         snapshot: RulesSnapshot,
-        placements: Mapping[str, _Placement],
+        placements: dict[str, _Placement],
         header_index: _Index,
         item_index: _Index,
         header_always: tuple[_Entry, ...],
@@ -249,7 +246,7 @@ class SelectivityEngine:
         header_always: list[_Entry] = []
         item_always: list[_Entry] = []
         for placement in placements.values():
-            is_item = placement.level == "item"
+            is_item = placement.item_level
             if placement.keys is None:
                 (item_always if is_item else header_always).append(placement.entry)
                 continue
@@ -258,7 +255,7 @@ class SelectivityEngine:
                 index.setdefault(key, []).append(placement.entry)
         return cls(
             snapshot,
-            MappingProxyType(placements),
+            placements,
             {key: tuple(entries) for key, entries in header_index.items()},
             {key: tuple(entries) for key, entries in item_index.items()},
             tuple(header_always),
@@ -278,7 +275,6 @@ class SelectivityEngine:
         unsatisfiable = sum(1 for placement in placements if placement.keys == frozenset())
         return IndexStatistics(
             criteria=len(self._placements),
-            indexed=len(self._placements) - unindexed - unsatisfiable,
             unindexed=unindexed,
             unsatisfiable=unsatisfiable,
             keys=len(self._header_index) + len(self._item_index),
@@ -307,20 +303,23 @@ class SelectivityEngine:
         """The engine at ``revision`` without the named list ``name`` (recompiles)."""
         return SelectivityEngine.compile(self._snapshot.without_named_list(revision, name))
 
+    # Never mutated once built, so a change copies (dict.copy, which is fast) and
+    # replaces only the buckets it touches.
+
     def _without(self, snapshot: RulesSnapshot, name: str) -> SelectivityEngine:
-        placements = dict(self._placements)
+        placements = self._placements.copy()
         old = placements.pop(name, None)
         header_index, item_index = self._header_index, self._item_index
         header_always, item_always = self._header_always, self._item_always
         if old is not None:
-            is_item = old.level == "item"
+            is_item = old.item_level
             if old.keys is None:
                 if is_item:
                     item_always = tuple(e for e in item_always if e is not old.entry)
                 else:
                     header_always = tuple(e for e in header_always if e is not old.entry)
             elif old.keys:
-                index = dict(item_index if is_item else header_index)
+                index = (item_index if is_item else header_index).copy()
                 for key in old.keys:
                     remaining = tuple(e for e in index[key] if e is not old.entry)
                     if remaining:
@@ -333,7 +332,7 @@ class SelectivityEngine:
                     header_index = index
         return SelectivityEngine(
             snapshot,
-            MappingProxyType(placements),
+            placements,
             header_index,
             item_index,
             header_always,
@@ -341,18 +340,18 @@ class SelectivityEngine:
         )
 
     def _with(self, placement: _Placement) -> SelectivityEngine:
-        placements = dict(self._placements)
+        placements = self._placements.copy()
         placements[placement.entry.criterion.name] = placement
         header_index, item_index = self._header_index, self._item_index
         header_always, item_always = self._header_always, self._item_always
-        is_item = placement.level == "item"
+        is_item = placement.item_level
         if placement.keys is None:
             if is_item:
                 item_always = (*item_always, placement.entry)
             else:
                 header_always = (*header_always, placement.entry)
         elif placement.keys:
-            index = dict(item_index if is_item else header_index)
+            index = (item_index if is_item else header_index).copy()
             for key in placement.keys:
                 index[key] = (*index.get(key, ()), placement.entry)
             if is_item:
@@ -361,7 +360,7 @@ class SelectivityEngine:
                 header_index = index
         return SelectivityEngine(
             self._snapshot,
-            MappingProxyType(placements),
+            placements,
             header_index,
             item_index,
             header_always,
@@ -454,6 +453,6 @@ def _place(criterion: Criterion, named_lists: Mapping[str, NamedList]) -> _Place
     key_set = _key_set(criterion.rule.condition, named_lists)
     return _Placement(
         entry=_Entry(criterion),
-        level="item" if criterion.rule.item_level else "header",
+        item_level=criterion.rule.item_level,
         keys=None if key_set is None else key_set.keys,
     )

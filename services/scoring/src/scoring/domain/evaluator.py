@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -41,7 +41,7 @@ from scoring.domain.assessment import (
     ExaminerInstruction,
     HitOutcome,
 )
-from scoring.domain.declaration import Declaration, DeclarationItem, Money
+from scoring.domain.declaration import Declaration, DeclarationItem, Money, Party
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.rules import (
     AllOf,
@@ -319,46 +319,47 @@ def _test(predicate: Predicate, subject: Subject) -> bool:
 
 def codes(element: CodeElement, subject: Subject) -> tuple[str, ...]:
     """The element's values: none when absent, several for the item's documents."""
-    if element.is_item:
-        return () if subject.item is None else _item_codes(element, subject.item)
-    declaration = subject.declaration
-    parties = {
-        CodeElement.DECLARANT: declaration.declarant,
-        CodeElement.IMPORTER: declaration.importer,
-        CodeElement.SELLER: declaration.seller,
-        CodeElement.CARRIER: declaration.carrier,
-        CodeElement.COURIER: declaration.courier,
-    }
-    value: str
-    if element in parties:
-        party = parties[element]
-        value = party.id if party else ""
-    elif element is CodeElement.SELLER_COUNTRY:
-        value = declaration.seller.country_code if declaration.seller else ""
+    read_header = _HEADER_CODES.get(element)
+    if read_header is not None:
+        value = read_header(subject.declaration)
+    elif subject.item is None:
+        return ()
+    elif element is CodeElement.ITEM_DOCUMENT_TYPE:
+        return tuple(document.type_code for document in subject.item.documents)
     else:
-        value = {
-            CodeElement.OFFICE: declaration.office_code,
-            CodeElement.PROCEDURE: declaration.procedure_code,
-            CodeElement.IMPORT_TYPE: declaration.import_type_code,
-            CodeElement.IMPORT_USE: declaration.import_use_code,
-            CodeElement.PAYMENT_TYPE: declaration.payment_type_code,
-            CodeElement.TRANSPORT_MODE: declaration.transport_mode_code,
-            CodeElement.DISPATCH_COUNTRY: declaration.dispatch_country_code,
-        }[element]
+        value = _ITEM_CODES[element](subject.item)
     return (value,) if value else ()
 
 
-def _item_codes(element: CodeElement, item: DeclarationItem) -> tuple[str, ...]:
-    if element is CodeElement.ITEM_DOCUMENT_TYPE:
-        return tuple(document.type_code for document in item.documents)
-    value = {
-        CodeElement.ITEM_HS_CODE: item.hs_code,
-        CodeElement.ITEM_ORIGIN_COUNTRY: item.origin_country_code,
-        CodeElement.ITEM_ORIGIN_INDICATOR: item.origin_indicator_code,
-        CodeElement.ITEM_TAX_TYPE: item.tax_type_code,
-        CodeElement.ITEM_SUPPLEMENTARY_UNIT: item.supplementary_unit_code,
-    }[element]
-    return (value,) if value else ()
+def _party_id(party: Party | None) -> str:
+    return party.id if party else ""
+
+
+# Readers by element, built once: codes() runs for every leaf of every criterion tested.
+_HEADER_CODES: Mapping[CodeElement, Callable[[Declaration], str]] = {
+    CodeElement.OFFICE: lambda declaration: declaration.office_code,
+    CodeElement.PROCEDURE: lambda declaration: declaration.procedure_code,
+    CodeElement.IMPORT_TYPE: lambda declaration: declaration.import_type_code,
+    CodeElement.IMPORT_USE: lambda declaration: declaration.import_use_code,
+    CodeElement.PAYMENT_TYPE: lambda declaration: declaration.payment_type_code,
+    CodeElement.TRANSPORT_MODE: lambda declaration: declaration.transport_mode_code,
+    CodeElement.DISPATCH_COUNTRY: lambda declaration: declaration.dispatch_country_code,
+    CodeElement.DECLARANT: lambda declaration: _party_id(declaration.declarant),
+    CodeElement.IMPORTER: lambda declaration: _party_id(declaration.importer),
+    CodeElement.SELLER: lambda declaration: _party_id(declaration.seller),
+    CodeElement.SELLER_COUNTRY: lambda declaration: (
+        declaration.seller.country_code if declaration.seller else ""
+    ),
+    CodeElement.CARRIER: lambda declaration: _party_id(declaration.carrier),
+    CodeElement.COURIER: lambda declaration: _party_id(declaration.courier),
+}
+_ITEM_CODES: Mapping[CodeElement, Callable[[DeclarationItem], str]] = {
+    CodeElement.ITEM_HS_CODE: lambda item: item.hs_code,
+    CodeElement.ITEM_ORIGIN_COUNTRY: lambda item: item.origin_country_code,
+    CodeElement.ITEM_ORIGIN_INDICATOR: lambda item: item.origin_indicator_code,
+    CodeElement.ITEM_TAX_TYPE: lambda item: item.tax_type_code,
+    CodeElement.ITEM_SUPPLEMENTARY_UNIT: lambda item: item.supplementary_unit_code,
+}
 
 
 def _in_currency(money: Money | None, currency_code: str) -> Decimal | None:
@@ -434,11 +435,13 @@ def _band(predicate: UnitValue, subject: Subject) -> UnitValueBand | None:
     named_list = subject.named_lists.get(predicate.named_list)
     if item is None or named_list is None:
         return None
+    hs_code, by_prefix = item.hs_code, named_list.bands_by_prefix
+    # Bands of one prefix keep their list order, so ties go to the first listed.
     candidates = [
         band
-        for band in named_list.unit_value_bands
+        for length in range(len(hs_code) + 1)
+        for band in by_prefix.get(hs_code[:length], ())
         if band.basis is predicate.basis
-        and item.hs_code.startswith(band.hs_code_prefix)
         and band.origin_country_code in ("", item.origin_country_code)
         and (
             predicate.basis is UnitValueBasis.PER_KG

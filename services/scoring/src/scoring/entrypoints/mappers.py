@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, simulation_pb2
+from google.rpc import code_pb2
 
-from customs_kit.errors import FieldViolation, InvalidArgument
+from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
 from scoring.adapters.codec import (
     UnusableRule,
     assessment_to_proto,
@@ -35,8 +36,11 @@ def assessment_id(name: str) -> str:
     return name.removeprefix(_ASSESSMENT_PREFIX)
 
 
-def assess_command(request: scoring_service_pb2.AssessDeclarationRequest) -> AssessDeclaration:
-    """The command of an AssessDeclaration request."""
+def assess_command(
+    request: scoring_service_pb2.AssessDeclarationRequest
+    | scoring_service_pb2.AssessDeclarationsRequest,
+) -> AssessDeclaration:
+    """The command of an AssessDeclaration request or of one AssessDeclarations message."""
     return AssessDeclaration(
         declaration=declaration_from_proto(request.declaration),
         content=declaration_content(request.declaration),
@@ -48,6 +52,44 @@ def assess_response(outcome: AssessmentOutcome) -> scoring_service_pb2.AssessDec
     return scoring_service_pb2.AssessDeclarationResponse(
         assessment=assessment_to_proto(outcome.assessment),
         already_assessed=outcome.already_assessed,
+    )
+
+
+def bulk_response(
+    request: scoring_service_pb2.AssessDeclarationsRequest,
+    result: AssessmentOutcome | DomainError,
+) -> scoring_service_pb2.AssessDeclarationsResponse:
+    """The answer to one declaration of the AssessDeclarations stream: assessment or error."""
+    response = scoring_service_pb2.AssessDeclarationsResponse(
+        declaration_number=request.declaration.declaration_number,
+        version=request.declaration.version,
+    )
+    if isinstance(result, AssessmentOutcome):
+        response.assessment.CopyFrom(assessment_to_proto(result.assessment))
+        response.already_assessed = result.already_assessed
+    else:
+        response.error.CopyFrom(declaration_error(result))
+    return response
+
+
+def declaration_error(error: DomainError) -> scoring_service_pb2.DeclarationError:
+    """The error of one bulk declaration: what a unary call's google.rpc.Status says."""
+    violations = error.field_violations if isinstance(error, InvalidArgument) else []
+    return scoring_service_pb2.DeclarationError(
+        code=getattr(code_pb2, error.status.value),
+        reason=error.reason,
+        message=error.message,
+        field_violations=[_field_violation(violation) for violation in violations],
+    )
+
+
+def _field_violation(violation: FieldViolation) -> scoring_service_pb2.FieldViolation:
+    # The guard's violations read "<rule id>: <message>"; rule ids hold no ": ".
+    rule, separator, description = violation.description.partition(": ")
+    if not separator:
+        rule, description = "", violation.description
+    return scoring_service_pb2.FieldViolation(
+        field=violation.field, rule=rule, description=description
     )
 
 

@@ -1,18 +1,22 @@
 """The ScoringService gRPC servicer: decode, call a handler, encode.
 
-RPCs of the contract not implemented here (the bulk stream, random
-examination rates, capacity policies) are answered UNIMPLEMENTED by the
-chassis.
+RPCs of the contract not implemented here (random examination rates,
+capacity policies) are answered UNIMPLEMENTED by the chassis.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
 from customs_kit.auth import Role, allow
 from customs_kit.db import Database
+from customs_kit.errors import InvalidArgument
+from customs_kit.interceptors import violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints import mappers
@@ -46,6 +50,27 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             seed=self._seed,
         )
         return mappers.assess_response(outcome)
+
+    @allow(Role.DECLARATION_SYSTEM)
+    async def AssessDeclarations(
+        self, request_iterator: Any, context: Any
+    ) -> AsyncIterator[scoring_service_pb2.AssessDeclarationsResponse]:
+        # The messages are read from the context, not from request_iterator: the
+        # call guard validates that iterator and would end the stream at the
+        # first invalid declaration, which the contract answers in its place.
+        async for batch in _batches(context, _BULK_BATCH):
+            checked = [(request, violations_of(request)) for request in batch]
+            outcomes = iter(
+                await handlers.assess_declarations(
+                    [mappers.assess_command(request) for request, bad in checked if not bad],
+                    database=self._database,
+                    rules=self._rules,
+                    seed=self._seed,
+                )
+            )
+            for request, violations in checked:
+                result = InvalidArgument(violations) if violations else next(outcomes)
+                yield mappers.bulk_response(request, result)
 
     @allow(
         Role.DECLARATION_SYSTEM,
@@ -92,3 +117,53 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             seed=self._seed,
         )
         return mappers.simulate_response(outcome)
+
+
+#: Declarations of a bulk stream assessed (and stored) together at most.
+_BULK_BATCH = 100
+
+_Request = scoring_service_pb2.AssessDeclarationsRequest
+
+
+async def _batches(context: Any, size: int) -> AsyncIterator[list[_Request]]:
+    """The stream's messages in batches of what has arrived (1 to ``size``), in order.
+
+    A reader task keeps receiving while a batch is assessed, so the next
+    batch is whatever the client sent meanwhile: large when it sends fast,
+    a single declaration when it sends one at a time. At most two batches
+    are read ahead, so that a fast client is held back by flow control
+    rather than by this process's memory.
+    """
+    queue: asyncio.Queue[_Request | None] = asyncio.Queue()
+    room = asyncio.Semaphore(2 * size)
+
+    async def receive() -> None:
+        try:
+            while True:
+                await room.acquire()
+                request = await context.read()
+                if request is grpc.aio.EOF:
+                    return
+                queue.put_nowait(request)
+        finally:
+            queue.put_nowait(None)
+
+    reader = asyncio.create_task(receive())
+    try:
+        ended = False
+        while not ended:
+            batch: list[_Request] = []
+            item = await queue.get()
+            while item is not None:
+                batch.append(item)
+                room.release()
+                if len(batch) == size or queue.empty():
+                    break
+                item = queue.get_nowait()
+            ended = item is None
+            if batch:
+                yield batch
+        await reader
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,8 +13,15 @@ import structlog
 from opentelemetry import trace
 
 from customs_kit.db import Database, utcnow
-from customs_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from customs_kit.errors import (
+    AlreadyExists,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 from customs_kit.pagination import PageTokens, clamp_page_size
+from customs_kit.uow import UnitOfWork
 from scoring.adapters.events import assessment_events
 from scoring.adapters.repositories import (
     AssessmentFilter,
@@ -29,8 +37,9 @@ from scoring.domain.assessment import (
 )
 from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
+from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import Evaluation, evaluate
-from scoring.service_layer.rules import RulesHolder, journaled_rules_at
+from scoring.service_layer.rules import CriteriaNotLoaded, RulesHolder, journaled_rules_at
 
 _log = structlog.get_logger(__name__)
 
@@ -70,33 +79,11 @@ async def assess_declaration(
     declaration = command.declaration
     check_currencies(declaration)
     engine = rules.engine()
-    snapshot = engine.snapshot
     try:
         async with database.unit_of_work() as uow:
-            repository = AssessmentRepository(uow.session)
-            stored = await repository.for_version(
-                declaration.declaration_number, declaration.version
-            )
-            if stored is not None:
-                return _resent(stored, command)
-            # Trader profiles are not streamed from compliance yet: every importer
-            # is taken as not approved, recorded as trader-profile revision 0.
-            decision = engine.assess(declaration, seed, importer_approved=False)
-            assessment = Assessment(
-                assessment_id=str(uuid.uuid4()),
-                declaration=declaration,
-                declaration_content=command.content,
-                decision=decision,
-                replay=ReplayRecord(
-                    criteria_revision=snapshot.revision,
-                    named_lists_revision=snapshot.revision,
-                    seed_id=seed.seed_id,
-                ),
-                create_time=utcnow(),
-            )
-            await repository.add(assessment)
-            for event in assessment_events(assessment):
-                uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+            outcome = await _assess(uow, command, engine, seed)
+            if outcome.already_assessed:
+                return outcome
             await uow.commit()
     except DuplicateAssessment:
         # A concurrent call committed this version first: answer as it did.
@@ -107,9 +94,103 @@ async def assess_declaration(
         if stored is None:
             raise RuntimeError("the concurrently stored assessment vanished") from None
         return _resent(stored, command)
+    assessment = outcome.assessment
     trace.get_current_span().set_attributes(
-        {"customs.assessment": assessment.name, "customs.channel": decision.channel.value}
+        {
+            "customs.assessment": assessment.name,
+            "customs.channel": assessment.decision.channel.value,
+        }
     )
+    _log_assessed(assessment)
+    return outcome
+
+
+async def assess_declarations(
+    commands: Sequence[AssessDeclaration],
+    *,
+    database: Database,
+    rules: RulesHolder,
+    seed: SelectionSeed,
+) -> list[AssessmentOutcome | DomainError]:
+    """Assesses one batch of a bulk lodgement, each declaration as :func:`assess_declaration`.
+
+    The results are in the order of ``commands``; a declaration that cannot
+    be assessed (unknown currency, version conflict, no criteria yet) gets its
+    error in its place and does not stop the others. The batch is stored in
+    one transaction, so that bulk lodgement does not pay a commit per
+    declaration; if a concurrent call stored one of its versions first, the
+    batch is assessed again one declaration at a time.
+    """
+    results: list[AssessmentOutcome | DomainError] = []
+    try:
+        engine = rules.engine()
+        async with database.unit_of_work() as uow:
+            for command in commands:
+                # A DuplicateAssessment (no DomainError) abandons the whole batch.
+                try:
+                    check_currencies(command.declaration)
+                    results.append(await _assess(uow, command, engine, seed))
+                except DomainError as error:
+                    results.append(error)
+            await uow.commit()
+    except DuplicateAssessment:
+        return [
+            await _outcome_or_error(command, database=database, rules=rules, seed=seed)
+            for command in commands
+        ]
+    except CriteriaNotLoaded as error:
+        return [error for _ in commands]
+    for result in results:
+        if isinstance(result, AssessmentOutcome) and not result.already_assessed:
+            _log_assessed(result.assessment)
+    return results
+
+
+async def _outcome_or_error(
+    command: AssessDeclaration, *, database: Database, rules: RulesHolder, seed: SelectionSeed
+) -> AssessmentOutcome | DomainError:
+    try:
+        return await assess_declaration(command, database=database, rules=rules, seed=seed)
+    except DomainError as error:
+        return error
+
+
+async def _assess(
+    uow: UnitOfWork, command: AssessDeclaration, engine: SelectivityEngine, seed: SelectionSeed
+) -> AssessmentOutcome:
+    """The stored assessment of the version, or a new one added to ``uow`` with its events.
+
+    Raises :class:`DeclarationVersionConflict`, or ``DuplicateAssessment`` when
+    a concurrent transaction stored the version first.
+    """
+    declaration = command.declaration
+    repository = AssessmentRepository(uow.session)
+    stored = await repository.for_version(declaration.declaration_number, declaration.version)
+    if stored is not None:
+        return _resent(stored, command)
+    snapshot = engine.snapshot
+    # Trader profiles are not streamed from compliance yet: every importer
+    # is taken as not approved, recorded as trader-profile revision 0.
+    assessment = Assessment(
+        assessment_id=str(uuid.uuid4()),
+        declaration=declaration,
+        declaration_content=command.content,
+        decision=engine.assess(declaration, seed, importer_approved=False),
+        replay=ReplayRecord(
+            criteria_revision=snapshot.revision,
+            named_lists_revision=snapshot.revision,
+            seed_id=seed.seed_id,
+        ),
+        create_time=utcnow(),
+    )
+    await repository.add(assessment)
+    for event in assessment_events(assessment):
+        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+    return AssessmentOutcome(assessment, already_assessed=False)
+
+
+def _log_assessed(assessment: Assessment) -> None:
+    declaration, decision = assessment.declaration, assessment.decision
     _log.info(
         "declaration_assessed",
         assessment=assessment.name,
@@ -117,9 +198,8 @@ async def assess_declaration(
         version=declaration.version,
         channel=decision.channel.value,
         hits=len(decision.criterion_hits),
-        criteria_revision=snapshot.revision,
+        criteria_revision=assessment.replay.criteria_revision,
     )
-    return AssessmentOutcome(assessment, already_assessed=False)
 
 
 class DeclarationVersionConflict(AlreadyExists):

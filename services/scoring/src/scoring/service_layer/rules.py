@@ -7,8 +7,8 @@ compiled into a new immutable engine and swapped in with one assignment. An
 assessment takes the engine once at its start and uses it throughout, so it
 never sees half of a change. A whole snapshot or a named list (which can
 re-file every criterion) is compiled in a worker thread, so that assessments
-keep being served meanwhile; one criterion is re-filed in place, which takes
-about a millisecond whatever the number of criteria.
+keep being served meanwhile; one criterion is re-filed in place (a fraction
+of a millisecond at ten thousand criteria, a few at a hundred thousand).
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class RulesHolder:
             revision=snapshot.revision,
             criteria=statistics.criteria,
             unindexed=statistics.unindexed,
+            never_hit=statistics.unsatisfiable,
             index_keys=statistics.keys,
         )
 

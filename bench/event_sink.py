@@ -1,0 +1,41 @@
+"""Stands in for exam_reports, compliance and audit_referral while scoring is measured.
+
+Run as ``python bench/event_sink.py PORT``: accepts every unary call (the
+outbox relay's Ingest...Event deliveries) and answers with an empty message,
+so that scoring's relay does its real delivery work without the benchmark
+depending on three more services and their databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import grpc
+
+
+def _accept(request: bytes, context: Any) -> bytes:
+    return b""
+
+
+class _AcceptEverything(grpc.GenericRpcHandler):
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        return grpc.unary_unary_rpc_method_handler(_accept)
+
+
+async def _serve(port: int) -> None:
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((_AcceptEverything(),))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+def main() -> None:
+    """Serves on 127.0.0.1:``sys.argv[1]`` until killed."""
+    asyncio.run(_serve(int(sys.argv[1])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""`make bench`: the selectivity engine and the scoring service, measured on the data set.
+
+a. engine time per declaration at 1k, 10k and 100k generated criteria over
+   the data set's declarations, beside the linear reference evaluator;
+b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
+   persisted, at concurrency 1 and 32;
+c. AssessDeclarations (the bulk stream) throughput, persisted.
+
+Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
+``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
+created and dropped. ``--quick`` runs every part on fewer declarations.
+The data set is read from ``CUSTOMS_DECLARATIONS_DIR`` or
+``../shared/data/customs-declarations``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from customs.criteria.v1 import criterion_pb2, named_list_pb2
+from customs.scoring.v1 import declaration_pb2
+from declarations_dataset import read_declarations
+from engine_bench import measure, print_figures
+from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
+from report import Target, machine, say
+from service_bench import bulk, scoring_server, unary
+
+from scoring.adapters.codec import (
+    criterion_from_proto,
+    declaration_from_proto,
+    named_list_from_proto,
+)
+from scoring.domain.draws import SelectionSeed
+
+_SIZES = (1_000, 10_000, 100_000)
+#: Declarations the linear evaluator is timed on, per rule-set size (a quarter with --quick).
+_LINEAR_SAMPLES = {1_000: 2_000, 10_000: 300, 100_000: 40}
+_QUICK_DECLARATIONS = 5_000
+_SERVER_CRITERIA = 10_000
+
+
+@dataclass(frozen=True)
+class _ServiceCounts:
+    """Declarations lodged in each service measurement."""
+
+    warm_up: int
+    concurrency_1: int
+    concurrency_32: int
+    bulk: int
+
+
+_SERVICE_COUNTS = _ServiceCounts(warm_up=200, concurrency_1=1_000, concurrency_32=4_000, bulk=6_000)
+_QUICK_SERVICE_COUNTS = _ServiceCounts(
+    warm_up=100, concurrency_1=300, concurrency_32=1_500, bulk=2_000
+)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer declarations in every part")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TEST_POSTGRES_URL", ""),
+        help="PostgreSQL server URL for the service parts (default: TEST_POSTGRES_URL; "
+        "a SQLite file without it)",
+    )
+    parser.add_argument(
+        "--parts", default="abc", help="which parts to run, e.g. 'a' or 'bc' (default: abc)"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Runs the parts asked for and prints their figures against the targets."""
+    arguments = _arguments()
+    quick = arguments.quick
+    started = time.perf_counter()
+    messages = list(read_declarations())
+    say(f"Scoring benchmark{' (--quick)' if quick else ''}: {machine()}")
+    say(
+        f"Data set: {len(messages):,} declarations, "
+        f"{sum(len(message.items) for message in messages):,} items"
+    )
+    profile = DataProfile.of(messages)
+    named_lists = generate_named_lists(profile)
+    criteria = generate_criteria(max(_SIZES), profile)
+    say(
+        f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
+        f"({time.perf_counter() - started:.0f} s so far)"
+    )
+    targets: list[Target] = []
+    if "a" in arguments.parts:
+        targets += _engine_part(messages, criteria, named_lists, quick)
+    if "b" in arguments.parts or "c" in arguments.parts:
+        targets += _service_part(
+            messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+        )
+    say()
+    say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
+    for target in targets:
+        say(target.line())
+
+
+def _engine_part(
+    messages: Sequence[declaration_pb2.Declaration],
+    criteria: Sequence[criterion_pb2.ActiveCriterion],
+    named_lists: Sequence[named_list_pb2.NamedList],
+    quick: bool,
+) -> list[Target]:
+    declarations = [declaration_from_proto(message) for message in messages]
+    if quick:
+        declarations = declarations[:: len(declarations) // _QUICK_DECLARATIONS]
+    domain_criteria = [criterion_from_proto(criterion) for criterion in criteria]
+    domain_lists = [named_list_from_proto(named_list) for named_list in named_lists]
+    seed = SelectionSeed(secrets.token_bytes(32))
+    say()
+    say(
+        f"a. Engine CPU time per declaration over {len(declarations):,} declarations "
+        f"({'a sample of' if quick else 'all of'} the data set)"
+    )
+    figures = [
+        measure(
+            domain_criteria[:size],
+            domain_lists,
+            declarations,
+            _LINEAR_SAMPLES[size] // (4 if quick else 1),
+            seed,
+        )
+        for size in _SIZES
+    ]
+    return print_figures(figures)
+
+
+def _service_part(
+    messages: Sequence[declaration_pb2.Declaration],
+    criteria: Sequence[criterion_pb2.ActiveCriterion],
+    named_lists: Sequence[named_list_pb2.NamedList],
+    postgres: str | None,
+    parts: str,
+    quick: bool,
+) -> list[Target]:
+    rules = snapshot_messages(1, criteria[:_SERVER_CRITERIA], named_lists)
+    counts = _QUICK_SERVICE_COUNTS if quick else _SERVICE_COUNTS
+    # Every declaration is lodged once: a re-sent version would only be looked up.
+    unused = iter(messages)
+
+    def take(count: int) -> list[declaration_pb2.Declaration]:
+        return list(itertools.islice(unused, count))
+
+    targets: list[Target] = []
+    with scoring_server(rules, postgres) as server:
+        say()
+        say(
+            f"b. AssessDeclaration over gRPC on loopback: {_SERVER_CRITERIA:,} criteria, "
+            f"decisions and events persisted in {server.database}, outbox relay delivering"
+        )
+        if "b" in parts:
+            for concurrency, count in ((1, counts.concurrency_1), (32, counts.concurrency_32)):
+                result = unary(server, take(counts.warm_up), take(count), concurrency)
+                say(
+                    f"  concurrency {concurrency:>2}: {result.calls:,} calls, "
+                    f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+                    f"{result.per_second:,.0f} declarations/s"
+                )
+            targets.append(Target("gRPC p99 at concurrency 32", result.p99_ms, "ms", 15, True))
+            say(targets[-1].line())
+        if "c" in parts:
+            say()
+            say(f"c. AssessDeclarations bulk stream, persisted in {server.database}")
+            throughput = bulk(server, take(counts.bulk))
+            if throughput is None:
+                say("  not implemented (the server answers UNIMPLEMENTED)")
+            else:
+                say(
+                    f"  {throughput.declarations:,} declarations in one stream "
+                    f"({throughput.errors} errors): {throughput.per_second:,.0f} declarations/s"
+                )
+                targets.append(
+                    Target("bulk stream throughput", throughput.per_second, "decl/s", 2_000, False)
+                )
+                say(targets[-1].line())
+    return targets
+
+
+if __name__ == "__main__":
+    main()

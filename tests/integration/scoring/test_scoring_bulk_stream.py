@@ -1,0 +1,144 @@
+"""AssessDeclarations, the bulk lodgement stream, through a real scoring server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+import pytest
+from customs.common.v1 import selectivity_pb2
+from customs.scoring.v1 import declaration_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from google.rpc import code_pb2
+from scoring_support import declaration, item, query
+
+from customs_kit.auth import Role
+from customs_kit.testing.services import SigningKeys
+
+Stub = scoring_service_pb2_grpc.ScoringServiceStub
+Request = scoring_service_pb2.AssessDeclarationsRequest
+Response = scoring_service_pb2.AssessDeclarationsResponse
+
+
+async def _requests(messages: Sequence[declaration_pb2.Declaration]) -> AsyncIterator[Request]:
+    for message in messages:
+        yield Request(declaration=message)
+
+
+async def bulk(
+    stub: Stub, keys: SigningKeys, messages: Sequence[declaration_pb2.Declaration]
+) -> list[Response]:
+    """Lodges ``messages`` on one stream as the declaration system; every answer."""
+    call = stub.AssessDeclarations(
+        _requests(messages), metadata=keys.metadata(Role.DECLARATION_SYSTEM)
+    )
+    return [response async for response in call]
+
+
+async def test_every_declaration_of_the_stream_is_answered_in_order_and_stored(
+    stub: Stub, test_keys: SigningKeys, database_url: str
+) -> None:
+    phones = item(1, hs_code="851713", origin_country_code="CN")
+    lodged = [
+        declaration(f"30/2026/B{number:05d}", phones if number % 3 == 0 else item(1))
+        for number in range(250)
+    ]
+
+    responses = await bulk(stub, test_keys, lodged)
+
+    assert [(r.declaration_number, r.version) for r in responses] == [
+        (message.declaration_number, 1) for message in lodged
+    ]
+    channels = [response.assessment.channel for response in responses]
+    assert channels == [
+        selectivity_pb2.CHANNEL_RED if number % 3 == 0 else selectivity_pb2.CHANNEL_GREEN
+        for number in range(250)
+    ]
+    [[stored]] = await query(database_url, "SELECT count(*) FROM assessments")
+    assert stored == 250
+    [[events]] = await query(
+        database_url, "SELECT count(*) FROM outbox_events WHERE destination = 'exam-reports'"
+    )
+    assert events == 84
+
+
+async def test_an_invalid_declaration_gets_its_error_in_place_and_the_stream_goes_on(
+    stub: Stub, test_keys: SigningKeys, database_url: str
+) -> None:
+    bad_hs_code = declaration("30/2026/B00002", item(1, hs_code="85"))
+    in_doubloons = declaration(
+        "30/2026/B00003",
+        item(1, customs_value={"currency_code": "XDB", "units": 10}),
+    )
+
+    first, invalid, unknown_currency, last = await bulk(
+        stub,
+        test_keys,
+        [declaration("30/2026/B00001"), bad_hs_code, in_doubloons, declaration("30/2026/B00004")],
+    )
+
+    assert first.HasField("assessment")
+    assert last.HasField("assessment")
+    assert invalid.error.code == code_pb2.INVALID_ARGUMENT
+    assert [(v.field, v.rule) for v in invalid.error.field_violations] == [
+        ("declaration.items[0].hs_code", "string.pattern")
+    ]
+    assert (unknown_currency.error.code, unknown_currency.error.reason) == (
+        code_pb2.INVALID_ARGUMENT,
+        "UNKNOWN_CURRENCY",
+    )
+    assert [v.field for v in unknown_currency.error.field_violations] == [
+        "declaration.items[0].customs_value.currency_code"
+    ]
+    stored = await query(database_url, "SELECT declaration_number FROM assessments")
+    assert sorted(number for (number,) in stored) == ["30/2026/B00001", "30/2026/B00004"]
+
+
+async def test_a_resent_version_is_answered_as_stored_and_a_changed_one_as_a_conflict(
+    stub: Stub, test_keys: SigningKeys
+) -> None:
+    original = declaration("30/2026/B00010")
+    changed = declaration("30/2026/B00010", office_code="40")
+
+    first, resent, conflicting = await bulk(stub, test_keys, [original, original, changed])
+    again = await bulk(stub, test_keys, [original])
+
+    assert not first.already_assessed
+    assert resent.already_assessed
+    assert resent.assessment == first.assessment
+    assert again[0].assessment == first.assessment
+    assert (conflicting.error.code, conflicting.error.reason) == (
+        code_pb2.ALREADY_EXISTS,
+        "DECLARATION_VERSION_CONFLICT",
+    )
+
+
+async def test_a_declaration_sent_alone_is_answered_before_the_next_is_sent(
+    stub: Stub, test_keys: SigningKeys
+) -> None:
+    outgoing: asyncio.Queue[Request | None] = asyncio.Queue()
+
+    async def requests() -> AsyncIterator[Request]:
+        while (request := await outgoing.get()) is not None:
+            yield request
+
+    call = stub.AssessDeclarations(requests(), metadata=test_keys.metadata(Role.DECLARATION_SYSTEM))
+    outgoing.put_nowait(Request(declaration=declaration("30/2026/B00020")))
+    answer = await asyncio.wait_for(call.read(), timeout=5)
+    outgoing.put_nowait(None)
+
+    assert answer.declaration_number == "30/2026/B00020"
+    assert await call.read() is grpc.aio.EOF
+
+
+async def test_only_the_declaration_system_may_lodge_in_bulk(
+    stub: Stub, test_keys: SigningKeys
+) -> None:
+    call = stub.AssessDeclarations(
+        _requests([declaration("30/2026/B00030")]), metadata=test_keys.metadata(Role.ANALYST)
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await call.read()
+
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
