@@ -79,3 +79,14 @@ def test_a_negative_page_size_is_invalid() -> None:
         clamp_page_size(-1)
 
     assert _field_of(refused.value) == ["page_size"]
+
+
+def test_a_token_is_refused_for_another_query() -> None:
+    tokens = PageTokens(b"0123456789abcdef0123")
+    listing = {"list": "criteria", "filters": {"state": "ACTIVE"}}
+    token = tokens.encode({"after": ["criteria/7"]}, query=listing)
+
+    assert tokens.decode(token, query=listing) == {"after": ["criteria/7"]}
+    with pytest.raises(InvalidArgument) as raised:
+        tokens.decode(token, query={"list": "criteria", "filters": {"state": "DRAFT"}})
+    assert raised.value.field_violations[0].field == "page_token"

@@ -1,15 +1,11 @@
 """Keyset pages for the ``List...`` methods.
 
-A page token carries the sort key of the last row returned and a fingerprint
-of the list and its filters: a token is only good for the next page of the
-same list with the same filters (AIP-158), anything else is refused on
-``page_token``.
+A page token carries the sort key of the last row returned, bound by the
+chassis to the list and its filters it was made for.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -29,9 +25,9 @@ class Page(Generic[T]):
 
 
 def stale_token() -> InvalidArgument:
-    """The error for a token that does not belong to this list and these filters."""
+    """The error for a signed token whose position this list cannot use."""
     return InvalidArgument(
-        [FieldViolation("page_token", "does not belong to this list with these filters")]
+        [FieldViolation("page_token", "is not a token returned by a previous call")]
     )
 
 
@@ -42,7 +38,8 @@ class PageRequest:
     size: int
     #: The sort key of the last row of the previous page; ``None`` on the first page.
     after: list[Any] | None
-    fingerprint: str
+    #: The list and its filters, which the page tokens are bound to.
+    query: Mapping[str, Any]
 
 
 def page_request(
@@ -50,16 +47,14 @@ def page_request(
 ) -> PageRequest:
     """Decodes a page request; raises ``InvalidArgument`` on a bad size or token."""
     size = clamp_page_size(page_size)
-    fingerprint = hashlib.sha256(
-        json.dumps([list_name, filters], sort_keys=True, default=str).encode()
-    ).hexdigest()[:32]
-    position = tokens.decode(page_token)
+    query = {"list": list_name, "filters": dict(filters)}
+    position = tokens.decode(page_token, query=query)
     if not position:
-        return PageRequest(size, None, fingerprint)
+        return PageRequest(size, None, query)
     after = position.get("after")
-    if position.get("list") != fingerprint or not isinstance(after, list):
+    if not isinstance(after, list):
         raise stale_token()
-    return PageRequest(size, after, fingerprint)
+    return PageRequest(size, after, query)
 
 
 def page_of(
@@ -72,4 +67,4 @@ def page_of(
     items = list(rows[: request.size])
     if len(rows) <= request.size:
         return Page(items, "")
-    return Page(items, tokens.encode({"list": request.fingerprint, "after": key(items[-1])}))
+    return Page(items, tokens.encode({"after": key(items[-1])}, query=request.query))

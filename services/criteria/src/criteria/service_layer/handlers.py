@@ -10,8 +10,6 @@ that one transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,8 +66,6 @@ from customs_kit.db import Database, utcnow
 from customs_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
     NotFound,
 )
 from customs_kit.inbox import apply_once
@@ -181,7 +177,7 @@ async def list_risk_profiles(
 ) -> Page[RiskProfile]:
     """Profiles by priority (unranked last), then name."""
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
-    position = _decode(tokens, page_token, {"risk_area": risk_area, "owner": owner})
+    position = tokens.decode(page_token, query={"risk_area": risk_area, "owner": owner})
     after = (int(position["rank"]), str(position["id"])) if position else None
     async with database.unit_of_work() as uow:
         profiles = await Repository(uow.session).list_risk_profiles(
@@ -392,7 +388,7 @@ async def list_criteria(
         "campaign_tag": criteria_filter.campaign_tag,
         "author": criteria_filter.author,
     }
-    position = _decode(tokens, page_token, filters)
+    position = tokens.decode(page_token, query=filters)
     async with database.unit_of_work() as uow:
         criteria = await Repository(uow.session).list_criteria(
             str(position.get("id", "")), limit + 1, criteria_filter
@@ -411,7 +407,7 @@ async def list_criterion_versions(
     """The recorded changes of a criterion, oldest first; NOT_FOUND if it does not exist."""
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
     filters = {"criterion": criterion_id}
-    position = _decode(tokens, page_token, filters)
+    position = tokens.decode(page_token, query=filters)
     async with database.unit_of_work() as uow:
         repository = Repository(uow.session)
         if not await repository.criterion_exists(criterion_id):
@@ -497,7 +493,7 @@ async def list_named_lists(
     """Lists by name, optionally of one kind."""
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
     filters = {"kind": kind.value if kind else "", "items": with_items}
-    position = _decode(tokens, page_token, filters)
+    position = tokens.decode(page_token, query=filters)
     async with database.unit_of_work() as uow:
         lists = await Repository(uow.session).list_named_lists(
             str(position.get("id", "")), limit + 1, kind=kind, with_items=with_items
@@ -516,7 +512,7 @@ async def list_named_list_versions(
     """The recorded changes of a list, oldest first; NOT_FOUND if it does not exist."""
     limit = clamp_page_size(page_size, default=10, maximum=100)
     filters = {"named_list": list_id}
-    position = _decode(tokens, page_token, filters)
+    position = tokens.decode(page_token, query=filters)
     async with database.unit_of_work() as uow:
         repository = Repository(uow.session)
         if await repository.get_named_list(list_id, with_items=False) is None:
@@ -597,7 +593,7 @@ async def list_impact_analyses(
     """The analyses of a criterion, newest first; NOT_FOUND if it does not exist."""
     limit = clamp_page_size(page_size, default=20, maximum=100)
     filters = {"criterion": criterion_id}
-    position = _decode(tokens, page_token, filters)
+    position = tokens.decode(page_token, query=filters)
     after = (
         (datetime.fromisoformat(str(position["time"])), str(position["id"])) if position else None
     )
@@ -661,19 +657,6 @@ async def verify_history(database: Database, encoder: Encoder) -> Verification:
 # -- paging ------------------------------------------------------------------
 
 
-def _filters_digest(filters: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _decode(tokens: PageTokens, page_token: str, filters: Mapping[str, Any]) -> dict[str, Any]:
-    position = tokens.decode(page_token)
-    if position and position.pop("filters", None) != _filters_digest(filters):
-        raise InvalidArgument(
-            [FieldViolation("page_token", "was issued for a call with other filters")]
-        )
-    return position
-
-
 def _page(
     found: list[_T],
     limit: int,
@@ -684,5 +667,4 @@ def _page(
     if len(found) <= limit:
         return Page(found, "")
     items = found[:limit]
-    position = position_of(items[-1]) | {"filters": _filters_digest(filters)}
-    return Page(items, tokens.encode(position))
+    return Page(items, tokens.encode(position_of(items[-1]), query=filters))
