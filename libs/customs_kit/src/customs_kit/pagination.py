@@ -33,9 +33,7 @@ class PageTokens:
             raise ValueError(f"the page token secret needs at least {_MIN_SECRET_SIZE} bytes")
         self._secret = secret
 
-    def encode(
-        self, position: Mapping[str, Any], *, query: Mapping[str, Any] | None = None
-    ) -> str:
+    def encode(self, position: Mapping[str, Any], *, query: Mapping[str, Any] | None = None) -> str:
         """A URL-safe token for ``position`` (JSON-serialisable values) in ``query``.
 
         ``query`` names the list and its filters (values rendered with ``str``
