@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import grpc
 import structlog
@@ -30,6 +30,7 @@ from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
 
 _log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 
 class BackgroundTask(Protocol):
@@ -181,13 +182,21 @@ async def serve(settings: ServiceSettings, bootstrap: Bootstrap) -> None:
         _log.info("shutdown_requested")
 
 
-def run_service(service_name: str, default_port: int, bootstrap: Bootstrap) -> None:
-    """The ``main`` of a service process: settings, logging, tracing, then :func:`serve`."""
+def settings_or_exit(read: Callable[[], _T]) -> _T:
+    """Settings read by ``read``; on ``SettingsError`` the process exits (status 2) naming it.
+
+    For a service's own settings, read in its ``main`` before :func:`run_service`.
+    """
     try:
-        settings = ServiceSettings.from_env(service_name, default_port)
+        return read()
     except SettingsError as error:
         sys.stderr.write(f"configuration error: {error}\n")
         raise SystemExit(2) from None
+
+
+def run_service(service_name: str, default_port: int, bootstrap: Bootstrap) -> None:
+    """The ``main`` of a service process: settings, logging, tracing, then :func:`serve`."""
+    settings = settings_or_exit(lambda: ServiceSettings.from_env(service_name, default_port))
     configure_logging(settings.log_level, service_name)
     telemetry = configure_telemetry(service_name)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
@@ -17,8 +16,13 @@ from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
 from customs_kit.peers import Peers
-from customs_kit.server import Application, ServiceRegistration, run_service
-from customs_kit.settings import ServiceSettings, SettingsError
+from customs_kit.server import (
+    Application,
+    ServiceRegistration,
+    run_service,
+    settings_or_exit,
+)
+from customs_kit.settings import ServiceSettings
 
 #: Where the service's Alembic history lives.
 MIGRATIONS = "criteria:migrations"
@@ -70,11 +74,7 @@ async def bootstrap(
 
 def main() -> None:
     """Runs the service until SIGTERM."""
-    try:
-        options = CriteriaOptions.from_env()
-    except SettingsError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        raise SystemExit(2) from None
+    options = settings_or_exit(CriteriaOptions.from_env)
     run_service("criteria", 50052, functools.partial(bootstrap, options=options))
 
 

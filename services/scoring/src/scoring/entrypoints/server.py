@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
@@ -11,8 +10,14 @@ from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
 from customs_kit.peers import Peers
-from customs_kit.server import Application, BackgroundTask, ServiceRegistration, run_service
-from customs_kit.settings import ServiceSettings, SettingsError
+from customs_kit.server import (
+    Application,
+    BackgroundTask,
+    ServiceRegistration,
+    run_service,
+    settings_or_exit,
+)
+from customs_kit.settings import ServiceSettings
 from scoring.entrypoints.criteria_watch import CriteriaWatch, StreamApplier
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
@@ -73,11 +78,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
 
 def main() -> None:
     """Runs the scoring service until SIGTERM."""
-    try:
-        options = ScoringOptions.from_env()
-    except SettingsError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        raise SystemExit(2) from None
+    options = settings_or_exit(ScoringOptions.from_env)
     run_service(SERVICE_NAME, DEFAULT_PORT, functools.partial(bootstrap, options=options))
 
 
