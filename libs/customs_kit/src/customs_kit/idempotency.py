@@ -98,6 +98,24 @@ def fingerprint(request: Message) -> str:
     return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
 
 
+async def stored_response(
+    database: Database, method: str, request: Message, response_type: type[ResponseT]
+) -> ResponseT | None:
+    """The response an earlier call with this ``request_id`` stored, if any.
+
+    For work that cannot run inside :func:`run_idempotent`'s transaction (it
+    calls other services first): a retry is answered before the work is done
+    again. Another request under the same id raises ``InvalidArgument`` with
+    reason ``REQUEST_ID_REUSED``, as :func:`run_idempotent` does.
+    """
+    request_id = getattr(request, "request_id", "")
+    if not request_id:
+        return None
+    async with database.unit_of_work() as uow:
+        stored = await uow.idempotency.get(method, request_id)
+    return None if stored is None else _replay(stored, fingerprint(request), response_type)
+
+
 async def run_idempotent(
     database: Database,
     method: str,

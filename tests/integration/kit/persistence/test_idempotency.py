@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import DomainError, InvalidArgument
-from customs_kit.idempotency import run_idempotent
+from customs_kit.idempotency import run_idempotent, stored_response
 from customs_kit.uow import UnitOfWork
 
 METHOD = "/test.widgets.v1.WidgetService/CreateWidget"
@@ -111,6 +111,23 @@ async def test_the_same_request_id_with_another_payload_is_refused(
     assert refused.value.reason == "REQUEST_ID_REUSED"
     assert [violation.field for violation in refused.value.field_violations] == ["request_id"]
     assert await create_widget.count(database) == 1
+
+
+async def test_work_done_outside_the_transaction_is_answered_from_the_stored_response(
+    database: Database, create_widget: CreateWidget, types: Types
+) -> None:
+    request_type, widget_type = types
+    request = request_type(request_id="req-1", name="bolt")
+    assert await stored_response(database, METHOD, request, widget_type) is None
+
+    first = await call(database, create_widget, request)
+
+    assert await stored_response(database, METHOD, request, widget_type) == first
+    with pytest.raises(InvalidArgument) as refused:
+        await stored_response(
+            database, METHOD, request_type(request_id="req-1", name="nut"), widget_type
+        )
+    assert refused.value.reason == "REQUEST_ID_REUSED"
 
 
 async def test_concurrent_copies_of_a_request_run_once_and_answer_alike(

@@ -31,8 +31,7 @@ from criteria.service_layer.ports import ImpactSources
 from criteria.service_layer.watch import ActiveSetWatch
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database, utcnow
-from customs_kit.errors import FieldViolation, InvalidArgument
-from customs_kit.idempotency import fingerprint, run_idempotent
+from customs_kit.idempotency import run_idempotent, stored_response
 from customs_kit.pagination import PageTokens
 from customs_kit.uow import UnitOfWork
 
@@ -49,30 +48,6 @@ _Response = TypeVar("_Response", bound=Message)
 
 def _actor() -> Actor:
     return mappers.actor(current_principal())
-
-
-async def _stored_response(
-    database: Database, method: str, request: Message, response_type: type[_Response]
-) -> _Response | None:
-    """The response stored for the request's request_id by an earlier call, if any.
-
-    For writes whose work cannot run inside ``run_idempotent``'s transaction
-    (calls to peers): a retry is answered before the work is repeated. Another
-    request under the same id is refused as ``run_idempotent`` refuses it.
-    """
-    request_id = getattr(request, "request_id", "")
-    if not request_id:
-        return None
-    async with database.unit_of_work() as uow:
-        stored = await uow.idempotency.get(method, request_id)
-    if stored is None:
-        return None
-    if stored.fingerprint != fingerprint(request):
-        raise InvalidArgument(
-            [FieldViolation("request_id", "was already used for a different request")],
-            reason="REQUEST_ID_REUSED",
-        )
-    return response_type.FromString(stored.response)
 
 
 def _decision(
@@ -358,7 +333,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         self, request: pb.AnalyzeImpactRequest, context: Any
     ) -> pb.AnalyzeImpactResponse:
         method = "AnalyzeImpact"
-        earlier = await _stored_response(
+        earlier = await stored_response(
             self._database, _SERVICE + method, request, pb.AnalyzeImpactResponse
         )
         if earlier is not None:
