@@ -21,7 +21,7 @@ import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import protovalidate
@@ -66,10 +66,37 @@ PUBLIC_SERVICES = frozenset(
 
 @dataclass(frozen=True)
 class MethodPolicy:
-    """What the guard knows about one RPC: who may call it and whether it exists."""
+    """What the guard knows about one RPC: who may call it and whether it exists.
+
+    ``validates_messages`` is false for a stream RPC that answers an invalid
+    message itself and goes on (see :func:`answers_invalid_messages`).
+    """
 
     roles: frozenset[Role] | None
     implemented: bool
+    validates_messages: bool = True
+
+
+_ANSWERS_INVALID_ATTRIBUTE = "__answers_invalid_messages__"
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def answers_invalid_messages(method: _Method) -> _Method:
+    """Declares that a client-streaming RPC validates each message itself.
+
+    By default the guard ends a stream with INVALID_ARGUMENT at its first invalid
+    message; an RPC whose contract answers that message and goes on (bulk
+    lodgement) receives the messages unvalidated and checks them with
+    :func:`violations_of`.
+    """
+    setattr(method, _ANSWERS_INVALID_ATTRIBUTE, True)
+    return method
+
+
+def answers_invalid_messages_itself(method: object) -> bool:
+    """Whether ``method`` was declared with :func:`answers_invalid_messages`."""
+    return getattr(method, _ANSWERS_INVALID_ATTRIBUTE, False) is True
 
 
 def violations_of(request: message.Message) -> list[FieldViolation]:
@@ -210,7 +237,12 @@ class _Call:
         if violations:
             raise InvalidArgument(violations)
 
-    async def validated(
+    def checked(self, requests: AsyncIterator[message.Message]) -> AsyncIterator[message.Message]:
+        if not self.policy.validates_messages:
+            return requests
+        return self._validated(requests)
+
+    async def _validated(
         self, requests: AsyncIterator[message.Message]
     ) -> AsyncIterator[message.Message]:
         async for request in requests:
@@ -274,7 +306,7 @@ def _wrap(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
 
         async def stream_unary(requests: AsyncIterator[message.Message], context: Any) -> Any:
             async with call.guarded(context, None):
-                return await stream_unary_behavior(call.validated(requests), context)
+                return await stream_unary_behavior(call.checked(requests), context)
 
         return grpc.stream_unary_rpc_method_handler(
             stream_unary, handler.request_deserializer, handler.response_serializer
@@ -283,7 +315,7 @@ def _wrap(handler: grpc.RpcMethodHandler, call: _Call) -> grpc.RpcMethodHandler:
 
     async def stream_stream(requests: AsyncIterator[message.Message], context: Any) -> Any:
         async with call.guarded(context, None):
-            async for response in stream_stream_behavior(call.validated(requests), context):
+            async for response in stream_stream_behavior(call.checked(requests), context):
                 yield response
 
     return grpc.stream_stream_rpc_method_handler(

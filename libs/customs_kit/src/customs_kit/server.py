@@ -24,7 +24,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from customs_kit.auth import TokenVerifier, allowed_roles
-from customs_kit.interceptors import CallGuardInterceptor, MethodPolicy
+from customs_kit.interceptors import (
+    CallGuardInterceptor,
+    MethodPolicy,
+    answers_invalid_messages_itself,
+)
 from customs_kit.logging import configure_logging
 from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
@@ -86,7 +90,11 @@ def method_policies(registrations: Sequence[ServiceRegistration]) -> dict[str, M
             roles = allowed_roles(implementation) if implemented else None
             if implemented and roles is None:
                 raise ValueError(f"{servicer_type.__name__}.{method.name} declares no roles")
-            policies[path] = MethodPolicy(roles=roles, implemented=implemented)
+            policies[path] = MethodPolicy(
+                roles=roles,
+                implemented=implemented,
+                validates_messages=not answers_invalid_messages_itself(implementation),
+            )
     return policies
 
 

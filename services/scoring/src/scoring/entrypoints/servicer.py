@@ -10,13 +10,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
 from customs_kit.auth import Role, allow
 from customs_kit.db import Database
 from customs_kit.errors import InvalidArgument
-from customs_kit.interceptors import violations_of
+from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints import mappers
@@ -52,13 +51,12 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         return mappers.assess_response(outcome)
 
     @allow(Role.DECLARATION_SYSTEM)
+    @answers_invalid_messages
     async def AssessDeclarations(
-        self, request_iterator: Any, context: Any
+        self, request_iterator: AsyncIterator[_Request], context: Any
     ) -> AsyncIterator[scoring_service_pb2.AssessDeclarationsResponse]:
-        # The messages are read from the context, not from request_iterator: the
-        # call guard validates that iterator and would end the stream at the
-        # first invalid declaration, which the contract answers in its place.
-        async for batch in _batches(context, _BULK_BATCH):
+        # The contract answers an invalid declaration in its place and goes on.
+        async for batch in _batches(request_iterator, _BULK_BATCH):
             checked = [(request, violations_of(request)) for request in batch]
             outcomes = iter(
                 await handlers.assess_declarations(
@@ -125,7 +123,7 @@ _BULK_BATCH = 100
 _Request = scoring_service_pb2.AssessDeclarationsRequest
 
 
-async def _batches(context: Any, size: int) -> AsyncIterator[list[_Request]]:
+async def _batches(requests: AsyncIterator[_Request], size: int) -> AsyncIterator[list[_Request]]:
     """The stream's messages in batches of what has arrived (1 to ``size``), in order.
 
     A reader task keeps receiving while a batch is assessed, so the next
@@ -141,8 +139,9 @@ async def _batches(context: Any, size: int) -> AsyncIterator[list[_Request]]:
         try:
             while True:
                 await room.acquire()
-                request = await context.read()
-                if request is grpc.aio.EOF:
+                try:
+                    request = await anext(requests)
+                except StopAsyncIteration:
                     return
                 queue.put_nowait(request)
         finally:
