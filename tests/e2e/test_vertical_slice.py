@@ -187,17 +187,28 @@ def test_an_approved_criterion_routes_a_declaration_red_and_opens_an_examination
             ),
             metadata=traced(analyst),
         ).criterion
+
         # Scoring replays the candidate over what it has assessed; exam_reports
-        # says what the office can examine (handbook step 4).
-        analysis = criteria.AnalyzeImpact(
-            criteria_service_pb2.AnalyzeImpactRequest(
-                criterion=submitted.name,
-                revision=submitted.revision,
-                lookback_days=30,
-                request_id=str(uuid.uuid4()),
-            ),
-            metadata=traced(analyst),
-        ).impact_analysis
+        # says what the office can examine (handbook step 4). Until scoring has
+        # received its first criteria snapshot it answers UNAVAILABLE with a
+        # RetryInfo, and a client retries, as this one does.
+        def analyze() -> criteria_service_pb2.AnalyzeImpactResponse | None:
+            try:
+                return criteria.AnalyzeImpact(
+                    criteria_service_pb2.AnalyzeImpactRequest(
+                        criterion=submitted.name,
+                        revision=submitted.revision,
+                        lookback_days=30,
+                        request_id=str(uuid.uuid4()),
+                    ),
+                    metadata=traced(analyst),
+                )
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                    raise
+                return None
+
+        analysis = eventually(analyze).impact_analysis
         with pytest.raises(grpc.RpcError) as own_approval:
             criteria.ApproveCriterion(
                 criteria_service_pb2.ApproveCriterionRequest(
