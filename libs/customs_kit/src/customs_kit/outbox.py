@@ -249,13 +249,22 @@ class OutboxRelay:
         return min(max((next_due - utcnow()).total_seconds(), 0.0), self._poll_interval)
 
     async def _deliver_in_order(self, events: list[OutboxEvent]) -> None:
-        for index, event in enumerate(events):
-            if self._stopping.is_set():
-                await self._release(events[index:])
-                return
-            await self._deliver(event)
+        # Deliveries are recorded together once the queue is done: a crash in
+        # between only repeats deliveries, which receivers de-duplicate, and a
+        # transaction per event would cost more than the call itself.
+        delivered: list[OutboxEvent] = []
+        try:
+            for index, event in enumerate(events):
+                if self._stopping.is_set():
+                    await self._release(events[index:])
+                    return
+                if await self._deliver(event):
+                    delivered.append(event)
+        finally:
+            await self._mark_delivered(delivered)
 
-    async def _deliver(self, event: OutboxEvent) -> None:
+    async def _deliver(self, event: OutboxEvent) -> bool:
+        """Calls the receiver; a failure is recorded at once, a success returns True."""
         carrier = {"traceparent": event.traceparent or "", "tracestate": event.tracestate or ""}
         parent = TraceContextTextMapPropagator().extract(carrier)
         with self._tracer.start_as_current_span(
@@ -270,10 +279,10 @@ class OutboxRelay:
         ) as span:
             failure = await self._call(event)
             if failure is None:
-                await self._mark_delivered(event)
-            else:
-                span.set_status(Status(StatusCode.ERROR, failure.description))
-                await self._mark_failed(event, failure)
+                return True
+            span.set_status(Status(StatusCode.ERROR, failure.description))
+            await self._mark_failed(event, failure)
+            return False
 
     async def _call(self, event: OutboxEvent) -> _Failure | None:
         channel = self._channels.get(event.destination)
@@ -295,20 +304,21 @@ class OutboxRelay:
             return _Failure(False, f"{type(error).__name__}: {error}")
         return None
 
-    async def _mark_delivered(self, event: OutboxEvent) -> None:
+    async def _mark_delivered(self, events: list[OutboxEvent]) -> None:
+        if not events:
+            return
         async with self._database.session_factory.begin() as session:
             await session.execute(
                 update(OutboxEvent)
-                .where(OutboxEvent.id == event.id)
-                .values(delivered_at=utcnow(), attempts=event.attempts + 1, last_error=None)
+                .where(OutboxEvent.id.in_([event.id for event in events]))
+                .values(delivered_at=utcnow(), attempts=OutboxEvent.attempts + 1, last_error=None)
                 .execution_options(synchronize_session=False)
             )
         _log.info(
-            "outbox_event_delivered",
-            event_id=event.event_id,
-            destination=event.destination,
-            method=event.method,
-            attempts=event.attempts + 1,
+            "outbox_events_delivered",
+            destination=events[0].destination,
+            count=len(events),
+            event_ids=[event.event_id for event in events],
         )
 
     async def _mark_failed(self, event: OutboxEvent, failure: _Failure) -> None:

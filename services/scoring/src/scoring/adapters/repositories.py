@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,42 +62,37 @@ class AssessmentRepository:
 
     async def for_version(self, declaration_number: str, version: int) -> Assessment | None:
         """The assessment of one declaration version, if it was assessed."""
-        row = await self._session.scalar(
+        stored = await self.for_versions([(declaration_number, version)])
+        return stored.get((declaration_number, version))
+
+    async def for_versions(
+        self, versions: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], Assessment]:
+        """The stored assessments of these (declaration number, version) pairs, in one query."""
+        if not versions:
+            return {}
+        rows = await self._session.scalars(
             select(AssessmentRow).where(
-                AssessmentRow.declaration_number == declaration_number,
-                AssessmentRow.version == version,
+                tuple_(AssessmentRow.declaration_number, AssessmentRow.version).in_(versions)
             )
         )
-        return None if row is None else _to_domain(row)
+        return {(row.declaration_number, row.version): _to_domain(row) for row in rows}
 
-    async def add(self, assessment: Assessment) -> None:
-        """Stores a new assessment.
+    async def add_all(self, assessments: Sequence[Assessment]) -> None:
+        """Stores new assessments with one multi-row insert.
 
-        Raises :class:`DuplicateAssessment` if the declaration version was
-        stored meanwhile by a concurrent transaction.
+        Raises :class:`DuplicateAssessment` if one of the declaration versions
+        was stored meanwhile by a concurrent transaction.
         """
-        declaration = assessment.declaration
-        self._session.add(
-            AssessmentRow(
-                id=assessment.assessment_id,
-                declaration_number=declaration.declaration_number,
-                version=declaration.version,
-                office_code=declaration.office_code,
-                importer_id=declaration.importer.id,
-                declarant_id=declaration.declarant.id if declaration.declarant else None,
-                channel=assessment.decision.channel.value,
-                lodgement_time=declaration.lodgement_time,
-                create_time=assessment.create_time,
-                criteria_revision=assessment.replay.criteria_revision,
-                declaration=assessment.declaration_content,
-                decision=decision_record(assessment),
-            )
-        )
+        if not assessments:
+            return
         try:
-            await self._session.flush()
+            await self._session.execute(
+                insert(AssessmentRow), [_assessment_row(assessment) for assessment in assessments]
+            )
         except IntegrityError as error:
             if is_unique_violation(error, ASSESSMENT_VERSION_CONSTRAINT):
-                raise DuplicateAssessment(declaration.declaration_number) from error
+                raise DuplicateAssessment("a declaration version was stored concurrently") from error
             raise
 
     async def page(
@@ -174,6 +169,24 @@ def _filtered(
     if filters.lodged_before is not None:
         query = query.where(AssessmentRow.lodgement_time < filters.lodged_before)
     return query
+
+
+def _assessment_row(assessment: Assessment) -> dict[str, object]:
+    declaration = assessment.declaration
+    return {
+        "id": assessment.assessment_id,
+        "declaration_number": declaration.declaration_number,
+        "version": declaration.version,
+        "office_code": declaration.office_code,
+        "importer_id": declaration.importer.id,
+        "declarant_id": declaration.declarant.id if declaration.declarant else None,
+        "channel": assessment.decision.channel.value,
+        "lodgement_time": declaration.lodgement_time,
+        "create_time": assessment.create_time,
+        "criteria_revision": assessment.replay.criteria_revision,
+        "declaration": assessment.declaration_content,
+        "decision": decision_record(assessment),
+    }
 
 
 def _to_domain(row: AssessmentRow) -> Assessment:

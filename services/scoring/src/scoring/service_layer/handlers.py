@@ -72,33 +72,18 @@ async def assess_declaration(
     stored assessment; other content under an assessed version is refused
     with ALREADY_EXISTS (reason ``DECLARATION_VERSION_CONFLICT``).
     """
-    declaration = command.declaration
-    check_currencies(declaration)
-    engine = rules.engine()
-    try:
-        async with database.unit_of_work() as uow:
-            outcome = await _assess(uow, command, engine, seed)
-            if outcome.already_assessed:
-                return outcome
-            await uow.commit()
-    except DuplicateAssessment:
-        # A concurrent call committed this version first: answer as it did.
-        async with database.unit_of_work() as uow:
-            stored = await AssessmentRepository(uow.session).for_version(
-                declaration.declaration_number, declaration.version
-            )
-        if stored is None:
-            raise RuntimeError("the concurrently stored assessment vanished") from None
-        return _resent(stored, command)
-    assessment = outcome.assessment
-    trace.get_current_span().set_attributes(
-        {
-            "customs.assessment": assessment.name,
-            "customs.channel": assessment.decision.channel.value,
-        }
-    )
-    _log_assessed(assessment)
-    return outcome
+    (result,) = await assess_declarations([command], database=database, rules=rules, seed=seed)
+    if isinstance(result, DomainError):
+        raise result
+    if not result.already_assessed:
+        assessment = result.assessment
+        trace.get_current_span().set_attributes(
+            {
+                "customs.assessment": assessment.name,
+                "customs.channel": assessment.decision.channel.value,
+            }
+        )
+    return result
 
 
 async def assess_declarations(
@@ -108,66 +93,87 @@ async def assess_declarations(
     rules: RulesHolder,
     seed: SelectionSeed,
 ) -> list[AssessmentOutcome | DomainError]:
-    """Assesses one batch of a bulk lodgement, each declaration as :func:`assess_declaration`.
+    """Assesses a batch of declarations, each as :func:`assess_declaration` describes.
 
     The results are in the order of ``commands``; a declaration that cannot
     be assessed (unknown currency, version conflict, no criteria yet) gets its
-    error in its place and does not stop the others. The batch is stored in
-    one transaction, so that bulk lodgement does not pay a commit per
-    declaration; if a concurrent call stored one of its versions first, the
-    batch is assessed again one declaration at a time.
+    error in its place and does not stop the others. The batch costs one
+    query for the versions already assessed, one insert of the new
+    assessments, one of their events and one commit, so that bulk lodgement
+    does not pay round trips per declaration. If a concurrent call stored one
+    of its versions first, the batch is assessed again: the second time,
+    that version is found stored.
     """
-    results: list[AssessmentOutcome | DomainError] = []
     try:
         engine = rules.engine()
-        async with database.unit_of_work() as uow:
-            for command in commands:
-                # A DuplicateAssessment (no DomainError) abandons the whole batch.
-                try:
-                    check_currencies(command.declaration)
-                    results.append(await _assess(uow, command, engine, seed))
-                except DomainError as error:
-                    results.append(error)
-            await uow.commit()
-    except DuplicateAssessment:
-        return [
-            await _outcome_or_error(command, database=database, rules=rules, seed=seed)
-            for command in commands
-        ]
     except CriteriaNotLoaded as error:
         return [error for _ in commands]
-    for result in results:
-        if isinstance(result, AssessmentOutcome) and not result.already_assessed:
-            _log_assessed(result.assessment)
+    for _ in range(2):
+        try:
+            async with database.unit_of_work() as uow:
+                results = await _assess_batch(uow, commands, engine, seed)
+                await uow.commit()
+        except DuplicateAssessment:
+            continue
+        for result in results:
+            if isinstance(result, AssessmentOutcome) and not result.already_assessed:
+                _log_assessed(result.assessment)
+        return results
+    raise RuntimeError("a declaration version was stored concurrently twice over")
+
+
+async def _assess_batch(
+    uow: UnitOfWork,
+    commands: Sequence[AssessDeclaration],
+    engine: SelectivityEngine,
+    seed: SelectionSeed,
+) -> list[AssessmentOutcome | DomainError]:
+    """The outcome of each command; the new assessments and their events are added to ``uow``.
+
+    Raises ``DuplicateAssessment`` when a concurrent transaction stored one
+    of the versions first.
+    """
+    repository = AssessmentRepository(uow.session)
+    stored = await repository.for_versions(
+        [
+            (command.declaration.declaration_number, command.declaration.version)
+            for command in commands
+        ]
+    )
+    results: list[AssessmentOutcome | DomainError] = []
+    new: list[Assessment] = []
+    for command in commands:
+        declaration = command.declaration
+        key = (declaration.declaration_number, declaration.version)
+        try:
+            if key in stored:
+                results.append(_resent(stored[key], command))
+                continue
+            check_currencies(declaration)
+        except DomainError as error:
+            results.append(error)
+            continue
+        assessment = _new_assessment(command, engine, seed)
+        # A version sent twice in one batch is assessed once, like a re-send.
+        stored[key] = assessment
+        new.append(assessment)
+        results.append(AssessmentOutcome(assessment, already_assessed=False))
+    await repository.add_all(new)
+    for assessment in new:
+        for event in assessment_events(assessment):
+            uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
     return results
 
 
-async def _outcome_or_error(
-    command: AssessDeclaration, *, database: Database, rules: RulesHolder, seed: SelectionSeed
-) -> AssessmentOutcome | DomainError:
-    try:
-        return await assess_declaration(command, database=database, rules=rules, seed=seed)
-    except DomainError as error:
-        return error
-
-
-async def _assess(
-    uow: UnitOfWork, command: AssessDeclaration, engine: SelectivityEngine, seed: SelectionSeed
-) -> AssessmentOutcome:
-    """The stored assessment of the version, or a new one added to ``uow`` with its events.
-
-    Raises :class:`DeclarationVersionConflict`, or ``DuplicateAssessment`` when
-    a concurrent transaction stored the version first.
-    """
+def _new_assessment(
+    command: AssessDeclaration, engine: SelectivityEngine, seed: SelectionSeed
+) -> Assessment:
+    """The decision on a declaration version not assessed before."""
     declaration = command.declaration
-    repository = AssessmentRepository(uow.session)
-    stored = await repository.for_version(declaration.declaration_number, declaration.version)
-    if stored is not None:
-        return _resent(stored, command)
     snapshot = engine.snapshot
     # Trader profiles are not streamed from compliance yet: every importer
     # is taken as not approved, recorded as trader-profile revision 0.
-    assessment = Assessment(
+    return Assessment(
         assessment_id=str(uuid.uuid4()),
         declaration=declaration,
         declaration_content=command.content,
@@ -179,10 +185,6 @@ async def _assess(
         ),
         create_time=utcnow(),
     )
-    await repository.add(assessment)
-    for event in assessment_events(assessment):
-        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
-    return AssessmentOutcome(assessment, already_assessed=False)
 
 
 def _log_assessed(assessment: Assessment) -> None:
