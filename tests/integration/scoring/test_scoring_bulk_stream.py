@@ -8,9 +8,14 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 import pytest
 from customs.common.v1 import selectivity_pb2
-from customs.scoring.v1 import declaration_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from customs.scoring.v1 import (
+    assessment_pb2,
+    declaration_pb2,
+    scoring_service_pb2,
+    scoring_service_pb2_grpc,
+)
 from google.rpc import code_pb2
-from scoring_support import declaration, item, query
+from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, query, snapshot
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -142,3 +147,26 @@ async def test_only_the_declaration_system_may_lodge_in_bulk(
         await call.read()
 
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_criterion_selects_its_percentage_of_hits_and_answers_resends_alike(
+    start_scoring: StartScoring, test_keys: SigningKeys
+) -> None:
+    # 30 % of 1,500 hits: 450 expected, standard deviation 17.7; 4 of them either way.
+    rules = snapshot(5, [criterion("timber", hs_prefix("4408"), percent=30.0)])
+    lodged = [declaration(f"30/2026/P{number:05d}") for number in range(1_500)]
+
+    async with start_scoring(rules) as scoring:
+        stub = scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)
+        responses = await bulk(stub, test_keys, lodged)
+        resent = await bulk(stub, test_keys, lodged[:300])
+
+    outcomes = [response.assessment.criterion_hits[0].outcome for response in responses]
+    selected = outcomes.count(assessment_pb2.HIT_OUTCOME_SELECTED)
+    assert 450 - 4 * 17.7 <= selected <= 450 + 4 * 17.7
+    assert selected + outcomes.count(assessment_pb2.HIT_OUTCOME_NOT_DRAWN) == 1_500
+    red = [r.assessment.channel == selectivity_pb2.CHANNEL_RED for r in responses]
+    assert red == [outcome == assessment_pb2.HIT_OUTCOME_SELECTED for outcome in outcomes]
+    # The draw is keyed on the declaration: a re-send is answered with the same decision.
+    assert [r.assessment for r in resent] == [r.assessment for r in responses[:300]]
+    assert all(r.already_assessed for r in resent)

@@ -135,3 +135,93 @@ async def test_scoring_follows_the_criteria_stream_and_resumes_after_a_disconnec
     verifier = TokenVerifier(test_keys.public_key_file.read_bytes(), "customs-platform")
     for _, authorization in stream.calls:
         assert Role.SERVICE in verifier.verify(authorization.removeprefix("Bearer ")).roles
+
+
+async def test_a_criteria_revision_arriving_mid_stream_is_swapped_in_without_a_pause(
+    start_scoring: StartScoring,
+    criteria_stream: tuple[CriteriaStream, int],
+    test_keys: SigningKeys,
+) -> None:
+    stream, port = criteria_stream
+    stream.send(*snapshot(5, [criterion("cigarettes", hs_prefix("2402"), percent=100.0)]))
+    outgoing: asyncio.Queue[scoring_service_pb2.AssessDeclarationsRequest | None] = asyncio.Queue()
+
+    async def requests() -> AsyncIterator[scoring_service_pb2.AssessDeclarationsRequest]:
+        while (request := await outgoing.get()) is not None:
+            yield request
+
+    def lodge(count: int, start: int) -> None:
+        for number in range(start, start + count):
+            outgoing.put_nowait(
+                scoring_service_pb2.AssessDeclarationsRequest(
+                    declaration=declaration(f"SWAP-{number:05d}", item(1, hs_code="240220"))
+                )
+            )
+
+    async with start_scoring(
+        initial_rules=(), watch_criteria=True, peers={"criteria": f"127.0.0.1:{port}"}
+    ) as scoring:
+        stub = scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)
+        # The first declaration is only sent once revision 5 is in force.
+        await eventually(_assessed_at(stub, test_keys, 5))
+        call = stub.AssessDeclarations(
+            requests(), metadata=test_keys.metadata(Role.DECLARATION_SYSTEM)
+        )
+        answers: list[scoring_service_pb2.AssessDeclarationsResponse] = []
+        sent = 0
+        lodge(100, sent)
+        sent += 100
+        swapped = False
+        async for answer in call:
+            answers.append(answer)
+            if len(answers) == 50 and not swapped:
+                # Revision 6 turns the criterion YELLOW while declarations flow.
+                stream.send(
+                    criteria_service_pb2.WatchActiveCriteriaResponse(
+                        revision=6,
+                        criterion=criterion(
+                            "cigarettes", hs_prefix("2402"), channel="YELLOW", revision=2
+                        ),
+                    )
+                )
+                swapped = True
+            if len(answers) == sent:
+                if answers[-1].assessment.replay.criteria_revision == 6 or sent >= 5_000:
+                    outgoing.put_nowait(None)
+                else:
+                    lodge(50, sent)
+                    sent += 50
+
+    assert all(answer.HasField("assessment") for answer in answers), "no declaration failed"
+    revisions = [answer.assessment.replay.criteria_revision for answer in answers]
+    assert (revisions[0], revisions[-1]) == (5, 6)
+    assert revisions == sorted(revisions), "once swapped in, revision 6 applies to every later one"
+    for answer in answers:
+        assessment = answer.assessment
+        expected = {5: (selectivity_pb2.CHANNEL_RED, 1), 6: (selectivity_pb2.CHANNEL_YELLOW, 2)}
+        assert (assessment.channel, assessment.criterion_hits[0].criterion_revision) == expected[
+            assessment.replay.criteria_revision
+        ]
+
+
+def _assessed_at(
+    stub: scoring_service_pb2_grpc.ScoringServiceStub, keys: SigningKeys, revision: int
+) -> Callable[[], Awaitable[assessment_pb2.Assessment | None]]:
+    """A check that lodges a probe declaration and returns it once decided at ``revision``."""
+    probes = iter(range(1_000))
+
+    async def check() -> assessment_pb2.Assessment | None:
+        message = declaration(f"PROBE-{next(probes)}", item(1, hs_code="010121"))
+        try:
+            response = await stub.AssessDeclaration(
+                scoring_service_pb2.AssessDeclarationRequest(declaration=message),
+                metadata=keys.metadata(Role.DECLARATION_SYSTEM),
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            return None
+        assessment = response.assessment
+        return assessment if assessment.replay.criteria_revision == revision else None
+
+    return check

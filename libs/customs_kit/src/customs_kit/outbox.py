@@ -137,9 +137,11 @@ class OutboxRelay:
 
     ``channels`` maps destination names to channels (normally instrumented ones,
     whose client interceptor propagates the trace to the receiver). The relay
-    wakes as soon as a unit of work of the same :class:`Database` commits an
-    event, when a retry falls due, and every ``poll_interval`` seconds for
-    events committed by other processes.
+    wakes when a unit of work of the same :class:`Database` commits an event
+    (``linger`` seconds later, so that the events of concurrent transactions
+    go out as one batch rather than costing a claim each), when a retry falls
+    due, and every ``poll_interval`` seconds for events committed by other
+    processes.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class OutboxRelay:
         backoff_base: float = 0.2,
         backoff_cap: float = 60.0,
         lease_seconds: float | None = None,
+        linger: float = 0.01,
     ) -> None:
         self._database = database
         self._channels = dict(channels)
@@ -165,6 +168,7 @@ class OutboxRelay:
         self._call_timeout = call_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._linger = linger
         # How long a claimed batch stays reserved: what a crashed replica held is
         # retried after it. Long enough by default that a call still in flight is
         # never claimed by another replica.
@@ -203,6 +207,8 @@ class OutboxRelay:
                 _log.exception("outbox_relay_failed", retry_in=self._poll_interval)
                 delay = self._poll_interval
             await wait_for_signal(armed, delay, stop=self._stopping)
+            if armed.is_set():
+                await wait_for_signal(self._stopping, self._linger)
         _log.info("outbox_relay_stopped")
 
     async def _deliver_due(self) -> int:
