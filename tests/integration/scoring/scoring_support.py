@@ -116,6 +116,7 @@ def criterion(
     priority: int = 50,
     revision: int = 1,
     instructions: str = "",
+    mandatory: bool = False,
 ) -> criterion_pb2.ActiveCriterion:
     """An applied criterion as criteria publishes it (``criteria/{name}``)."""
     if channel == "RED" and not level:
@@ -143,6 +144,7 @@ def criterion(
             approved_traders="APPROVED_TRADER_SCOPE_INCLUDED",
             priority=priority,
             examiner_instructions=instructions or f"Examine the goods ({name}).",
+            mandatory=mandatory,
         ),
     )
 

@@ -26,6 +26,12 @@ from scoring.domain.assessment import (
     HitOutcome,
     ReplayRecord,
 )
+from scoring.domain.capacity import (
+    CapacityDowngrade,
+    CapacitySnapshot,
+    CapacityUse,
+    RandomKind,
+)
 from scoring.domain.declaration import (
     Declaration,
     DeclarationItem,
@@ -454,13 +460,81 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
             capacity_policies_revision=replay.capacity_policies_revision,
             seed_id=replay.seed_id,
             engine_version=replay.engine_version,
-            # No capacity figures were consulted; the office is recorded so a
-            # reader sees which office's capacity was not known.
-            capacity=assessment_pb2.CapacitySnapshot(
-                office_code=assessment.declaration.office_code, known=False
+            capacity=(
+                capacity_snapshot_to_proto(replay.capacity)
+                if replay.capacity is not None
+                else assessment_pb2.CapacitySnapshot(
+                    office_code=assessment.declaration.office_code, known=False
+                )
             ),
         ),
+        capacity_downgrades=[_downgrade_to_proto(d) for d in decision.capacity_downgrades],
         create_time=datetime_to_timestamp(assessment.create_time),
+    )
+
+
+def capacity_snapshot_to_proto(snapshot: CapacitySnapshot) -> assessment_pb2.CapacitySnapshot:
+    """The CapacitySnapshot message of the capacity a decision saw."""
+    return assessment_pb2.CapacitySnapshot(
+        office_code=snapshot.office_code,
+        day=snapshot.day,
+        known=snapshot.known,
+        uses=[
+            assessment_pb2.CapacityUse(
+                channel=channel_to_proto(use.channel),
+                examination_level=level_to_proto(use.examination_level),
+                capacity=use.capacity,
+                used=use.used,
+            )
+            for use in snapshot.uses
+        ],
+    )
+
+
+def capacity_snapshot_from_proto(message: assessment_pb2.CapacitySnapshot) -> CapacitySnapshot:
+    """The capacity a stored decision saw."""
+    return CapacitySnapshot(
+        office_code=message.office_code,
+        day=message.day,
+        known=message.known,
+        uses=tuple(
+            CapacityUse(
+                channel=channel_from_proto(use.channel),
+                examination_level=level_from_proto(use.examination_level),
+                capacity=use.capacity,
+                used=use.used,
+            )
+            for use in message.uses
+        ),
+    )
+
+
+def _downgrade_to_proto(downgrade: CapacityDowngrade) -> assessment_pb2.CapacityDowngrade:
+    kind = downgrade.random_kind
+    return assessment_pb2.CapacityDowngrade(
+        criterion=downgrade.criterion,
+        item_number=downgrade.item_number,
+        random_kind=f"RANDOM_EXAMINATION_KIND_{kind.name if kind else 'UNSPECIFIED'}",
+        from_channel=channel_to_proto(downgrade.from_channel),
+        from_examination_level=level_to_proto(downgrade.from_examination_level),
+        to_channel=channel_to_proto(downgrade.to_channel),
+        capacity_policy=downgrade.capacity_policy,
+        utilisation_percent=downgrade.utilisation_percent,
+    )
+
+
+def _downgrade_from_proto(message: assessment_pb2.CapacityDowngrade) -> CapacityDowngrade:
+    kind = assessment_pb2.RandomExaminationKind.Name(message.random_kind)
+    kind = kind.removeprefix("RANDOM_EXAMINATION_KIND_")
+    return CapacityDowngrade(
+        criterion=message.criterion,
+        item_number=message.item_number,
+        random_kind=None if kind == "UNSPECIFIED" else RandomKind[kind],
+        from_channel=channel_from_proto(message.from_channel),
+        from_examination_level=level_from_proto(message.from_examination_level),
+        to_channel=channel_from_proto(message.to_channel),
+        capacity_policy=message.capacity_policy,
+        utilisation_percent=message.utilisation_percent,
     )
 
 
@@ -483,6 +557,7 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
         risk_score=message.risk_score,
         importer_approved_trader=message.importer_approved_trader,
         randomly_selected=message.randomly_selected,
+        capacity_downgrades=tuple(_downgrade_from_proto(d) for d in message.capacity_downgrades),
     )
     return Assessment(
         assessment_id=assessment_id,
@@ -497,6 +572,9 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
             trader_profiles_revision=replay.trader_profiles_revision,
             random_examination_rates_revision=replay.random_examination_rates_revision,
             capacity_policies_revision=replay.capacity_policies_revision,
+            capacity=(
+                capacity_snapshot_from_proto(replay.capacity) if replay.capacity.day else None
+            ),
         ),
         create_time=timestamp_to_datetime(message.create_time),
     )

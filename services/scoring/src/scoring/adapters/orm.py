@@ -77,4 +77,40 @@ class RulesJournalRow(Base):
     record_time: Mapped[datetime]
 
 
+class CapacityPolicyChangeRow(Base):
+    """Every change of a capacity policy, append-only, by revision (shared by all policies).
+
+    The policies as of any revision are the latest change of each name at or
+    before it: what a replay of a decision taken at that revision needs.
+    """
+
+    __tablename__ = "capacity_policy_changes"
+    __table_args__ = (Index("ix_capacity_policy_changes_name_revision", "name", "revision"),)
+
+    revision: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(80))
+    #: The CapacityPolicy message (name, rules, downgrade_random_examinations).
+    policy: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_by: Mapped[str] = mapped_column(String(255))
+    update_time: Mapped[datetime]
+
+
+class ExaminationSelectionRow(Base):
+    """One examination scoring selected, by office and day in the office's time zone.
+
+    Counted to know how much of an office's daily capacity is used; written in
+    the transaction of the assessment that selected it.
+    """
+
+    __tablename__ = "examination_selections"
+    __table_args__ = (Index("ix_examination_selections_office_code_day", "office_code", "day"),)
+
+    assessment_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(63))
+    #: ``YYYY-MM-DD`` in the office's time zone.
+    day: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(16))
+    examination_level: Mapped[str] = mapped_column(String(32))
+
+
 kit_metadata_tables(metadata)

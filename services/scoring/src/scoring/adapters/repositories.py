@@ -92,7 +92,7 @@ class AssessmentRepository:
             )
         except IntegrityError as error:
             if is_unique_violation(error, ASSESSMENT_VERSION_CONSTRAINT):
-                raise DuplicateAssessment("a declaration version was stored concurrently") from error
+                raise DuplicateAssessment("a version was stored concurrently") from error
             raise
 
     async def page(

@@ -5,9 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from scoring.domain.declaration import Declaration
 from scoring.domain.rules import Channel, DocumentRequirement, ExaminationLevel, Treatment
+
+if TYPE_CHECKING:
+    # The capacity step builds on Decision, so it can only be imported here for types.
+    from scoring.domain.capacity import CapacityDowngrade, CapacitySnapshot
 
 #: The version of the selectivity engine recorded with every decision.
 ENGINE_VERSION = "1"
@@ -70,6 +75,7 @@ class Decision:
     risk_score: float
     importer_approved_trader: bool
     randomly_selected: bool = False
+    capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
 
     @property
     def selected_hits(self) -> tuple[CriterionHit, ...]:
@@ -83,7 +89,8 @@ class ReplayRecord:
 
     A revision of 0 means the input was not available: trader profiles are
     not streamed yet, so every importer is treated as not approved, and no
-    random examination rates or capacity policies exist yet.
+    random examination rates exist yet; capacity policies revision 0 means
+    no policy had been set.
     """
 
     criteria_revision: int
@@ -93,6 +100,8 @@ class ReplayRecord:
     trader_profiles_revision: int = 0
     random_examination_rates_revision: int = 0
     capacity_policies_revision: int = 0
+    #: The office capacity the decision saw; None for decisions older than the capacity step.
+    capacity: CapacitySnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -156,4 +165,6 @@ def decision_differences(stored: Decision, replayed: Decision) -> list[str]:
         differences.append("the documents to check differ")
     if stored.examiner_instructions != replayed.examiner_instructions:
         differences.append("the examiner instructions differ")
+    if stored.capacity_downgrades != replayed.capacity_downgrades:
+        differences.append("the capacity downgrades differ")
     return differences

@@ -48,6 +48,15 @@ class SelectionSeed:
             "criterion", criterion, criterion_revision, declaration_number, version, item_number
         )
 
+    def random_draw(self, kind: str, declaration_number: str, version: int) -> float:
+        """The draw in [0, 1) of one random compliance examination of ``kind``.
+
+        It depends on neither the rates nor the criteria, so that random
+        selection stays independent of them and a replay at the recorded
+        rates gives the same draw.
+        """
+        return self._draw("random", kind, declaration_number, version)
+
     def _draw(self, purpose: str, *parts: object) -> float:
         message = _SEPARATOR.join([purpose, *(str(part) for part in parts)]).encode()
         digest = hmac.new(self._secret, message, hashlib.sha256).digest()

@@ -72,6 +72,8 @@ from scoring.domain.rules import (
 )
 
 _WORD = re.compile(r"\w+")
+#: The narration's capacity sentence, which the capacity step replaces by what it did.
+NO_CAPACITY_STEP = "No office capacity limit applied."
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def _decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved
         channel=channel,
         examination_level=level,
         refer_to_audit=any(hit.treatment.refers_to_audit for _, hit in selected),
-        documents_to_check=_merge_documents([hit for _, hit in selected]),
+        documents_to_check=merge_documents([hit for _, hit in selected]),
         examiner_instructions=tuple(
             ExaminerInstruction(hit.item_number, criterion.rule.examiner_instructions)
             for criterion, hit in selected
@@ -250,7 +252,7 @@ def _decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved
     )
 
 
-def _merge_documents(selected: Sequence[CriterionHit]) -> tuple[DocumentCheck, ...]:
+def merge_documents(selected: Sequence[CriterionHit]) -> tuple[DocumentCheck, ...]:
     """One check per document type, for the union of the items that need it.
 
     A header hit asks for the document for the whole declaration, which
@@ -628,7 +630,7 @@ def _narrate(decision: Decision, evaluations: Sequence[CriterionEvaluation]) -> 
             f"{where}; draw {evaluation.draw:.6f} against {evaluation.threshold:.6f}: {verdict}."
         )
     yield "No random examination rate applied."
-    yield "No office capacity limit applied."
+    yield NO_CAPACITY_STEP
     if decision.channel is Channel.GREEN:
         yield "Nothing selected: channel GREEN."
     else:

@@ -6,6 +6,7 @@ from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, simulation_p
 from google.rpc import code_pb2
 
 from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
+from scoring.adapters.capacity import policy_from_proto, policy_to_proto
 from scoring.adapters.codec import (
     UnusableRule,
     assessment_to_proto,
@@ -19,6 +20,8 @@ from scoring.adapters.codec import (
 )
 from scoring.adapters.repositories import AssessmentFilter
 from scoring.domain.assessment import Assessment
+from scoring.domain.capacity import CapacityPolicy
+from scoring.service_layer.capacity import CapacityPolicyPage, UpdateCapacityPolicy
 from scoring.service_layer.handlers import (
     AssessDeclaration,
     AssessmentExplanation,
@@ -241,4 +244,41 @@ def simulate_response(outcome: SimulationOutcome) -> scoring_service_pb2.Simulat
         declarations_replayed=simulation.declarations_replayed,
         criteria_revision=outcome.criteria_revision,
         named_lists_revision=outcome.criteria_revision,
+    )
+
+
+def update_capacity_policy_command(
+    request: scoring_service_pb2.UpdateCapacityPolicyRequest, actor: str
+) -> UpdateCapacityPolicy:
+    """The change an UpdateCapacityPolicy request asks ``actor`` wants."""
+    return UpdateCapacityPolicy(
+        policy=policy_from_proto(request.capacity_policy),
+        paths=frozenset(request.update_mask.paths),
+        etag=request.capacity_policy.etag,
+        allow_missing=request.allow_missing,
+        actor=actor,
+    )
+
+
+def capacity_policy_response(
+    policy: CapacityPolicy,
+) -> scoring_service_pb2.GetCapacityPolicyResponse:
+    """The response of GetCapacityPolicy."""
+    return scoring_service_pb2.GetCapacityPolicyResponse(capacity_policy=policy_to_proto(policy))
+
+
+def updated_capacity_policy_response(
+    policy: CapacityPolicy,
+) -> scoring_service_pb2.UpdateCapacityPolicyResponse:
+    """The response of UpdateCapacityPolicy."""
+    return scoring_service_pb2.UpdateCapacityPolicyResponse(capacity_policy=policy_to_proto(policy))
+
+
+def capacity_policies_response(
+    page: CapacityPolicyPage,
+) -> scoring_service_pb2.ListCapacityPoliciesResponse:
+    """One page of ListCapacityPolicies."""
+    return scoring_service_pb2.ListCapacityPoliciesResponse(
+        capacity_policies=[policy_to_proto(policy) for policy in page.policies],
+        next_page_token=page.next_page_token,
     )

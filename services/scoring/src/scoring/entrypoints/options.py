@@ -22,6 +22,9 @@ class ScoringOptions:
     before any stream is followed (as if criteria had sent them); with
     ``watch_criteria`` False no stream is followed. Together they let a test
     or a tool run scoring on a fixed rule set without a criteria service.
+    ``capacity_refresh_seconds`` is how often the office capacity read from
+    exam_reports is refreshed, ``capacity_policy_reload_seconds`` how soon a
+    capacity policy changed through another replica applies here.
     """
 
     selection_seed: SelectionSeed
@@ -29,6 +32,8 @@ class ScoringOptions:
     initial_rules: Sequence[criteria_service_pb2.WatchActiveCriteriaResponse] = ()
     watch_retry_base_seconds: float = 0.5
     watch_retry_cap_seconds: float = 30.0
+    capacity_refresh_seconds: float = 60.0
+    capacity_policy_reload_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScoringOptions:

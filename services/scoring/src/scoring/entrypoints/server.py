@@ -18,9 +18,12 @@ from customs_kit.server import (
     settings_or_exit,
 )
 from customs_kit.settings import ServiceSettings
+from scoring.adapters.capacity import OfficeCapacityCache
+from scoring.entrypoints.capacity_watch import CapacityWatch
 from scoring.entrypoints.criteria_watch import CriteriaWatch, StreamApplier
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
+from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
 
 SERVICE_NAME = "scoring"
@@ -45,7 +48,24 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
     applier = StreamApplier(database, rules, await load_journaled_rules(database, rules) or 0)
     for message in options.initial_rules:
         await applier.apply(message)
-    background: list[BackgroundTask] = [peers.outbox_relay(database, EVENT_DESTINATIONS)]
+    capacity_policies = CapacityPoliciesHolder()
+    await capacity_policies.reload(database)
+    capacity_limits = CapacityLimits(
+        capacity_policies,
+        OfficeCapacityCache(
+            peers.channel("exam-reports"),
+            peers.metadata,
+            refresh_seconds=options.capacity_refresh_seconds,
+        ),
+    )
+    background: list[BackgroundTask] = [
+        peers.outbox_relay(database, EVENT_DESTINATIONS),
+        CapacityWatch(
+            database,
+            capacity_limits,
+            policy_reload_seconds=options.capacity_policy_reload_seconds,
+        ),
+    ]
     if options.watch_criteria:
         background.append(
             CriteriaWatch(
@@ -61,6 +81,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         rules,
         options.selection_seed,
         PageTokens(settings.page_token_secret),
+        capacity_limits,
     )
     return Application(
         registrations=[
@@ -72,7 +93,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         ],
         background=background,
         cleanups=[peers.close, database.dispose],
-        resources={"database": database, "rules": rules},
+        resources={"database": database, "rules": rules, "capacity": capacity_limits},
     )
 
 

@@ -1,7 +1,7 @@
 """The ScoringService gRPC servicer: decode, call a handler, encode.
 
-RPCs of the contract not implemented here (random examination rates,
-capacity policies) are answered UNIMPLEMENTED by the chassis.
+RPCs of the contract not implemented here (random examination rates) are
+answered UNIMPLEMENTED by the chassis.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
-from customs_kit.auth import Role, allow
+from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database
 from customs_kit.errors import InvalidArgument
 from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints import mappers
-from scoring.service_layer import handlers, simulation
+from scoring.service_layer import capacity, handlers, simulation
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -32,11 +32,43 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         rules: RulesHolder,
         seed: SelectionSeed,
         page_tokens: PageTokens,
+        capacity_limits: capacity.CapacityLimits,
     ) -> None:
         self._database = database
         self._rules = rules
         self._seed = seed
         self._page_tokens = page_tokens
+        self._capacity = capacity_limits
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def GetCapacityPolicy(
+        self, request: scoring_service_pb2.GetCapacityPolicyRequest, context: Any
+    ) -> scoring_service_pb2.GetCapacityPolicyResponse:
+        policy = await capacity.get_capacity_policy(request.name, database=self._database)
+        return mappers.capacity_policy_response(policy)
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def ListCapacityPolicies(
+        self, request: scoring_service_pb2.ListCapacityPoliciesRequest, context: Any
+    ) -> scoring_service_pb2.ListCapacityPoliciesResponse:
+        page = await capacity.list_capacity_policies(
+            request.page_size,
+            request.page_token,
+            database=self._database,
+            page_tokens=self._page_tokens,
+        )
+        return mappers.capacity_policies_response(page)
+
+    @allow(Role.RMC)
+    async def UpdateCapacityPolicy(
+        self, request: scoring_service_pb2.UpdateCapacityPolicyRequest, context: Any
+    ) -> scoring_service_pb2.UpdateCapacityPolicyResponse:
+        policy = await capacity.update_capacity_policy(
+            mappers.update_capacity_policy_command(request, current_principal().subject),
+            database=self._database,
+            holder=self._capacity.policies,
+        )
+        return mappers.updated_capacity_policy_response(policy)
 
     @allow(Role.DECLARATION_SYSTEM)
     async def AssessDeclaration(
@@ -47,6 +79,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             database=self._database,
             rules=self._rules,
             seed=self._seed,
+            capacity=self._capacity,
         )
         return mappers.assess_response(outcome)
 
@@ -64,6 +97,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
                     database=self._database,
                     rules=self._rules,
                     seed=self._seed,
+                    capacity=self._capacity,
                 )
             )
             for request, violations in checked:

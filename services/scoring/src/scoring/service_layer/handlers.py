@@ -35,6 +35,7 @@ from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import Evaluation, evaluate
+from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
 from scoring.service_layer.rules import CriteriaNotLoaded, RulesHolder, journaled_rules_at
 
 _log = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ async def assess_declaration(
     database: Database,
     rules: RulesHolder,
     seed: SelectionSeed,
+    capacity: CapacityLimits,
 ) -> AssessmentOutcome:
     """Assesses a declaration version once and stores the decision with the events it causes.
 
@@ -72,7 +74,9 @@ async def assess_declaration(
     stored assessment; other content under an assessed version is refused
     with ALREADY_EXISTS (reason ``DECLARATION_VERSION_CONFLICT``).
     """
-    (result,) = await assess_declarations([command], database=database, rules=rules, seed=seed)
+    (result,) = await assess_declarations(
+        [command], database=database, rules=rules, seed=seed, capacity=capacity
+    )
     if isinstance(result, DomainError):
         raise result
     if not result.already_assessed:
@@ -92,6 +96,7 @@ async def assess_declarations(
     database: Database,
     rules: RulesHolder,
     seed: SelectionSeed,
+    capacity: CapacityLimits,
 ) -> list[AssessmentOutcome | DomainError]:
     """Assesses a batch of declarations, each as :func:`assess_declaration` describes.
 
@@ -111,7 +116,7 @@ async def assess_declarations(
     for _ in range(2):
         try:
             async with database.unit_of_work() as uow:
-                results = await _assess_batch(uow, commands, engine, seed)
+                results = await _assess_batch(uow, commands, engine, seed, capacity)
                 await uow.commit()
         except DuplicateAssessment:
             continue
@@ -127,6 +132,7 @@ async def _assess_batch(
     commands: Sequence[AssessDeclaration],
     engine: SelectivityEngine,
     seed: SelectionSeed,
+    capacity: CapacityLimits,
 ) -> list[AssessmentOutcome | DomainError]:
     """The outcome of each command; the new assessments and their events are added to ``uow``.
 
@@ -142,6 +148,7 @@ async def _assess_batch(
     )
     results: list[AssessmentOutcome | DomainError] = []
     new: list[Assessment] = []
+    capacity_step = CapacityStep(uow, capacity)
     for command in commands:
         declaration = command.declaration
         key = (declaration.declaration_number, declaration.version)
@@ -153,7 +160,7 @@ async def _assess_batch(
         except DomainError as error:
             results.append(error)
             continue
-        assessment = _new_assessment(command, engine, seed)
+        assessment = await capacity_step.apply(_new_assessment(command, engine, seed))
         # A version sent twice in one batch is assessed once, like a re-send.
         stored[key] = assessment
         new.append(assessment)
@@ -336,5 +343,6 @@ async def explain_assessment(
         importer_approved=assessment.decision.importer_approved_trader,
         explain=True,
     )
+    replay = await replay_capacity(database, assessment, replay)
     problems.extend(decision_differences(assessment.decision, replay.decision))
     return AssessmentExplanation(assessment, replay, tuple(problems))
