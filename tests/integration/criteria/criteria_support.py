@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import grpc
+from customs.common.v1 import money_pb2, selectivity_pb2
 from customs.common.v1 import selection_rule_pb2 as rules
-from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2 as pb
 from customs.criteria.v1 import (
     criteria_service_pb2_grpc,
     criterion_pb2,
+    events_pb2,
     impact_analysis_pb2,
     named_list_pb2,
+    recommendation_pb2,
     risk_profile_pb2,
 )
 from customs.exam_reports.v1 import (
@@ -40,7 +42,9 @@ RMC = (Role.RMC, "rita")
 SUPERVISOR = (Role.SUPERVISOR, "sam")
 AUDITOR = (Role.AUDITOR, "aude")
 OPERATOR = (Role.OPERATOR, "oscar")
+OFFICER = (Role.OFFICER, "olga")
 SCORING = (Role.SERVICE, "scoring")
+EXAM_REPORTS = (Role.SERVICE, "exam-reports")
 
 #: Who calls: one role or several, and the subject.
 Caller = tuple[Role | tuple[Role, ...], str]
@@ -290,6 +294,53 @@ def company_list(*values: str) -> named_list_pb2.NamedList:
     )
 
 
+def outcome_event(
+    examined: datetime,
+    *hits: tuple[str, int, bool],
+    office: str = "PORT-1",
+    importer: str = "IMP-42",
+    declaration: str = "",
+    random: bool = False,
+    discrepancy: bool | None = None,
+    seized: bool = False,
+    revenue: money_pb2.Money | None = None,
+) -> pb.IngestExaminationOutcomeEventRequest:
+    """exam_reports' event for one signed-off examination.
+
+    ``hits`` are (criterion name, revision, discrepancy bearing on it); the
+    examination found a discrepancy if any hit did, unless ``discrepancy`` says.
+    """
+    found = any(hit[2] for hit in hits) if discrepancy is None else discrepancy
+    event_id = str(uuid.uuid4())
+    outcome = events_pb2.ExaminationOutcome(
+        examination_report=f"examReports/{event_id}",
+        declaration_number=declaration or f"2026-IM-{event_id[:8]}",
+        declaration_version=1,
+        office_code=office,
+        importer_id=importer,
+        examine_time=timestamp(examined),
+        channel=selectivity_pb2.CHANNEL_RED,
+        examination_level=selectivity_pb2.EXAMINATION_LEVEL_ENFORCEMENT,
+        randomly_selected=random,
+        discrepancy_found=found,
+        criterion_outcomes=[
+            events_pb2.CriterionOutcome(
+                criterion=name, criterion_revision=revision, discrepancy_found=bears
+            )
+            for name, revision, bears in hits
+        ],
+        seized=seized,
+    )
+    if revenue is not None:
+        outcome.revenue_found.CopyFrom(revenue)
+    return pb.IngestExaminationOutcomeEventRequest(
+        event_id=event_id,
+        source_service="exam-reports",
+        occur_time=timestamp(examined),
+        outcome=outcome,
+    )
+
+
 def error_details(error: grpc.aio.AioRpcError) -> dict[str, Any]:
     """The standard details of a rich error, by type name."""
     status = rpc_status.from_call(error)
@@ -497,3 +548,19 @@ class Criteria:
         assert response.verification.intact
         size: int = response.verification.entries_verified
         return size
+
+    async def ingest(self, *events: pb.IngestExaminationOutcomeEventRequest) -> None:
+        """Delivers examination outcomes as exam_reports' outbox relay does."""
+        for event in events:
+            await self.call("IngestExaminationOutcomeEvent", event, EXAM_REPORTS)
+
+    async def recommendations(
+        self, criterion_name: str, state: int = 0
+    ) -> dict[int, recommendation_pb2.Recommendation]:
+        """The recommendations about a criterion (in ``state`` if given), by kind."""
+        response = await self.call(
+            "ListRecommendations",
+            pb.ListRecommendationsRequest(criterion=criterion_name, state=state),
+            ANALYST,
+        )
+        return {r.kind: r for r in response.recommendations}

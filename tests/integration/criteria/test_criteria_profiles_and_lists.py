@@ -205,13 +205,6 @@ async def test_a_list_update_is_checked_against_the_stored_kind(criteria: Criter
     assert stored.named_list == created
 
 
-async def test_an_rpc_outside_this_release_is_unimplemented(criteria: Criteria) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await criteria.call("GetOversightReport", pb.GetOversightReportRequest(), RMC)
-
-    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
-
-
 async def test_the_versions_of_a_list_show_each_revision_and_why_it_changed(
     criteria: Criteria,
 ) -> None:

@@ -250,3 +250,22 @@ async def test_a_request_id_retried_after_the_change_is_published_only_once(
     assert again == first
     assert (await watcher.next()).criterion.name == submitted.name
     await watcher.nothing_more()
+
+
+async def test_a_deleted_named_list_is_removed_from_scoring(criteria: Criteria, watch: Any) -> None:
+    infringers = await criteria.create_list("known-infringers", "ACME-1")
+    watcher = watch()
+    snapshot = await watcher.snapshot()
+    assert [m.named_list.name for m in snapshot if m.HasField("named_list")] == [infringers.name]
+
+    await criteria.call(
+        "DeleteNamedList",
+        pb.DeleteNamedListRequest(
+            name=infringers.name, etag=infringers.etag, reason="the watch list was disbanded"
+        ),
+        ANALYST,
+    )
+
+    removal = await watcher.next()
+    assert removal.removed_named_list == infringers.name
+    assert removal.revision > snapshot[-1].revision

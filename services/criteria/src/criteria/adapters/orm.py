@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -43,7 +44,10 @@ class HistoryEntryRow(Base):
     """One link of the hash chain; ``resource_version`` numbers the resource's changes."""
 
     __tablename__ = "history_entries"
-    __table_args__ = (Index("ix_history_entries_resource", "resource", "resource_version"),)
+    __table_args__ = (
+        Index("ix_history_entries_resource", "resource", "resource_version"),
+        Index("ix_history_entries_change_time", "change_time"),
+    )
 
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     resource: Mapped[str] = mapped_column(String(255))
@@ -173,7 +177,11 @@ class ExaminationOutcomeRow(Base):
     """An examination outcome as received (one per event)."""
 
     __tablename__ = "examination_outcomes"
-    __table_args__ = (Index("ix_examination_outcomes_office_time", "office_code", "examine_time"),)
+    __table_args__ = (
+        Index("ix_examination_outcomes_office_time", "office_code", "examine_time"),
+        Index("ix_examination_outcomes_examine_time", "examine_time"),
+        Index("ix_examination_outcomes_importer_id", "importer_id"),
+    )
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_service: Mapped[str] = mapped_column(String(63))
@@ -284,6 +292,37 @@ class ImpactAnalysisRow(Base):
     capacity_exceedances: Mapped[str] = mapped_column(Text)
     #: JSON list of [criterion name, shared selections].
     overlaps: Mapped[str] = mapped_column(Text)
+
+
+class RecommendationRow(Base):
+    """A recommendation generated from a criterion's results, and its decision."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        Index("ix_recommendations_criterion_state", "criterion_id", "state", "kind"),
+        Index("ix_recommendations_create_time", "create_time", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    criterion_id: Mapped[str] = mapped_column(_ID, ForeignKey("criteria.id"))
+    criterion_revision: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(_ENUM)
+    state: Mapped[str] = mapped_column(_ENUM)
+    rationale: Mapped[str] = mapped_column(Text)
+    trader_id: Mapped[str] = mapped_column(String(35))
+    consecutive_negative_results: Mapped[int] = mapped_column(Integer)
+    discrepancies: Mapped[int] = mapped_column(Integer)
+    #: JSON list of declaration numbers, at most 50.
+    declaration_numbers: Mapped[str] = mapped_column(Text)
+    suggested_selection_percent: Mapped[float | None] = mapped_column(Double)
+    #: Encoded customs.common.v1.Treatment; null when none is suggested.
+    suggested_treatment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decided_by: Mapped[str] = mapped_column(_SUBJECT)
+    decision_reason: Mapped[str] = mapped_column(Text)
+    decide_time: Mapped[datetime | None]
+    resulting_criterion_revision: Mapped[int] = mapped_column(BigInteger)
+    create_time: Mapped[datetime]
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 #: Every table of the service's database, the kit's included (for migrations and tests).

@@ -8,9 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import InstrumentedAttribute, aliased, defer
 
 from criteria.adapters.orm import (
     AuditFindingCriterionRow,
@@ -24,6 +37,7 @@ from criteria.adapters.orm import (
     ImpactAnalysisRow,
     NamedListRevisionRow,
     NamedListRow,
+    RecommendationRow,
     RiskProfileRow,
 )
 from criteria.domain.history import ChangeKind, FieldChange, HistoryEntry
@@ -50,6 +64,15 @@ from criteria.domain.model import (
     RiskProfileContent,
 )
 from criteria.domain.outcomes import Amount, AuditFinding, ExaminationOutcome, ReceivedEvent
+from criteria.domain.oversight import Decision, PeriodChange, StateChange
+from criteria.domain.performance import OfficeResults, PerformanceFacts, RandomResults
+from criteria.domain.recommendations import (
+    MAX_EVIDENCE,
+    Evidence,
+    Recommendation,
+    RecommendationKind,
+    RecommendationState,
+)
 
 # Any fixed key works: the database belongs to this service alone. It differs
 # from the change feed's key, which is taken after this one.
@@ -162,13 +185,7 @@ class Repository:
                 risk_area=content.risk_area,
                 priority=content.priority,
                 rationale=content.rationale,
-                sources=json.dumps(
-                    [
-                        {"kind": s.kind, "description": s.description, "reference": s.reference}
-                        for s in content.sources
-                    ],
-                    ensure_ascii=False,
-                ),
+                sources=_sources_json(content.sources),
                 indicators=json.dumps(list(content.indicators), ensure_ascii=False),
                 intended_treatment=content.intended_treatment.encoded,
                 owner=content.owner,
@@ -179,6 +196,27 @@ class Repository:
             )
         )
         await self._session.flush()
+
+    async def save_risk_profile(self, profile: RiskProfile) -> None:
+        """Stores a profile's new revision in place."""
+        content = profile.content
+        await self._session.execute(
+            update(RiskProfileRow)
+            .where(RiskProfileRow.id == profile.id)
+            .values(
+                title=content.title,
+                risk_area=content.risk_area,
+                priority=content.priority,
+                rationale=content.rationale,
+                sources=_sources_json(content.sources),
+                indicators=json.dumps(list(content.indicators), ensure_ascii=False),
+                intended_treatment=content.intended_treatment.encoded,
+                owner=content.owner,
+                next_review_date=content.next_review_date,
+                revision=profile.revision,
+                update_time=profile.update_time,
+            )
+        )
 
     async def list_risk_profiles(
         self, after: tuple[int, str] | None, limit: int, *, risk_area: str, owner: str
@@ -235,6 +273,40 @@ class Repository:
             .where(NamedListRow.id == named_list.id)
             .values(revision=named_list.revision)
         )
+
+    async def delete_named_list(self, list_id: str) -> None:
+        """Removes a list and its revisions (the history keeps every change)."""
+        await self._session.execute(
+            delete(NamedListRevisionRow).where(NamedListRevisionRow.named_list_id == list_id)
+        )
+        await self._session.execute(delete(NamedListRow).where(NamedListRow.id == list_id))
+
+    async def rules_in_use(self) -> list[tuple[str, Document]]:
+        """(id, rule) of the latest and applied revisions of the criteria not retired."""
+        revision = CriterionRevisionRow
+        rows = await self._session.execute(
+            select(CriterionRow.id, revision.rule)
+            .join(
+                CriterionVersionRow,
+                and_(
+                    CriterionVersionRow.criterion_id == CriterionRow.id,
+                    CriterionVersionRow.version == CriterionRow.version,
+                ),
+            )
+            .join(
+                revision,
+                and_(
+                    revision.criterion_id == CriterionRow.id,
+                    or_(
+                        revision.revision == CriterionVersionRow.revision,
+                        revision.revision == CriterionVersionRow.active_revision,
+                    ),
+                ),
+            )
+            .where(CriterionVersionRow.state != CriterionState.RETIRED.value)
+            .order_by(CriterionRow.id)
+        )
+        return [(criterion_id, Document(rule)) for criterion_id, rule in rows]
 
     async def list_named_lists(
         self, after: str, limit: int, *, kind: NamedListKind | None, with_items: bool
@@ -310,6 +382,14 @@ class Repository:
         """The criterion at its current version, if it exists."""
         found = await self._criteria(CriterionRow.id == criterion_id, limit=1)
         return found[0] if found else None
+
+    async def criteria_by_id(self, criterion_ids: Collection[str]) -> dict[str, Criterion]:
+        """The existing criteria among ``criterion_ids``, at their current versions, by id."""
+        ids = list(criterion_ids)
+        if not ids:
+            return {}
+        found = await self._criteria(CriterionRow.id.in_(ids), limit=len(ids))
+        return {criterion.id: criterion for criterion in found}
 
     async def criterion_exists(self, criterion_id: str) -> bool:
         """Whether a criterion with this id exists."""
@@ -637,6 +717,13 @@ class Repository:
             )
 
 
+def _sources_json(sources: Sequence[ProfileSource]) -> str:
+    return json.dumps(
+        [{"kind": s.kind, "description": s.description, "reference": s.reference} for s in sources],
+        ensure_ascii=False,
+    )
+
+
 def _amount_columns(prefix: str, amount: Amount | None) -> dict[str, Any]:
     return {
         f"{prefix}_currency": amount.currency_code if amount else None,
@@ -801,4 +888,467 @@ def _impact_analysis(row: ImpactAnalysisRow) -> ImpactAnalysis:
         scoring_criteria_revision=row.scoring_criteria_revision,
         requested_by=row.requested_by,
         create_time=row.create_time,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Performance, recommendations and the oversight report
+
+
+def _examinations(*conditions: ColumnElement[bool]) -> Subquery:
+    """One row per (criterion, examination): whether it found a discrepancy for the criterion.
+
+    An examination can hit a criterion on several items; it counts once, with a
+    discrepancy if any of those hits found one.
+    """
+    hit, outcome = ExaminationCriterionHitRow, ExaminationOutcomeRow
+    return (
+        select(
+            hit.criterion_id,
+            hit.event_id,
+            func.max(case((hit.discrepancy_found, 1), else_=0)).label("discrepancy"),
+        )
+        .join(outcome, outcome.event_id == hit.event_id)
+        .where(*conditions)
+        .group_by(hit.criterion_id, hit.event_id)
+        .subquery()
+    )
+
+
+def _flag(column: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[int]:
+    return func.sum(case((column, 1), else_=0))
+
+
+def _period(start: datetime, end: datetime, office_code: str) -> list[ColumnElement[bool]]:
+    outcome = ExaminationOutcomeRow
+    conditions = [outcome.examine_time >= start, outcome.examine_time < end]
+    if office_code:
+        conditions.append(outcome.office_code == office_code)
+    return conditions
+
+
+def _amounts(rows: Sequence[Any]) -> dict[str, list[Amount]]:
+    found: dict[str, list[Amount]] = {}
+    for key, currency, units, nanos in rows:
+        found.setdefault(key, []).append(Amount(currency, int(units or 0), int(nanos or 0)))
+    return found
+
+
+class PerformanceRepository:
+    """The reads and writes behind performance figures, recommendations and the report."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # -- outcomes -----------------------------------------------------------
+
+    async def performance_facts(
+        self, criterion_ids: Collection[str], start: datetime, end: datetime, office_code: str
+    ) -> dict[str, PerformanceFacts]:
+        """The stored results of each criterion over ``[start, end)``, optionally at one office.
+
+        Audit findings concern a trader, not an office: they count whatever the office.
+        """
+        ids = list(criterion_ids)
+        outcome = ExaminationOutcomeRow
+        in_period = _examinations(
+            ExaminationCriterionHitRow.criterion_id.in_(ids), *_period(start, end, office_code)
+        )
+        by_office: dict[str, dict[str, OfficeResults]] = {i: {} for i in ids}
+        rows = await self._session.execute(
+            select(
+                in_period.c.criterion_id,
+                outcome.office_code,
+                func.count(),
+                func.sum(in_period.c.discrepancy),
+                _flag(outcome.seized),
+                _flag(outcome.penalty_recommended),
+            )
+            .join(outcome, outcome.event_id == in_period.c.event_id)
+            .group_by(in_period.c.criterion_id, outcome.office_code)
+        )
+        for criterion_id, office, count, discrepancies, seizures, penalties in rows:
+            by_office[criterion_id][office] = OfficeResults(
+                int(count), int(discrepancies or 0), int(seizures or 0), int(penalties or 0)
+            )
+        revenue = _amounts(
+            (
+                await self._session.execute(
+                    select(
+                        in_period.c.criterion_id,
+                        outcome.revenue_currency,
+                        func.sum(outcome.revenue_units),
+                        func.sum(outcome.revenue_nanos),
+                    )
+                    .join(outcome, outcome.event_id == in_period.c.event_id)
+                    .where(outcome.revenue_currency.is_not(None))
+                    .group_by(in_period.c.criterion_id, outcome.revenue_currency)
+                )
+            ).all()
+        )
+        audits, duty = await self._audit_facts(ids, start, end)
+        last_discrepancy, negatives = await self._runs(ids, end, office_code)
+        return {
+            criterion_id: PerformanceFacts(
+                by_office=by_office[criterion_id],
+                revenue_found=tuple(revenue.get(criterion_id, ())),
+                audit_findings=audits.get(criterion_id, 0),
+                audit_duty_assessed=tuple(duty.get(criterion_id, ())),
+                consecutive_negative_results=negatives.get(criterion_id, 0),
+                last_discrepancy_time=last_discrepancy.get(criterion_id),
+            )
+            for criterion_id in ids
+        }
+
+    async def _audit_facts(
+        self, ids: list[str], start: datetime, end: datetime
+    ) -> tuple[dict[str, int], dict[str, list[Amount]]]:
+        finding, link = AuditFindingRow, AuditFindingCriterionRow
+        attributed = (
+            select(link.criterion_id, link.event_id)
+            .join(finding, finding.event_id == link.event_id)
+            .where(
+                link.criterion_id.in_(ids),
+                finding.finding_time >= start,
+                finding.finding_time < end,
+            )
+            .group_by(link.criterion_id, link.event_id)
+            .subquery()
+        )
+        counts = await self._session.execute(
+            select(attributed.c.criterion_id, func.count()).group_by(attributed.c.criterion_id)
+        )
+        duty = await self._session.execute(
+            select(
+                attributed.c.criterion_id,
+                finding.unpaid_duty_currency,
+                func.sum(finding.unpaid_duty_units),
+                func.sum(finding.unpaid_duty_nanos),
+            )
+            .join(finding, finding.event_id == attributed.c.event_id)
+            .where(finding.unpaid_duty_currency.is_not(None))
+            .group_by(attributed.c.criterion_id, finding.unpaid_duty_currency)
+        )
+        return {row[0]: int(row[1]) for row in counts}, _amounts(duty.all())
+
+    async def _runs(
+        self, ids: list[str], end: datetime, office_code: str
+    ) -> tuple[dict[str, datetime], dict[str, int]]:
+        """Per criterion: the last discrepancy before ``end`` and the negatives since."""
+        outcome = ExaminationOutcomeRow
+        before_end = [outcome.examine_time < end]
+        if office_code:
+            before_end.append(outcome.office_code == office_code)
+        found = _examinations(ExaminationCriterionHitRow.criterion_id.in_(ids), *before_end)
+        last_rows = await self._session.execute(
+            select(found.c.criterion_id, func.max(outcome.examine_time))
+            .join(outcome, outcome.event_id == found.c.event_id)
+            .where(found.c.discrepancy == 1)
+            .group_by(found.c.criterion_id)
+        )
+        last: dict[str, datetime] = {row[0]: row[1] for row in last_rows}
+        negatives: dict[str, int] = {}
+        for criterion_id in ids:
+            conditions = [*before_end]
+            if criterion_id in last:
+                conditions.append(outcome.examine_time > last[criterion_id])
+            run = _examinations(
+                ExaminationCriterionHitRow.criterion_id == criterion_id, *conditions
+            )
+            negatives[criterion_id] = int(
+                await self._session.scalar(select(func.count()).select_from(run)) or 0
+            )
+        return last, negatives
+
+    async def random_results(
+        self, start: datetime, end: datetime, office_code: str
+    ) -> dict[str, RandomResults]:
+        """Random examinations per office over ``[start, end)``."""
+        outcome = ExaminationOutcomeRow
+        rows = await self._session.execute(
+            select(outcome.office_code, func.count(), _flag(outcome.discrepancy_found))
+            .where(outcome.randomly_selected.is_(True), *_period(start, end, office_code))
+            .group_by(outcome.office_code)
+        )
+        return {office: RandomResults(int(n), int(d or 0)) for office, n, d in rows}
+
+    async def negative_run(self, criterion_id: str, revision: int) -> Evidence:
+        """The examinations without discrepancy under ``revision`` since its last discrepancy."""
+        hit, outcome = ExaminationCriterionHitRow, ExaminationOutcomeRow
+        at_revision = [hit.criterion_id == criterion_id, hit.criterion_revision == revision]
+        found = _examinations(*at_revision)
+        last = await self._session.scalar(
+            select(func.max(outcome.examine_time))
+            .select_from(found)
+            .join(outcome, outcome.event_id == found.c.event_id)
+            .where(found.c.discrepancy == 1)
+        )
+        conditions = at_revision if last is None else [*at_revision, outcome.examine_time > last]
+        run = _examinations(*conditions)
+        count, since = (
+            await self._session.execute(
+                select(func.count(), func.min(outcome.examine_time))
+                .select_from(run)
+                .join(outcome, outcome.event_id == run.c.event_id)
+            )
+        ).one()
+        return Evidence(int(count), since, await self._latest_declarations(run))
+
+    async def trader_discrepancies(
+        self, criterion_id: str, importer_id: str, since: datetime, until: datetime
+    ) -> Evidence:
+        """The importer's examinations with a criterion discrepancy in ``(since, until]``."""
+        outcome = ExaminationOutcomeRow
+        found = _examinations(
+            ExaminationCriterionHitRow.criterion_id == criterion_id,
+            outcome.importer_id == importer_id,
+            outcome.examine_time > since,
+            outcome.examine_time <= until,
+        )
+        count, first = (
+            await self._session.execute(
+                select(func.count(), func.min(outcome.examine_time))
+                .select_from(found)
+                .join(outcome, outcome.event_id == found.c.event_id)
+                .where(found.c.discrepancy == 1)
+            )
+        ).one()
+        declarations = await self._latest_declarations(found, found.c.discrepancy == 1)
+        return Evidence(int(count), first, declarations)
+
+    async def _latest_declarations(
+        self, examinations: Subquery, *conditions: ColumnElement[bool]
+    ) -> tuple[str, ...]:
+        outcome = ExaminationOutcomeRow
+        rows = await self._session.scalars(
+            select(outcome.declaration_number)
+            .select_from(examinations)
+            .join(outcome, outcome.event_id == examinations.c.event_id)
+            .where(*conditions)
+            .order_by(outcome.examine_time.desc(), outcome.event_id.desc())
+            .limit(MAX_EVIDENCE)
+        )
+        return tuple(reversed(list(rows)))
+
+    # -- criteria over time -------------------------------------------------
+
+    async def timelines(self, criterion_ids: Collection[str]) -> dict[str, list[StateChange]]:
+        """Each criterion's versions in order, as state changes."""
+        version = CriterionVersionRow
+        rows = await self._session.execute(
+            select(
+                version.criterion_id, version.update_time, version.state, version.active_revision
+            )
+            .where(version.criterion_id.in_(list(criterion_ids)))
+            .order_by(version.criterion_id, version.version)
+        )
+        found: dict[str, list[StateChange]] = {i: [] for i in criterion_ids}
+        for criterion_id, time, state, active_revision in rows:
+            found[criterion_id].append(StateChange(time, CriterionState(state), active_revision))
+        return found
+
+    async def criteria_active_before(self, end: datetime, *, after: str = "") -> list[str]:
+        """Ids, in order, of criteria that were ACTIVE at some time before ``end``."""
+        version = CriterionVersionRow
+        query = (
+            select(version.criterion_id)
+            .where(
+                version.state == CriterionState.ACTIVE.value,
+                version.update_time < end,
+                version.criterion_id > after,
+            )
+            .group_by(version.criterion_id)
+            .order_by(version.criterion_id)
+        )
+        return list(await self._session.scalars(query))
+
+    async def criteria_examined(
+        self, start: datetime, end: datetime, office_code: str, *, after: str = ""
+    ) -> list[str]:
+        """Ids, in order, of known criteria with examinations in ``[start, end)``."""
+        found = _examinations(*_period(start, end, office_code))
+        rows = await self._session.scalars(
+            select(found.c.criterion_id)
+            .join(CriterionRow, CriterionRow.id == found.c.criterion_id)
+            .where(found.c.criterion_id > after)
+            .group_by(found.c.criterion_id)
+            .order_by(found.c.criterion_id)
+        )
+        return list(rows)
+
+    async def period_changes(self, start: datetime, end: datetime) -> list[PeriodChange]:
+        """The history entries of ``[start, end)`` in chain order, with the revision concerned."""
+        version, revision = CriterionVersionRow, CriterionRevisionRow
+        rows = await self._session.execute(
+            select(HistoryEntryRow, revision.revision, revision.author)
+            .outerjoin(version, version.history_sequence == HistoryEntryRow.sequence)
+            .outerjoin(
+                revision,
+                and_(
+                    revision.criterion_id == version.criterion_id,
+                    revision.revision == version.revision,
+                ),
+            )
+            .where(HistoryEntryRow.change_time >= start, HistoryEntryRow.change_time < end)
+            .order_by(HistoryEntryRow.sequence)
+        )
+        return [
+            PeriodChange(_history_entry(entry), number or 0, author or "")
+            for entry, number, author in rows
+        ]
+
+    # -- recommendations ----------------------------------------------------
+
+    async def add_recommendation(self, recommendation: Recommendation) -> None:
+        """Stores a new recommendation."""
+        self._session.add(RecommendationRow(**_recommendation_columns(recommendation)))
+        await self._session.flush()
+
+    async def save_recommendation(self, recommendation: Recommendation) -> None:
+        """Stores a recommendation's decision."""
+        await self._session.execute(
+            update(RecommendationRow)
+            .where(RecommendationRow.id == recommendation.id)
+            .values(**_recommendation_columns(recommendation))
+        )
+
+    async def get_recommendation(self, recommendation_id: str) -> Recommendation | None:
+        """The recommendation, if it exists."""
+        row = await self._session.get(RecommendationRow, recommendation_id)
+        return None if row is None else _recommendation(row)
+
+    async def list_recommendations(
+        self,
+        after: tuple[datetime, str] | None,
+        limit: int | None,
+        *,
+        state: RecommendationState | None = None,
+        criterion_id: str = "",
+        kind: RecommendationKind | None = None,
+    ) -> list[Recommendation]:
+        """Recommendations newest first after the keyset position ``after``."""
+        row = RecommendationRow
+        query = select(row).order_by(row.create_time.desc(), row.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        if after is not None:
+            time, recommendation_id = after
+            query = query.where(
+                or_(
+                    row.create_time < time,
+                    and_(row.create_time == time, row.id < recommendation_id),
+                )
+            )
+        if state is not None:
+            query = query.where(row.state == state.value)
+        if criterion_id:
+            query = query.where(row.criterion_id == criterion_id)
+        if kind is not None:
+            query = query.where(row.kind == kind.value)
+        return [_recommendation(found) for found in await self._session.scalars(query)]
+
+    async def pending_kinds(self, criterion_id: str) -> frozenset[RecommendationKind]:
+        """The kinds of criterion-level recommendations pending for the criterion."""
+        rows = await self._session.scalars(
+            select(RecommendationRow.kind).where(
+                RecommendationRow.criterion_id == criterion_id,
+                RecommendationRow.state == RecommendationState.PENDING.value,
+                RecommendationRow.trader_id == "",
+            )
+        )
+        return frozenset(RecommendationKind(kind) for kind in rows)
+
+    async def trader_blocked_kinds(
+        self, criterion_id: str, trader_id: str, since: datetime
+    ) -> frozenset[RecommendationKind]:
+        """Kinds pending for the trader and criterion, or accepted or dismissed since ``since``."""
+        row = RecommendationRow
+        rows = await self._session.scalars(
+            select(row.kind).where(
+                row.criterion_id == criterion_id,
+                row.trader_id == trader_id,
+                or_(
+                    row.state == RecommendationState.PENDING.value,
+                    and_(
+                        row.state != RecommendationState.SUPERSEDED.value,
+                        row.create_time > since,
+                    ),
+                ),
+            )
+        )
+        return frozenset(RecommendationKind(kind) for kind in rows)
+
+    async def supersede_pending(self, criterion_id: str, now: datetime) -> int:
+        """Marks the criterion's pending recommendations SUPERSEDED; how many there were."""
+        row = RecommendationRow
+        result = await self._session.execute(
+            update(row)
+            .where(row.criterion_id == criterion_id, row.state == RecommendationState.PENDING.value)
+            .values(
+                state=RecommendationState.SUPERSEDED.value, decide_time=now, version=row.version + 1
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def decisions_between(self, start: datetime, end: datetime) -> list[Decision]:
+        """Recommendations accepted or dismissed in ``[start, end)``."""
+        row = RecommendationRow
+        rows = await self._session.execute(
+            select(row.decided_by, row.state).where(
+                row.decide_time >= start,
+                row.decide_time < end,
+                row.state.in_(
+                    [RecommendationState.ACCEPTED.value, RecommendationState.DISMISSED.value]
+                ),
+            )
+        )
+        return [Decision(decided_by, RecommendationState(state)) for decided_by, state in rows]
+
+
+def _recommendation_columns(recommendation: Recommendation) -> dict[str, Any]:
+    treatment = recommendation.suggested_treatment
+    return {
+        "id": recommendation.id,
+        "criterion_id": recommendation.criterion_id,
+        "criterion_revision": recommendation.criterion_revision,
+        "kind": recommendation.kind.value,
+        "state": recommendation.state.value,
+        "rationale": recommendation.rationale,
+        "trader_id": recommendation.trader_id,
+        "consecutive_negative_results": recommendation.consecutive_negative_results,
+        "discrepancies": recommendation.discrepancies,
+        "declaration_numbers": json.dumps(list(recommendation.declaration_numbers)),
+        "suggested_selection_percent": recommendation.suggested_selection_percent,
+        "suggested_treatment": treatment.encoded if treatment is not None else None,
+        "decided_by": recommendation.decided_by,
+        "decision_reason": recommendation.decision_reason,
+        "decide_time": recommendation.decide_time,
+        "resulting_criterion_revision": recommendation.resulting_criterion_revision,
+        "create_time": recommendation.create_time,
+        "version": recommendation.version,
+    }
+
+
+def _recommendation(row: RecommendationRow) -> Recommendation:
+    return Recommendation(
+        id=row.id,
+        criterion_id=row.criterion_id,
+        criterion_revision=row.criterion_revision,
+        kind=RecommendationKind(row.kind),
+        state=RecommendationState(row.state),
+        rationale=row.rationale,
+        trader_id=row.trader_id,
+        consecutive_negative_results=row.consecutive_negative_results,
+        discrepancies=row.discrepancies,
+        declaration_numbers=tuple(json.loads(row.declaration_numbers)),
+        suggested_selection_percent=row.suggested_selection_percent,
+        suggested_treatment=(
+            Document(row.suggested_treatment) if row.suggested_treatment is not None else None
+        ),
+        decided_by=row.decided_by,
+        decision_reason=row.decision_reason,
+        decide_time=row.decide_time,
+        resulting_criterion_revision=row.resulting_criterion_revision,
+        create_time=row.create_time,
+        version=row.version,
     )

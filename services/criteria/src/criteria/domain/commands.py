@@ -9,6 +9,7 @@ from criteria.domain.model import (
     Actor,
     CriterionContent,
     CriterionDraft,
+    Document,
     NamedListContent,
     RiskProfileContent,
 )
@@ -17,6 +18,8 @@ from criteria.domain.model import (
 CriterionPatch = Callable[[CriterionContent], CriterionDraft]
 #: An edit of the content of a named list.
 NamedListPatch = Callable[[NamedListContent], NamedListContent]
+#: An edit of the content of a risk profile (the update mask applied to it).
+RiskProfilePatch = Callable[[RiskProfileContent], RiskProfileContent]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,16 @@ class CreateRiskProfile:
 
     profile_id: str
     content: RiskProfileContent
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class UpdateRiskProfile:
+    """Change a risk profile."""
+
+    profile_id: str
+    etag: str
+    patch: RiskProfilePatch
     actor: Actor
 
 
@@ -109,3 +122,29 @@ class AnalyzeImpact:
     revision: int
     lookback_days: int
     actor: Actor
+
+
+@dataclass(frozen=True)
+class DeleteNamedList:
+    """Delete a named list that no criterion still in use references."""
+
+    list_id: str
+    etag: str
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class DecideRecommendation:
+    """Accept or dismiss a recommendation with a reason.
+
+    ``selection_percent`` and ``treatment`` (an encoded Treatment) replace what
+    an accepted recommendation suggests; ``None`` keeps the suggestion.
+    """
+
+    recommendation_id: str
+    etag: str
+    reason: str
+    actor: Actor
+    selection_percent: float | None = None
+    treatment: Document | None = None

@@ -277,6 +277,13 @@ def new_risk_profile(profile_id: str, content: RiskProfileContent, now: datetime
     return RiskProfile(profile_id, content, 1, now, now)
 
 
+def revise_risk_profile(
+    profile: RiskProfile, content: RiskProfileContent, now: datetime
+) -> RiskProfile:
+    """The next revision of a risk profile."""
+    return RiskProfile(profile.id, content, profile.revision + 1, profile.create_time, now)
+
+
 def new_named_list(
     list_id: str, content: NamedListContent, editor: Actor, now: datetime
 ) -> NamedList:

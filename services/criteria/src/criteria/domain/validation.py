@@ -141,11 +141,22 @@ def check_criterion_draft(
 
 def check_risk_profile_content(content: RiskProfileContent, actor: Actor, *, field: str) -> None:
     """Raises if ``content`` cannot be stored, or if ``actor`` may not set its priority."""
-    if content.priority != 0 and not actor.has_any("rmc"):
+    if content.priority != 0:
+        check_priority_setter(actor)
+    check_next_review_date(content, field=field)
+
+
+def check_priority_setter(actor: Actor) -> None:
+    """Raises PERMISSION_DENIED unless ``actor`` may set or change a profile's priority."""
+    if not actor.has_any("rmc"):
         raise PermissionDenied(
             "PRIORITY_RESERVED_TO_RMC",
             "only the Risk Management Committee (role rmc) sets a profile's priority",
         )
+
+
+def check_next_review_date(content: RiskProfileContent, *, field: str) -> None:
+    """Raises INVALID_ARGUMENT if the profile's next review date is not a calendar date."""
     try:
         date.fromisoformat(content.next_review_date)
     except ValueError:

@@ -20,12 +20,15 @@ from customs.criteria.v1 import (
     history_pb2,
     impact_analysis_pb2,
     named_list_pb2,
+    oversight_report_pb2,
+    performance_pb2,
+    recommendation_pb2,
     risk_profile_pb2,
 )
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from criteria.domain.commands import CriterionPatch, NamedListPatch
+from criteria.domain.commands import CriterionPatch, NamedListPatch, RiskProfilePatch
 from criteria.domain.history import HistoryEntry, Verification
 from criteria.domain.impact import ImpactAnalysis
 from criteria.domain.model import (
@@ -50,7 +53,14 @@ from criteria.domain.outcomes import (
     ExaminationOutcome,
     ReceivedEvent,
 )
-from criteria.service_layer.handlers import CRITERION_FEED
+from criteria.domain.oversight import OversightReport
+from criteria.domain.performance import CriterionPerformance
+from criteria.domain.recommendations import (
+    DEFAULT_REVIEW_DOCUMENT,
+    Recommendation,
+    RuleTerms,
+)
+from criteria.service_layer.handlers import CRITERION_FEED, Period
 from criteria.service_layer.watch import SnapshotEnded, SnapshotStarted, WatchEvent
 from customs_kit.auth import Principal
 from customs_kit.changefeed import Change
@@ -126,11 +136,8 @@ def risk_profile_content(message: risk_profile_pb2.RiskProfile) -> RiskProfileCo
     )
 
 
-def risk_profile_message(profile: RiskProfile) -> risk_profile_pb2.RiskProfile:
-    """A profile as the contract returns it."""
-    content = profile.content
+def _profile_content_message(content: RiskProfileContent) -> risk_profile_pb2.RiskProfile:
     return risk_profile_pb2.RiskProfile(
-        name=profile.name,
         title=content.title,
         risk_area=content.risk_area,
         priority=content.priority,
@@ -149,11 +156,38 @@ def risk_profile_message(profile: RiskProfile) -> risk_profile_pb2.RiskProfile:
         ),
         owner=content.owner,
         next_review_date=content.next_review_date,
-        revision=profile.revision,
-        create_time=_timestamp(profile.create_time),
-        update_time=_timestamp(profile.update_time),
-        etag=profile.etag,
     )
+
+
+def risk_profile_patch(
+    request: criteria_service_pb2.UpdateRiskProfileRequest,
+) -> RiskProfilePatch:
+    """The request's update mask applied to a profile's content."""
+
+    def patch(current: RiskProfileContent) -> RiskProfileContent:
+        merged = _profile_content_message(current)
+        request.update_mask.MergeMessage(
+            request.risk_profile, merged, replace_message_field=True, replace_repeated_field=True
+        )
+        _check(merged, "risk_profile")
+        return risk_profile_content(merged)
+
+    return patch
+
+
+def risk_profile_message(profile: RiskProfile) -> risk_profile_pb2.RiskProfile:
+    """A profile as the contract returns it."""
+    message = _profile_content_message(profile.content)
+    message.MergeFrom(
+        risk_profile_pb2.RiskProfile(
+            name=profile.name,
+            revision=profile.revision,
+            create_time=_timestamp(profile.create_time),
+            update_time=_timestamp(profile.update_time),
+            etag=profile.etag,
+        )
+    )
+    return message
 
 
 # -- criteria ----------------------------------------------------------------
@@ -521,6 +555,147 @@ def audit_finding(message: events_pb2.AuditFinding) -> AuditFinding:
     )
 
 
+# -- performance, recommendations, oversight -------------------------------------
+
+
+def period(
+    start: timestamp_pb2.Timestamp, end: timestamp_pb2.Timestamp, office_code: str = ""
+) -> Period:
+    """A requested period (its bounds were validated as present and ordered)."""
+    return Period(start.ToDatetime(tzinfo=UTC), end.ToDatetime(tzinfo=UTC), office_code)
+
+
+def _money(amount: Amount | None) -> money_pb2.Money | None:
+    if amount is None:
+        return None
+    return money_pb2.Money(
+        currency_code=amount.currency_code, units=amount.units, nanos=amount.nanos
+    )
+
+
+def performance_message(
+    performance: CriterionPerformance,
+) -> performance_pb2.CriterionPerformance:
+    """A criterion's results as the contract returns them."""
+    interval = performance.hit_rate_interval
+    message = performance_pb2.CriterionPerformance(
+        criterion=performance.criterion,
+        title=performance.title,
+        office_code=performance.office_code,
+        start_time=_timestamp(performance.start_time),
+        end_time=_timestamp(performance.end_time),
+        examinations=performance.examinations,
+        discrepancies=performance.discrepancies,
+        hit_rate=performance.hit_rate,
+        hit_rate_interval=performance_pb2.ProportionInterval(
+            lower=interval.lower, upper=interval.upper, confidence=interval.confidence
+        ),
+        random_examinations=performance.random_examinations,
+        random_discrepancies=performance.random_discrepancies,
+        random_discrepancy_rate=performance.random_discrepancy_rate,
+        seizures=performance.seizures,
+        penalties_recommended=performance.penalties_recommended,
+        revenue_found=_money(performance.revenue_found),
+        audit_findings=performance.audit_findings,
+        audit_duty_assessed=_money(performance.audit_duty_assessed),
+        consecutive_negative_results=performance.consecutive_negative_results,
+        last_discrepancy_time=_timestamp(performance.last_discrepancy_time),
+    )
+    if performance.lift is not None:
+        message.lift = performance.lift
+    return message
+
+
+def recommendation_message(
+    recommendation: Recommendation,
+) -> recommendation_pb2.Recommendation:
+    """A recommendation as the contract returns it."""
+    treatment = recommendation.suggested_treatment
+    message = recommendation_pb2.Recommendation(
+        name=recommendation.name,
+        criterion=recommendation.criterion,
+        criterion_revision=recommendation.criterion_revision,
+        kind=recommendation.kind.value,
+        state=recommendation.state.value,
+        rationale=recommendation.rationale,
+        trader_id=recommendation.trader_id,
+        consecutive_negative_results=recommendation.consecutive_negative_results,
+        discrepancies=recommendation.discrepancies,
+        declaration_numbers=recommendation.declaration_numbers,
+        suggested_treatment=(
+            selection_rule_pb2.Treatment.FromString(treatment.encoded)
+            if treatment is not None
+            else None
+        ),
+        decided_by=recommendation.decided_by,
+        decision_reason=recommendation.decision_reason,
+        decide_time=_timestamp(recommendation.decide_time),
+        resulting_criterion_revision=recommendation.resulting_criterion_revision,
+        create_time=_timestamp(recommendation.create_time),
+        etag=recommendation.etag,
+    )
+    if recommendation.suggested_selection_percent is not None:
+        message.suggested_selection_percent = recommendation.suggested_selection_percent
+    return message
+
+
+def oversight_report_message(report: OversightReport) -> oversight_report_pb2.OversightReport:
+    """The oversight report as the contract returns it."""
+    return oversight_report_pb2.OversightReport(
+        start_time=_timestamp(report.start_time),
+        end_time=_timestamp(report.end_time),
+        generate_time=_timestamp(report.generate_time),
+        criteria=[
+            oversight_report_pb2.OversightCriterion(
+                criterion=f"criteria/{item.criterion_id}",
+                title=item.title,
+                risk_profile=item.risk_profile,
+                risk_area=item.risk_area,
+                state=item.standing.state.value,
+                active_revision=item.standing.active_revision,
+                inactivate_time=_timestamp(item.standing.inactivate_time),
+                performance=performance_message(item.performance),
+            )
+            for item in report.criteria
+        ],
+        changes=[change_record(entry) for entry in report.changes],
+        approvals=[
+            oversight_report_pb2.OversightApproval(
+                criterion=approval.criterion,
+                revision=approval.revision,
+                author=approval.author,
+                approver=approval.approver,
+                approve_time=_timestamp(approval.approve_time),
+                impact_analysis=approval.impact_analysis,
+                capacity_justification=approval.capacity_justification,
+            )
+            for approval in report.approvals
+        ],
+        analysts=[
+            oversight_report_pb2.AnalystActivity(
+                analyst=activity.analyst,
+                criteria_created=activity.criteria_created,
+                revisions=activity.revisions,
+                submissions=activity.submissions,
+                approvals_received=activity.approvals_received,
+                rejections_received=activity.rejections_received,
+                suspensions=activity.suspensions,
+                retirements=activity.retirements,
+                named_list_changes=activity.named_list_changes,
+                recommendations_accepted=activity.recommendations_accepted,
+                recommendations_dismissed=activity.recommendations_dismissed,
+            )
+            for activity in report.analysts
+        ],
+        pending_recommendations=[
+            recommendation_message(recommendation)
+            for recommendation in report.pending_recommendations
+        ],
+        history_intact=report.history_intact,
+        history_head_hash=report.history_head_hash,
+    )
+
+
 # -- watch stream ------------------------------------------------------------
 
 
@@ -627,3 +802,40 @@ class ProtoEncoder:
     def change_record(self, entry: HistoryEntry) -> bytes:
         """Deterministic protobuf of the entry without its hash (what the hash covers)."""
         return _encode(change_record(entry, with_hash=False))
+
+    def rule_terms(self, rule: Document) -> RuleTerms:
+        """Percentage and treatment of a rule, and the document review that could replace it."""
+        decoded = selection_rule_pb2.SelectionRule.FromString(rule.encoded)
+        treatment = decoded.treatment
+        documents = list(treatment.documents_to_check) or [
+            selection_rule_pb2.DocumentRequirement(
+                document_type_code=DEFAULT_REVIEW_DOCUMENT[0],
+                description=DEFAULT_REVIEW_DOCUMENT[1],
+            )
+        ]
+        review = selection_rule_pb2.Treatment(
+            channel=selectivity_pb2.CHANNEL_YELLOW,
+            documents_to_check=documents,
+            also_refer_to_audit=treatment.also_refer_to_audit,
+        )
+        return RuleTerms(
+            selection_percent=decoded.selection_percent,
+            physical=treatment.channel == selectivity_pb2.CHANNEL_RED,
+            document_review=Document(_encode(review)),
+        )
+
+    def revise_rule(
+        self, rule: Document, *, selection_percent: float | None, treatment: Document | None
+    ) -> Document:
+        """The rule with a new percentage and/or treatment."""
+        decoded = selection_rule_pb2.SelectionRule.FromString(rule.encoded)
+        if selection_percent is not None:
+            decoded.selection_percent = selection_percent
+        if treatment is not None:
+            decoded.treatment.CopyFrom(selection_rule_pb2.Treatment.FromString(treatment.encoded))
+        return Document(_encode(decoded))
+
+    def named_lists_of(self, rule: Document) -> frozenset[str]:
+        """The named lists a rule tests."""
+        facts = rule_facts(selection_rule_pb2.SelectionRule.FromString(rule.encoded))
+        return frozenset(use.named_list for use in facts.named_list_uses)

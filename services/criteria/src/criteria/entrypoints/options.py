@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from criteria.domain.recommendations import RecommendationPolicy
 from customs_kit.settings import SettingsError
 
 _DEFAULT_MAX_AGE_DAYS = 30.0
@@ -17,12 +18,16 @@ _MAX_AGE_DAYS_LIMIT = 3660.0
 class CriteriaOptions:
     """What ``bootstrap`` needs besides the chassis settings.
 
+    ``recommendation_policy`` holds the thresholds of the recommendation rules
+    (the handbook's defaults unless a deployment is given others).
+
     ``impact_analysis_max_age`` is how old an impact analysis may be when an
     approval cites it: the traffic it replayed, the active set it was
     compared with and the offices' capacity all drift.
     """
 
     impact_analysis_max_age: timedelta = timedelta(days=_DEFAULT_MAX_AGE_DAYS)
+    recommendation_policy: RecommendationPolicy = field(default_factory=RecommendationPolicy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CriteriaOptions:

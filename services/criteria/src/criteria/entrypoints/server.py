@@ -56,6 +56,7 @@ async def bootstrap(
         watch,
         sources,
         analysis_max_age=options.impact_analysis_max_age,
+        recommendation_policy=options.recommendation_policy,
     )
     return Application(
         registrations=[

@@ -17,13 +17,22 @@ from customs.criteria.v1 import (
     criteria_service_pb2_grpc,
     criterion_pb2,
     named_list_pb2,
+    oversight_report_pb2,
+    recommendation_pb2,
     risk_profile_pb2,
 )
 from google.protobuf.message import Message
 
 from criteria.adapters.repositories import CriteriaFilter
 from criteria.domain import commands
-from criteria.domain.model import Actor, CriterionState, NamedListKind
+from criteria.domain.model import Actor, Criterion, CriterionState, Document, NamedListKind
+from criteria.domain.recommendations import (
+    Recommendation,
+    RecommendationKind,
+    RecommendationPolicy,
+    RecommendationState,
+)
+from criteria.domain.report_export import render_csv, render_text
 from criteria.entrypoints import mappers
 from criteria.service_layer import handlers
 from criteria.service_layer.handlers import Store
@@ -40,6 +49,8 @@ _log = structlog.get_logger(__name__)
 _SERVICE = "/customs.criteria.v1.CriteriaService/"
 _READERS = (Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
 _APPROVERS = (Role.RMC, Role.SUPERVISOR)
+_MONITORS = (Role.ANALYST, Role.RMC, Role.SUPERVISOR)
+_DECIDERS = (Role.ANALYST, Role.RMC)
 
 _Command = TypeVar("_Command")
 _Result = TypeVar("_Result")
@@ -73,6 +84,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         impact_sources: ImpactSources,
         *,
         analysis_max_age: timedelta,
+        recommendation_policy: RecommendationPolicy,
     ) -> None:
         self._database = database
         self._tokens = page_tokens
@@ -80,6 +92,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         self._watch = watch
         self._impact_sources = impact_sources
         self._analysis_max_age = analysis_max_age
+        self._policy = recommendation_policy
 
     async def _once(
         self,
@@ -151,6 +164,19 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
             risk_profiles=[mappers.risk_profile_message(p) for p in page.items],
             next_page_token=page.next_page_token,
         )
+
+    @allow(Role.ANALYST, Role.RMC)
+    async def UpdateRiskProfile(
+        self, request: pb.UpdateRiskProfileRequest, context: Any
+    ) -> pb.UpdateRiskProfileResponse:
+        command = commands.UpdateRiskProfile(
+            request.risk_profile.name.removeprefix("riskProfiles/"),
+            request.risk_profile.etag,
+            mappers.risk_profile_patch(request),
+            _actor(),
+        )
+        profile = await self._write(handlers.update_risk_profile, command)
+        return pb.UpdateRiskProfileResponse(risk_profile=mappers.risk_profile_message(profile))
 
     # -- criteria ---------------------------------------------------------------
 
@@ -451,6 +477,16 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         named_list = await self._write(handlers.update_named_list, command)
         return pb.UpdateNamedListResponse(named_list=mappers.named_list_message(named_list))
 
+    @allow(Role.ANALYST)
+    async def DeleteNamedList(
+        self, request: pb.DeleteNamedListRequest, context: Any
+    ) -> pb.DeleteNamedListResponse:
+        command = commands.DeleteNamedList(
+            request.name.removeprefix("namedLists/"), request.etag, request.reason, _actor()
+        )
+        await self._write(handlers.delete_named_list, command)
+        return pb.DeleteNamedListResponse()
+
     @allow(*_READERS)
     async def ListNamedListVersions(
         self, request: pb.ListNamedListVersionsRequest, context: Any
@@ -465,6 +501,176 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         return pb.ListNamedListVersionsResponse(
             named_list_versions=[mappers.named_list_version(n, e) for n, e in page.items],
             next_page_token=page.next_page_token,
+        )
+
+    # -- performance and recommendations ----------------------------------------
+
+    @allow(*_MONITORS)
+    async def GetCriterionPerformance(
+        self, request: pb.GetCriterionPerformanceRequest, context: Any
+    ) -> pb.GetCriterionPerformanceResponse:
+        performance = await handlers.criterion_performance(
+            self._database,
+            request.criterion.removeprefix("criteria/"),
+            mappers.period(request.start_time, request.end_time, request.office_code),
+        )
+        return pb.GetCriterionPerformanceResponse(
+            criterion_performance=mappers.performance_message(performance)
+        )
+
+    @allow(*_MONITORS)
+    async def ListCriterionPerformance(
+        self, request: pb.ListCriterionPerformanceRequest, context: Any
+    ) -> pb.ListCriterionPerformanceResponse:
+        page = await handlers.list_criterion_performance(
+            self._database,
+            self._tokens,
+            mappers.period(request.start_time, request.end_time, request.office_code),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            risk_profile_id=request.risk_profile.removeprefix("riskProfiles/"),
+        )
+        return pb.ListCriterionPerformanceResponse(
+            criterion_performances=[mappers.performance_message(p) for p in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(*_MONITORS)
+    async def GetRecommendation(
+        self, request: pb.GetRecommendationRequest, context: Any
+    ) -> pb.GetRecommendationResponse:
+        recommendation = await handlers.get_recommendation(
+            self._database, request.name.removeprefix("recommendations/")
+        )
+        return pb.GetRecommendationResponse(
+            recommendation=mappers.recommendation_message(recommendation)
+        )
+
+    @allow(*_MONITORS)
+    async def ListRecommendations(
+        self, request: pb.ListRecommendationsRequest, context: Any
+    ) -> pb.ListRecommendationsResponse:
+        state, kind = request.state, request.kind
+        page = await handlers.list_recommendations(
+            self._database,
+            self._tokens,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            state=(
+                RecommendationState(recommendation_pb2.RecommendationState.Name(state))
+                if state
+                else None
+            ),
+            criterion_id=request.criterion.removeprefix("criteria/"),
+            kind=(
+                RecommendationKind(recommendation_pb2.RecommendationKind.Name(kind))
+                if kind
+                else None
+            ),
+        )
+        return pb.ListRecommendationsResponse(
+            recommendations=[mappers.recommendation_message(r) for r in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(*_DECIDERS)
+    async def AcceptRecommendation(
+        self, request: pb.AcceptRecommendationRequest, context: Any
+    ) -> pb.AcceptRecommendationResponse:
+        command = commands.DecideRecommendation(
+            request.name.removeprefix("recommendations/"),
+            request.etag,
+            request.reason,
+            _actor(),
+            selection_percent=(
+                request.selection_percent if request.HasField("selection_percent") else None
+            ),
+            treatment=(
+                Document(request.treatment.SerializeToString(deterministic=True))
+                if request.HasField("treatment")
+                else None
+            ),
+        )
+
+        def respond(
+            result: tuple[Recommendation, Criterion | None],
+        ) -> pb.AcceptRecommendationResponse:
+            recommendation, criterion = result
+            return pb.AcceptRecommendationResponse(
+                recommendation=mappers.recommendation_message(recommendation),
+                criterion=mappers.criterion_message(criterion) if criterion else None,
+            )
+
+        response = await self._once(
+            "AcceptRecommendation",
+            request,
+            handlers.accept_recommendation,
+            command,
+            respond,
+            pb.AcceptRecommendationResponse,
+        )
+        _log.info(
+            "recommendation_accepted",
+            recommendation=response.recommendation.name,
+            kind=recommendation_pb2.RecommendationKind.Name(response.recommendation.kind),
+        )
+        return response
+
+    @allow(*_DECIDERS)
+    async def DismissRecommendation(
+        self, request: pb.DismissRecommendationRequest, context: Any
+    ) -> pb.DismissRecommendationResponse:
+        command = commands.DecideRecommendation(
+            request.name.removeprefix("recommendations/"), request.etag, request.reason, _actor()
+        )
+        return await self._once(
+            "DismissRecommendation",
+            request,
+            handlers.dismiss_recommendation,
+            command,
+            lambda r: pb.DismissRecommendationResponse(
+                recommendation=mappers.recommendation_message(r)
+            ),
+            pb.DismissRecommendationResponse,
+        )
+
+    # -- oversight report -------------------------------------------------------
+
+    @allow(*_READERS)
+    async def GetOversightReport(
+        self, request: pb.GetOversightReportRequest, context: Any
+    ) -> pb.GetOversightReportResponse:
+        period = mappers.period(request.start_time, request.end_time)
+        report = await handlers.oversight_report(
+            self._database, self._encoder, period.start, period.end
+        )
+        return pb.GetOversightReportResponse(
+            oversight_report=mappers.oversight_report_message(report)
+        )
+
+    @allow(*_READERS)
+    async def ExportOversightReport(
+        self, request: pb.ExportOversightReportRequest, context: Any
+    ) -> pb.ExportOversightReportResponse:
+        period = mappers.period(request.start_time, request.end_time)
+        report = await handlers.oversight_report(
+            self._database, self._encoder, period.start, period.end
+        )
+        stem = f"oversight-{period.start.date().isoformat()}-{period.end.date().isoformat()}"
+        if request.format == oversight_report_pb2.REPORT_FORMAT_CSV:
+            content, content_type, filename = (
+                render_csv(report),
+                "text/csv; charset=utf-8",
+                f"{stem}.csv",
+            )
+        else:
+            content, content_type, filename = (
+                render_text(report),
+                "text/plain; charset=utf-8",
+                f"{stem}.txt",
+            )
+        return pb.ExportOversightReportResponse(
+            content=content.encode("utf-8"), content_type=content_type, filename=filename
         )
 
     # -- history ----------------------------------------------------------------
@@ -486,6 +692,8 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> pb.IngestExaminationOutcomeEventResponse:
         duplicate = await handlers.ingest_examination_outcome(
             self._database,
+            self._encoder,
+            self._policy,
             mappers.received_event(request),
             mappers.examination_outcome(request.outcome),
         )

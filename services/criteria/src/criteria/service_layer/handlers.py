@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from criteria.adapters.repositories import CriteriaFilter, Repository, profile_rank
+import structlog
+
+from criteria.adapters.repositories import (
+    CriteriaFilter,
+    PerformanceRepository,
+    Repository,
+    profile_rank,
+)
 from criteria.domain import lifecycle
 from criteria.domain.commands import (
     AnalyzeImpact,
@@ -25,9 +32,12 @@ from criteria.domain.commands import (
     CreateNamedList,
     CreateRiskProfile,
     DecideCriterion,
+    DecideRecommendation,
+    DeleteNamedList,
     SubmitCriterion,
     UpdateCriterion,
     UpdateNamedList,
+    UpdateRiskProfile,
 )
 from criteria.domain.history import (
     ChainVerifier,
@@ -58,25 +68,57 @@ from criteria.domain.model import (
     new_named_list,
     new_risk_profile,
     revise_named_list,
+    revise_risk_profile,
 )
 from criteria.domain.outcomes import AuditFinding, ExaminationOutcome, ReceivedEvent
-from criteria.domain.validation import check_criterion_draft, check_risk_profile_content
+from criteria.domain.oversight import (
+    OversightCriterion,
+    OversightReport,
+    analyst_activity,
+    applied_during,
+    approvals,
+    standing,
+)
+from criteria.domain.performance import CriterionPerformance, measure
+from criteria.domain.recommendations import (
+    REVISING_KINDS,
+    Recommendation,
+    RecommendationKind,
+    RecommendationPolicy,
+    RecommendationState,
+    check_overrides,
+    check_pending,
+    decide,
+    negative_run_proposals,
+    new_recommendation,
+    trader_proposals,
+)
+from criteria.domain.validation import (
+    check_criterion_draft,
+    check_next_review_date,
+    check_priority_setter,
+    check_risk_profile_content,
+)
 from criteria.service_layer.ports import Encoder, ImpactSources
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
     NotFound,
+    PreconditionViolation,
 )
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import UnitOfWork
+
+_log = structlog.get_logger(__name__)
 
 #: Change-feed kinds of the active set streamed to scoring.
 CRITERION_FEED = "criterion"
 NAMED_LIST_FEED = "named_list"
 
 _MAX_PAGE = 1000
+_REVISION_CHANGES = frozenset({ChangeKind.UPDATED, ChangeKind.APPROVED})
 _T = TypeVar("_T")
 _VERIFY_BATCH = 1000
 
@@ -87,6 +129,7 @@ class Store:
     def __init__(self, uow: UnitOfWork, encoder: Encoder) -> None:
         self.uow = uow
         self.repository = Repository(uow.session)
+        self.results = PerformanceRepository(uow.session)
         self.encoder = encoder
 
 
@@ -155,6 +198,37 @@ async def create_risk_profile(store: Store, command: CreateRiskProfile) -> RiskP
     )
     await repository.add_risk_profile(profile)
     return profile
+
+
+async def update_risk_profile(store: Store, command: UpdateRiskProfile) -> RiskProfile:
+    """Writes the profile's next revision and records the change.
+
+    Only rmc may change the priority (leaving it as it is needs no role).
+    """
+    repository = store.repository
+    await repository.lock_history()
+    current = await repository.get_risk_profile(command.profile_id)
+    if current is None:
+        raise NotFound("risk profile", f"riskProfiles/{command.profile_id}")
+    lifecycle.check_etag(current.etag, command.etag)
+    content = command.patch(current.content)
+    if content.priority != current.content.priority:
+        check_priority_setter(command.actor)
+    check_next_review_date(content, field="risk_profile")
+    revised = revise_risk_profile(current, content, utcnow())
+    await _record(
+        store,
+        revised.name,
+        revised.revision,
+        ChangeKind.UPDATED,
+        revised.update_time,
+        command.actor,
+        "",
+        store.encoder.risk_profile_fields(current),
+        store.encoder.risk_profile_fields(revised),
+    )
+    await repository.save_risk_profile(revised)
+    return revised
 
 
 async def get_risk_profile(database: Database, profile_id: str) -> RiskProfile:
@@ -262,6 +336,9 @@ async def _apply(
         transition.notes,
     )
     await store.repository.save_criterion(after, transition.new_revision, entry.sequence)
+    if transition.kind in _REVISION_CHANGES or not after.applied:
+        # The evidence of a pending recommendation was about what is no longer applied.
+        await store.results.supersede_pending(after.id, after.update_time)
     if transition.publication is Publication.PUBLISH:
         await store.uow.changes.append(
             CRITERION_FEED, after.name, store.encoder.active_criterion(after)
@@ -472,6 +549,50 @@ async def update_named_list(store: Store, command: UpdateNamedList) -> NamedList
     return revised
 
 
+async def delete_named_list(store: Store, command: DeleteNamedList) -> None:
+    """Deletes a list no criterion still in use references, and removes it from scoring."""
+    repository = store.repository
+    await repository.lock_history()
+    current = await repository.get_named_list(command.list_id)
+    if current is None:
+        raise NotFound("named list", f"namedLists/{command.list_id}")
+    lifecycle.check_etag(current.etag, command.etag)
+    users = sorted(
+        {
+            criterion_id
+            for criterion_id, rule in await repository.rules_in_use()
+            if current.name in store.encoder.named_lists_of(rule)
+        }
+    )
+    if users:
+        raise FailedPrecondition(
+            "NAMED_LIST_IN_USE",
+            f"{current.name} is referenced by {len(users)} criterion(s) not retired: "
+            "change or retire them first",
+            [
+                PreconditionViolation(
+                    "NAMED_LIST_IN_USE",
+                    f"criteria/{criterion_id}",
+                    f"a revision of criteria/{criterion_id} tests {current.name}",
+                )
+                for criterion_id in users
+            ],
+        )
+    await _record(
+        store,
+        current.name,
+        current.revision + 1,
+        ChangeKind.DELETED,
+        utcnow(),
+        command.actor,
+        command.reason,
+        store.encoder.named_list_fields(current),
+        {},
+    )
+    await repository.delete_named_list(current.id)
+    await store.uow.changes.append(NAMED_LIST_FEED, current.name, None)
+
+
 async def get_named_list(database: Database, list_id: str, *, with_items: bool) -> NamedList:
     """The list; NOT_FOUND if it does not exist."""
     async with database.unit_of_work() as uow:
@@ -615,14 +736,76 @@ async def list_impact_analyses(
 
 
 async def ingest_examination_outcome(
-    database: Database, event: ReceivedEvent, outcome: ExaminationOutcome
+    database: Database,
+    encoder: Encoder,
+    policy: RecommendationPolicy,
+    event: ReceivedEvent,
+    outcome: ExaminationOutcome,
 ) -> bool:
-    """Stores an examination outcome once per event id; returns whether it was a duplicate."""
+    """Stores an examination outcome once per event id; returns whether it was a duplicate.
 
-    async def store(uow: UnitOfWork) -> None:
-        await Repository(uow.session).add_examination_outcome(event, outcome, utcnow())
+    The recommendations the outcome gives rise to are generated in the same
+    transaction, so a redelivered event generates nothing twice.
+    """
 
-    return not await apply_once(database, event.event_id, event.source_service, store)
+    async def apply(uow: UnitOfWork) -> None:
+        store = Store(uow, encoder)
+        # Serialised with the lifecycle, which supersedes pending recommendations.
+        await store.repository.lock_history()
+        await store.repository.add_examination_outcome(event, outcome, utcnow())
+        await _recommend(store, policy, outcome)
+
+    return not await apply_once(database, event.event_id, event.source_service, apply)
+
+
+async def _recommend(
+    store: Store, policy: RecommendationPolicy, outcome: ExaminationOutcome
+) -> None:
+    """Applies the recommendation rules to each applied criterion that designated ``outcome``.
+
+    The negative-run rule looks only at examinations under the applied
+    revision: a new revision starts a new run.
+    """
+    hits: dict[str, tuple[int, bool]] = {}
+    for hit in outcome.criterion_hits:
+        revision, found = hits.get(hit.criterion, (hit.revision, False))
+        hits[hit.criterion] = (max(revision, hit.revision), found or hit.discrepancy_found)
+    now = utcnow()
+    for name, (revision, discrepancy) in sorted(hits.items()):
+        criterion = await store.repository.get_criterion(name.removeprefix("criteria/"))
+        if criterion is None or criterion.active is None or not criterion.applied:
+            continue
+        active = criterion.active
+        proposals = []
+        if revision == active.number and not discrepancy:
+            run = await store.results.negative_run(criterion.id, active.number)
+            # A late report from before the last discrepancy leaves the run as it was.
+            if run.since is not None and outcome.examine_time >= run.since:
+                proposals += negative_run_proposals(
+                    policy,
+                    store.encoder.rule_terms(active.content.rule),
+                    run,
+                    await store.results.pending_kinds(criterion.id),
+                )
+        if discrepancy:
+            window_start = outcome.examine_time - policy.trader_window
+            repeated = await store.results.trader_discrepancies(
+                criterion.id, outcome.importer_id, window_start, outcome.examine_time
+            )
+            blocked = await store.results.trader_blocked_kinds(
+                criterion.id, outcome.importer_id, now - policy.trader_window
+            )
+            proposals += trader_proposals(policy, outcome.importer_id, repeated, blocked)
+        for proposal in proposals:
+            await store.results.add_recommendation(
+                new_recommendation(new_id(), criterion.id, active.number, proposal, now)
+            )
+        if proposals:
+            _log.info(
+                "recommendations_generated",
+                criterion=criterion.name,
+                kinds=[proposal.kind.value for proposal in proposals],
+            )
 
 
 async def ingest_audit_finding(
@@ -634,6 +817,287 @@ async def ingest_audit_finding(
         await Repository(uow.session).add_audit_finding(event, finding, utcnow())
 
     return not await apply_once(database, event.event_id, event.source_service, store)
+
+
+# -- performance -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)``, optionally at one office ("" for all)."""
+
+    start: datetime
+    end: datetime
+    office_code: str = ""
+
+
+async def _measure(
+    results: PerformanceRepository, criteria: list[Criterion], period: Period
+) -> list[CriterionPerformance]:
+    facts = await results.performance_facts(
+        [c.id for c in criteria], period.start, period.end, period.office_code
+    )
+    random = await results.random_results(period.start, period.end, period.office_code)
+    return [
+        measure(
+            criterion=criterion.name,
+            title=criterion.latest.content.title,
+            office_code=period.office_code,
+            start_time=period.start,
+            end_time=period.end,
+            facts=facts[criterion.id],
+            random_by_office=random,
+        )
+        for criterion in criteria
+    ]
+
+
+async def criterion_performance(
+    database: Database, criterion_id: str, period: Period
+) -> CriterionPerformance:
+    """One criterion's results over the period; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        criterion = await Repository(uow.session).get_criterion(criterion_id)
+        if criterion is None:
+            raise NotFound("criterion", f"criteria/{criterion_id}")
+        (performance,) = await _measure(PerformanceRepository(uow.session), [criterion], period)
+    return performance
+
+
+async def list_criterion_performance(
+    database: Database,
+    tokens: PageTokens,
+    period: Period,
+    *,
+    page_size: int,
+    page_token: str,
+    risk_profile_id: str,
+) -> Page[CriterionPerformance]:
+    """The results of every criterion applied (or examined) in the period, by name."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    filters = {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "office": period.office_code,
+        "risk_profile": risk_profile_id,
+    }
+    after = str(tokens.decode(page_token, query=filters).get("id", ""))
+    async with database.unit_of_work() as uow:
+        repository, results = Repository(uow.session), PerformanceRepository(uow.session)
+        examined = set(
+            await results.criteria_examined(
+                period.start, period.end, period.office_code, after=after
+            )
+        )
+        candidates = sorted(
+            examined | set(await results.criteria_active_before(period.end, after=after))
+        )
+        chosen: list[Criterion] = []
+        for first in range(0, len(candidates), _MAX_PAGE):
+            chunk = candidates[first : first + _MAX_PAGE]
+            timelines = await results.timelines(chunk)
+            criteria = await repository.criteria_by_id(chunk)
+            chosen += [
+                criteria[criterion_id]
+                for criterion_id in chunk
+                if (
+                    criterion_id in examined
+                    or applied_during(timelines[criterion_id], period.start, period.end)
+                )
+                and (
+                    not risk_profile_id
+                    or criteria[criterion_id].latest.content.risk_profile
+                    == f"riskProfiles/{risk_profile_id}"
+                )
+            ]
+            if len(chosen) > limit:
+                break
+        chosen = chosen[: limit + 1]
+        performances = await _measure(results, chosen, period)
+    return _page(
+        performances,
+        limit,
+        tokens,
+        filters,
+        lambda p: {"id": p.criterion.removeprefix("criteria/")},
+    )
+
+
+# -- recommendations -------------------------------------------------------------
+
+
+async def get_recommendation(database: Database, recommendation_id: str) -> Recommendation:
+    """The recommendation; NOT_FOUND if it does not exist."""
+    async with database.unit_of_work() as uow:
+        found = await PerformanceRepository(uow.session).get_recommendation(recommendation_id)
+    if found is None:
+        raise NotFound("recommendation", f"recommendations/{recommendation_id}")
+    return found
+
+
+async def list_recommendations(
+    database: Database,
+    tokens: PageTokens,
+    *,
+    page_size: int,
+    page_token: str,
+    state: RecommendationState | None,
+    criterion_id: str,
+    kind: RecommendationKind | None,
+) -> Page[Recommendation]:
+    """Recommendations, newest first, that pass the filters."""
+    limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
+    filters = {
+        "state": state.value if state else "",
+        "criterion": criterion_id,
+        "kind": kind.value if kind else "",
+    }
+    position = tokens.decode(page_token, query=filters)
+    after = (
+        (datetime.fromisoformat(str(position["time"])), str(position["id"])) if position else None
+    )
+    async with database.unit_of_work() as uow:
+        found = await PerformanceRepository(uow.session).list_recommendations(
+            after, limit + 1, state=state, criterion_id=criterion_id, kind=kind
+        )
+    return _page(
+        found, limit, tokens, filters, lambda r: {"time": r.create_time.isoformat(), "id": r.id}
+    )
+
+
+async def _load_recommendation(store: Store, command: DecideRecommendation) -> Recommendation:
+    await store.repository.lock_history()
+    found = await store.results.get_recommendation(command.recommendation_id)
+    if found is None:
+        raise NotFound("recommendation", f"recommendations/{command.recommendation_id}")
+    lifecycle.check_etag(found.etag, command.etag)
+    check_pending(found)
+    return found
+
+
+async def accept_recommendation(
+    store: Store, command: DecideRecommendation
+) -> tuple[Recommendation, Criterion | None]:
+    """Accepts a recommendation and takes its action; returns it and the criterion after.
+
+    RETIRE retires the criterion; a change of percentage or treatment becomes
+    a new revision of the criterion, which needs submission, an impact analysis
+    and approval like any other before scoring applies it. A trader-level kind
+    records the decision for the office concerned.
+    """
+    recommendation = await _load_recommendation(store, command)
+    check_overrides(
+        recommendation,
+        selection_percent=command.selection_percent is not None,
+        treatment=command.treatment is not None,
+    )
+    now = utcnow()
+    why = f"{recommendation.name} accepted: {command.reason}"
+    transition: Transition | None = None
+    current: Criterion | None = None
+    if recommendation.kind is RecommendationKind.RETIRE or recommendation.kind in REVISING_KINDS:
+        current = await store.repository.get_criterion(recommendation.criterion_id)
+        if current is None:
+            raise NotFound("criterion", recommendation.criterion)
+        if recommendation.kind is RecommendationKind.RETIRE:
+            transition = lifecycle.retire(current, why, now)
+        else:
+            transition = _revision_for(store, current, recommendation, command, why, now)
+    resulting = transition.criterion.revision if transition and transition.new_revision else 0
+    accepted = decide(
+        recommendation,
+        RecommendationState.ACCEPTED,
+        command.actor,
+        command.reason,
+        now,
+        resulting_criterion_revision=resulting,
+    )
+    # Decided before the criterion changes, which supersedes what is still pending.
+    await store.results.save_recommendation(accepted)
+    if transition is None or current is None:
+        return accepted, None
+    return accepted, await _apply(store, current, transition, command.actor)
+
+
+def _revision_for(
+    store: Store,
+    current: Criterion,
+    recommendation: Recommendation,
+    command: DecideRecommendation,
+    reason: str,
+    now: datetime,
+) -> Transition:
+    percent = command.selection_percent
+    if percent is None:
+        percent = recommendation.suggested_selection_percent
+    treatment = command.treatment or recommendation.suggested_treatment
+    content = current.latest.content
+    rule = store.encoder.revise_rule(content.rule, selection_percent=percent, treatment=treatment)
+    return lifecycle.update(
+        current,
+        replace(content, rule=rule),
+        current.latest.risk_area,
+        command.actor,
+        now,
+        reason,
+    )
+
+
+async def dismiss_recommendation(store: Store, command: DecideRecommendation) -> Recommendation:
+    """Dismisses a recommendation with the reason given."""
+    recommendation = await _load_recommendation(store, command)
+    dismissed = decide(
+        recommendation, RecommendationState.DISMISSED, command.actor, command.reason, utcnow()
+    )
+    await store.results.save_recommendation(dismissed)
+    return dismissed
+
+
+# -- oversight report --------------------------------------------------------------
+
+
+async def oversight_report(
+    database: Database, encoder: Encoder, start: datetime, end: datetime
+) -> OversightReport:
+    """The committee's report on ``[start, end)``; the history is verified as it is built."""
+    verification = await verify_history(database, encoder)
+    async with database.unit_of_work() as uow:
+        repository, results = Repository(uow.session), PerformanceRepository(uow.session)
+        ever_active = await results.criteria_active_before(end)
+        timelines = await results.timelines(ever_active)
+        standings = {
+            criterion_id: found
+            for criterion_id in ever_active
+            if (found := standing(timelines[criterion_id], start, end)) is not None
+        }
+        criteria = await repository.criteria_by_id(standings)
+        ordered = [criteria[criterion_id] for criterion_id in sorted(standings)]
+        performances = await _measure(results, ordered, Period(start, end))
+        changes = await results.period_changes(start, end)
+        decisions = await results.decisions_between(start, end)
+        pending = await results.list_recommendations(None, None, state=RecommendationState.PENDING)
+    return OversightReport(
+        start_time=start,
+        end_time=end,
+        generate_time=utcnow(),
+        criteria=tuple(
+            OversightCriterion(
+                criterion_id=criterion.id,
+                title=(criterion.active or criterion.latest).content.title,
+                risk_profile=(criterion.active or criterion.latest).content.risk_profile,
+                risk_area=(criterion.active or criterion.latest).risk_area,
+                standing=standings[criterion.id],
+                performance=performance,
+            )
+            for criterion, performance in zip(ordered, performances, strict=True)
+        ),
+        changes=tuple(change.entry for change in changes),
+        approvals=approvals(changes),
+        analysts=analyst_activity(changes, decisions),
+        pending_recommendations=tuple(pending),
+        history_intact=verification.intact,
+        history_head_hash=verification.head_hash,
+    )
 
 
 # -- history -----------------------------------------------------------------

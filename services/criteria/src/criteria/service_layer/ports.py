@@ -9,6 +9,7 @@ from typing import Protocol
 from criteria.domain.history import HistoryEntry
 from criteria.domain.impact import Capacities, Replay
 from criteria.domain.model import Criterion, Document, NamedList, RiskProfile
+from criteria.domain.recommendations import RuleTerms
 
 
 class Encoder(Protocol):
@@ -39,6 +40,17 @@ class Encoder(Protocol):
 
     def change_record(self, entry: HistoryEntry) -> bytes:
         """The canonical encoding of a history entry, over which its hash is computed."""
+
+    def rule_terms(self, rule: Document) -> RuleTerms:
+        """What the recommendation rules read from an encoded selection rule."""
+
+    def revise_rule(
+        self, rule: Document, *, selection_percent: float | None, treatment: Document | None
+    ) -> Document:
+        """``rule`` with a new selection percentage and/or treatment (``None`` keeps it)."""
+
+    def named_lists_of(self, rule: Document) -> frozenset[str]:
+        """The names of the named lists an encoded selection rule tests."""
 
 
 class ImpactSources(Protocol):
