@@ -11,18 +11,17 @@ tolerance level (for example 95 % compliant).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from statistics import NormalDist
 
 from compliance.domain.outcomes import ALL_AREAS, ComplianceArea
 from compliance.domain.periods import Period
 from compliance.domain.traders import trader_name
 from customs_kit.errors import FieldViolation, InvalidArgument
+from customs_kit.statistics import wilson_interval
 
 MEASUREMENT_NAME_PREFIX = "complianceMeasurements/"
 DEFAULT_CONFIDENCE_LEVEL = 0.95
@@ -65,30 +64,6 @@ class MeasurementState(StrEnum):
 
     DRAFT = "DRAFT"
     PUBLISHED = "PUBLISHED"
-
-
-def wilson_interval(compliant: int, sample_size: int, confidence: float) -> tuple[float, float]:
-    """The Wilson score interval of the proportion ``compliant / sample_size``.
-
-    With no observation nothing is known, and the interval is all of [0, 1].
-    """
-    if not 0 <= compliant <= sample_size:
-        raise ValueError(f"compliant ({compliant}) must be between 0 and {sample_size}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence ({confidence}) must be between 0 and 1")
-    if sample_size == 0:
-        return 0.0, 1.0
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    n = sample_size
-    p = compliant / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half_width = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    # The bounds are exactly 0 with no compliant observation and exactly 1 with no
-    # other; floating point would leave them a hair away.
-    lower = 0.0 if compliant == 0 else max(0.0, centre - half_width)
-    upper = 1.0 if compliant == n else min(1.0, centre + half_width)
-    return lower, upper
 
 
 def assess(

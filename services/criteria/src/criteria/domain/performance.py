@@ -11,15 +11,13 @@ discrepancy rates weighted by the criterion's examinations there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from criteria.domain.outcomes import Amount
+from customs_kit import statistics
 
-#: z for a two-sided 95 % interval.
-Z_95 = 1.959963984540054
 CONFIDENCE_95 = 0.95
 _NANOS = 1_000_000_000
 
@@ -33,21 +31,13 @@ class Interval:
     confidence: float
 
 
-def wilson_interval(successes: int, trials: int, *, z: float = Z_95) -> Interval:
-    """The Wilson score interval of ``successes / trials`` (0 to 1 without trials).
+def wilson_interval(successes: int, trials: int) -> Interval:
+    """The 95 % Wilson score interval of ``successes / trials`` (0 to 1 without trials).
 
     Unlike the normal approximation it stays inside [0, 1] and is not a point
     at 0 % or 100 %, which matters for a criterion with ten examinations.
     """
-    if trials <= 0:
-        return Interval(0.0, 1.0, CONFIDENCE_95)
-    p = successes / trials
-    z2 = z * z
-    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
-    half = (z / (1 + z2 / trials)) * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
-    # At 0 % and 100 % a bound is exactly 0 or 1; floating point would miss it by an ulp.
-    lower = 0.0 if successes == 0 else max(0.0, centre - half)
-    upper = 1.0 if successes == trials else min(1.0, centre + half)
+    lower, upper = statistics.wilson_interval(successes, trials, CONFIDENCE_95)
     return Interval(lower, upper, CONFIDENCE_95)
 
 
