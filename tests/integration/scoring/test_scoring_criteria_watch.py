@@ -17,6 +17,7 @@ import pytest
 from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, snapshot
 
 from customs_kit.auth import Role, TokenVerifier
@@ -225,3 +226,23 @@ def _assessed_at(
         return assessment if assessment.replay.criteria_revision == revision else None
 
     return check
+
+
+async def test_scoring_reports_serving_only_once_it_holds_criteria(
+    start_scoring: StartScoring, criteria_stream: tuple[CriteriaStream, int]
+) -> None:
+    stream, port = criteria_stream
+    async with start_scoring(
+        initial_rules=(), watch_criteria=True, peers={"criteria": f"127.0.0.1:{port}"}
+    ) as scoring:
+        health = health_pb2_grpc.HealthStub(scoring.channel)
+        statuses = health.Watch(
+            health_pb2.HealthCheckRequest(service="customs.scoring.v1.ScoringService")
+        )
+
+        # A load balancer must not send declarations that could only be refused.
+        assert (await statuses.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        stream.send(*snapshot(5, [criterion("cigarettes", hs_prefix("2402"))]))
+        async with asyncio.timeout(5):
+            assert (await statuses.read()).status == health_pb2.HealthCheckResponse.SERVING
+        statuses.cancel()

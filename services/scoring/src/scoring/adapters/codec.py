@@ -41,6 +41,7 @@ from scoring.domain.declaration import (
     Party,
     TransportDocument,
 )
+from scoring.domain.random_examinations import RandomDraw
 from scoring.domain.rules import (
     AllOf,
     AnyOf,
@@ -469,6 +470,7 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
             ),
         ),
         capacity_downgrades=[_downgrade_to_proto(d) for d in decision.capacity_downgrades],
+        random_draws=[_random_draw_to_proto(draw) for draw in decision.random_draws],
         create_time=datetime_to_timestamp(assessment.create_time),
     )
 
@@ -538,6 +540,34 @@ def _downgrade_from_proto(message: assessment_pb2.CapacityDowngrade) -> Capacity
     )
 
 
+def random_kind_to_proto(kind: RandomKind) -> str:
+    """``RandomKind.PHYSICAL`` → ``"RANDOM_EXAMINATION_KIND_PHYSICAL"``."""
+    return f"RANDOM_EXAMINATION_KIND_{kind.name}"
+
+
+def _random_draw_to_proto(draw: RandomDraw) -> assessment_pb2.RandomDraw:
+    return assessment_pb2.RandomDraw(
+        kind=random_kind_to_proto(draw.kind),
+        random_examination_rate=draw.random_examination_rate,
+        rate_percent=draw.rate_percent,
+        approved_trader_rate=draw.approved_trader_rate,
+        selected=draw.selected,
+        examination_level=level_to_proto(draw.examination_level),
+    )
+
+
+def _random_draw_from_proto(message: assessment_pb2.RandomDraw) -> RandomDraw:
+    kind = assessment_pb2.RandomExaminationKind.Name(message.kind)
+    return RandomDraw(
+        kind=RandomKind[_suffix(kind, "RANDOM_EXAMINATION_KIND_")],
+        random_examination_rate=message.random_examination_rate,
+        rate_percent=message.rate_percent,
+        approved_trader_rate=message.approved_trader_rate,
+        selected=message.selected,
+        examination_level=level_from_proto(message.examination_level),
+    )
+
+
 def assessment_from_record(assessment_id: str, content: bytes, record: bytes) -> Assessment:
     """The domain assessment of its stored declaration content and decision record."""
     message = assessment_pb2.Assessment.FromString(record)
@@ -558,6 +588,7 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
         importer_approved_trader=message.importer_approved_trader,
         randomly_selected=message.randomly_selected,
         capacity_downgrades=tuple(_downgrade_from_proto(d) for d in message.capacity_downgrades),
+        random_draws=tuple(_random_draw_from_proto(draw) for draw in message.random_draws),
     )
     return Assessment(
         assessment_id=assessment_id,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, LargeBinary, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from customs_kit.db import NAMING_CONVENTION, UTCDateTime, kit_metadata_tables
@@ -111,6 +119,39 @@ class ExaminationSelectionRow(Base):
     day: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str] = mapped_column(String(16))
     examination_level: Mapped[str] = mapped_column(String(32))
+
+
+class RandomExaminationRateChangeRow(Base):
+    """Every change of a random examination rate, append-only, by revision (shared by all rates).
+
+    The rates as of any revision are the latest change of each office and
+    procedure at or before it (a removal ends a configuration): what a replay
+    of a decision taken at that revision needs.
+    """
+
+    __tablename__ = "random_examination_rate_changes"
+    __table_args__ = (
+        Index(
+            "ix_random_examination_rate_changes_office_code_procedure_code",
+            "office_code",
+            "procedure_code",
+            "revision",
+        ),
+    )
+
+    revision: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: "" is any office, any procedure.
+    office_code: Mapped[str] = mapped_column(String(63))
+    procedure_code: Mapped[str] = mapped_column(String(4))
+    removed: Mapped[bool]
+    document_review_percent: Mapped[float] = mapped_column(Double)
+    physical_examination_percent: Mapped[float] = mapped_column(Double)
+    physical_examination_level: Mapped[str] = mapped_column(String(32))
+    approved_trader_document_review_percent: Mapped[float] = mapped_column(Double)
+    approved_trader_physical_examination_percent: Mapped[float] = mapped_column(Double)
+    updated_by: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(1000))
+    update_time: Mapped[datetime]
 
 
 kit_metadata_tables(metadata)

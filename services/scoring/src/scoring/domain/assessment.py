@@ -13,6 +13,7 @@ from scoring.domain.rules import Channel, DocumentRequirement, ExaminationLevel,
 if TYPE_CHECKING:
     # The capacity step builds on Decision, so it can only be imported here for types.
     from scoring.domain.capacity import CapacityDowngrade, CapacitySnapshot
+    from scoring.domain.random_examinations import RandomDraw
 
 #: The version of the selectivity engine recorded with every decision.
 ENGINE_VERSION = "1"
@@ -76,6 +77,7 @@ class Decision:
     importer_approved_trader: bool
     randomly_selected: bool = False
     capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
+    random_draws: tuple[RandomDraw, ...] = ()
 
     @property
     def selected_hits(self) -> tuple[CriterionHit, ...]:
@@ -87,10 +89,9 @@ class Decision:
 class ReplayRecord:
     """The revisions of every input that, with the declaration and the seed, made the decision.
 
-    A revision of 0 means the input was not available: trader profiles are
-    not streamed yet, so every importer is treated as not approved, and no
-    random examination rates exist yet; capacity policies revision 0 means
-    no policy had been set.
+    A revision of 0 means the input was not available: no trader profile had
+    been received from compliance (every importer is then taken as not
+    approved), no random examination rate or capacity policy had been set.
     """
 
     criteria_revision: int
@@ -167,4 +168,6 @@ def decision_differences(stored: Decision, replayed: Decision) -> list[str]:
         differences.append("the examiner instructions differ")
     if stored.capacity_downgrades != replayed.capacity_downgrades:
         differences.append("the capacity downgrades differ")
+    if stored.random_draws != replayed.random_draws:
+        differences.append("the random draws differ")
     return differences

@@ -74,6 +74,8 @@ from scoring.domain.rules import (
 _WORD = re.compile(r"\w+")
 #: The narration's capacity sentence, which the capacity step replaces by what it did.
 NO_CAPACITY_STEP = "No office capacity limit applied."
+#: The narration's random-draw sentence, which the random step replaces by its draws.
+NO_RANDOM_STEP = "No random examination rate applied."
 
 
 @dataclass(frozen=True)
@@ -629,7 +631,7 @@ def _narrate(decision: Decision, evaluations: Sequence[CriterionEvaluation]) -> 
             f"{hit.criterion} (revision {hit.criterion_revision}, priority {hit.priority}) hit "
             f"{where}; draw {evaluation.draw:.6f} against {evaluation.threshold:.6f}: {verdict}."
         )
-    yield "No random examination rate applied."
+    yield NO_RANDOM_STEP
     yield NO_CAPACITY_STEP
     if decision.channel is Channel.GREEN:
         yield "Nothing selected: channel GREEN."

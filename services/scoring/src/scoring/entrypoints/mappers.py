@@ -15,12 +15,15 @@ from scoring.adapters.codec import (
     declaration_content,
     declaration_from_proto,
     level_to_proto,
+    random_kind_to_proto,
     simulation_criterion_from_proto,
     timestamp_to_datetime,
 )
+from scoring.adapters.random_rates import rate_from_proto, rate_to_proto
 from scoring.adapters.repositories import AssessmentFilter
 from scoring.domain.assessment import Assessment
 from scoring.domain.capacity import CapacityPolicy
+from scoring.domain.random_examinations import RandomExaminationRate
 from scoring.service_layer.capacity import CapacityPolicyPage, UpdateCapacityPolicy
 from scoring.service_layer.handlers import (
     AssessDeclaration,
@@ -29,6 +32,7 @@ from scoring.service_layer.handlers import (
     AssessmentPage,
     ListAssessments,
 )
+from scoring.service_layer.random_rates import RandomRatePage, SetRandomExaminationRate
 from scoring.service_layer.simulation import Simulate, SimulationOutcome
 
 _ASSESSMENT_PREFIX = "assessments/"
@@ -178,6 +182,15 @@ def explain_response(
         assessment=assessment_to_proto(explanation.assessment),
         explanation=assessment_pb2.AssessmentExplanation(
             criterion_evaluations=evaluations,
+            random_draw_evaluations=[
+                assessment_pb2.RandomDrawEvaluation(
+                    kind=random_kind_to_proto(evaluation.draw.kind),
+                    draw=evaluation.value,
+                    rate_percent=evaluation.draw.rate_percent,
+                    selected=evaluation.draw.selected,
+                )
+                for evaluation in explanation.random_draws
+            ],
             steps=list(replay.steps) if replay is not None else [],
             replay_identical=explanation.replay_identical,
             replay_differences=list(explanation.differences),
@@ -281,4 +294,44 @@ def capacity_policies_response(
     return scoring_service_pb2.ListCapacityPoliciesResponse(
         capacity_policies=[policy_to_proto(policy) for policy in page.policies],
         next_page_token=page.next_page_token,
+    )
+
+
+def set_random_rate_command(
+    request: scoring_service_pb2.SetRandomExaminationRateRequest, actor: str
+) -> SetRandomExaminationRate:
+    """The change a SetRandomExaminationRate request from ``actor`` asks for."""
+    return SetRandomExaminationRate(
+        rate=rate_from_proto(request.random_examination_rate),
+        etag=request.etag,
+        reason=request.reason,
+        actor=actor,
+    )
+
+
+def random_rate_response(
+    rate: RandomExaminationRate,
+) -> scoring_service_pb2.GetRandomExaminationRateResponse:
+    """The response of GetRandomExaminationRate."""
+    return scoring_service_pb2.GetRandomExaminationRateResponse(
+        random_examination_rate=rate_to_proto(rate)
+    )
+
+
+def random_rates_response(
+    page: RandomRatePage,
+) -> scoring_service_pb2.ListRandomExaminationRatesResponse:
+    """One page of ListRandomExaminationRates."""
+    return scoring_service_pb2.ListRandomExaminationRatesResponse(
+        random_examination_rates=[rate_to_proto(rate) for rate in page.rates],
+        next_page_token=page.next_page_token,
+    )
+
+
+def set_random_rate_response(
+    rate: RandomExaminationRate,
+) -> scoring_service_pb2.SetRandomExaminationRateResponse:
+    """The response of SetRandomExaminationRate: the rate as stored."""
+    return scoring_service_pb2.SetRandomExaminationRateResponse(
+        random_examination_rate=rate_to_proto(rate)
     )

@@ -24,7 +24,10 @@ class ScoringOptions:
     or a tool run scoring on a fixed rule set without a criteria service.
     ``capacity_refresh_seconds`` is how often the office capacity read from
     exam_reports is refreshed, ``capacity_policy_reload_seconds`` how soon a
-    capacity policy changed through another replica applies here.
+    capacity policy changed through another replica applies here, and
+    ``random_rates_reload_seconds`` the same for random examination rates.
+    With ``watch_trader_profiles`` False compliance's trader profiles are not
+    followed and every importer is assessed as not approved.
     """
 
     selection_seed: SelectionSeed
@@ -34,6 +37,8 @@ class ScoringOptions:
     watch_retry_cap_seconds: float = 30.0
     capacity_refresh_seconds: float = 60.0
     capacity_policy_reload_seconds: float = 5.0
+    watch_trader_profiles: bool = True
+    random_rates_reload_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScoringOptions:

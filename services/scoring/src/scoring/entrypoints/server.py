@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import structlog
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
 from customs_kit.db import Database
@@ -22,15 +23,21 @@ from scoring.adapters.capacity import OfficeCapacityCache
 from scoring.entrypoints.capacity_watch import CapacityWatch
 from scoring.entrypoints.criteria_watch import CriteriaWatch, StreamApplier
 from scoring.entrypoints.options import ScoringOptions
+from scoring.entrypoints.random_rates_watch import RandomRatesReload
 from scoring.entrypoints.servicer import ScoringServicer
+from scoring.entrypoints.trader_watch import ProfileApplier, TraderWatch
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
+from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
+from scoring.service_layer.trader_profiles import TraderProfilesHolder
 
 SERVICE_NAME = "scoring"
 DEFAULT_PORT = 50051
 MIGRATIONS = "scoring:migrations"
 #: The peers that receive scoring's events (the outbox destinations).
 EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral")
+
+_log = structlog.get_logger(__name__)
 
 
 async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Application:
@@ -66,6 +73,28 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             policy_reload_seconds=options.capacity_policy_reload_seconds,
         ),
     ]
+    random_inputs = RandomInputs(RandomRatesHolder(), TraderProfilesHolder())
+    await random_inputs.rates.reload(database)
+    background.append(
+        RandomRatesReload(
+            database, random_inputs.rates, reload_seconds=options.random_rates_reload_seconds
+        )
+    )
+    if options.watch_trader_profiles and "compliance" in settings.peer_addresses:
+        background.append(
+            TraderWatch(
+                ProfileApplier(random_inputs.traders),
+                peers.channel("compliance"),
+                peers.metadata,
+                retry_base_seconds=options.watch_retry_base_seconds,
+                retry_cap_seconds=options.watch_retry_cap_seconds,
+            )
+        )
+    elif options.watch_trader_profiles:
+        _log.warning(
+            "trader_profiles_not_followed",
+            reason="COMPLIANCE_ADDR is not set: every importer is assessed as not approved",
+        )
     if options.watch_criteria:
         background.append(
             CriteriaWatch(
@@ -82,6 +111,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         options.selection_seed,
         PageTokens(settings.page_token_secret),
         capacity_limits,
+        random_inputs,
     )
     return Application(
         registrations=[
@@ -93,7 +123,14 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         ],
         background=background,
         cleanups=[peers.close, database.dispose],
-        resources={"database": database, "rules": rules, "capacity": capacity_limits},
+        # Until criteria have arrived every assessment would be refused: no traffic.
+        until_ready=rules.wait_until_loaded,
+        resources={
+            "database": database,
+            "rules": rules,
+            "capacity": capacity_limits,
+            "random": random_inputs,
+        },
     )
 
 

@@ -1,8 +1,4 @@
-"""The ScoringService gRPC servicer: decode, call a handler, encode.
-
-RPCs of the contract not implemented here (random examination rates) are
-answered UNIMPLEMENTED by the chassis.
-"""
+"""The ScoringService gRPC servicer: decode, call a handler, encode."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints import mappers
-from scoring.service_layer import capacity, handlers, simulation
+from scoring.service_layer import capacity, handlers, random_rates, simulation
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -33,12 +29,61 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         seed: SelectionSeed,
         page_tokens: PageTokens,
         capacity_limits: capacity.CapacityLimits,
+        random_inputs: random_rates.RandomInputs,
     ) -> None:
         self._database = database
         self._rules = rules
         self._seed = seed
         self._page_tokens = page_tokens
         self._capacity = capacity_limits
+        self._random = random_inputs
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
+    async def GetRandomExaminationRate(
+        self, request: scoring_service_pb2.GetRandomExaminationRateRequest, context: Any
+    ) -> scoring_service_pb2.GetRandomExaminationRateResponse:
+        rate = await random_rates.get_random_examination_rate(request.name, database=self._database)
+        return mappers.random_rate_response(rate)
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
+    async def ListRandomExaminationRates(
+        self, request: scoring_service_pb2.ListRandomExaminationRatesRequest, context: Any
+    ) -> scoring_service_pb2.ListRandomExaminationRatesResponse:
+        page = await random_rates.list_random_examination_rates(
+            request.page_size,
+            request.page_token,
+            request.office_code,
+            database=self._database,
+            page_tokens=self._page_tokens,
+        )
+        return mappers.random_rates_response(page)
+
+    @allow(Role.RMC)
+    async def SetRandomExaminationRate(
+        self, request: scoring_service_pb2.SetRandomExaminationRateRequest, context: Any
+    ) -> scoring_service_pb2.SetRandomExaminationRateResponse:
+        rate = await random_rates.set_random_examination_rate(
+            mappers.set_random_rate_command(request, current_principal().subject),
+            database=self._database,
+            holder=self._random.rates,
+        )
+        return mappers.set_random_rate_response(rate)
+
+    @allow(Role.RMC)
+    async def DeleteRandomExaminationRate(
+        self, request: scoring_service_pb2.DeleteRandomExaminationRateRequest, context: Any
+    ) -> scoring_service_pb2.DeleteRandomExaminationRateResponse:
+        revision = await random_rates.delete_random_examination_rate(
+            random_rates.DeleteRandomExaminationRate(
+                name=request.name,
+                etag=request.etag,
+                reason=request.reason,
+                actor=current_principal().subject,
+            ),
+            database=self._database,
+            holder=self._random.rates,
+        )
+        return scoring_service_pb2.DeleteRandomExaminationRateResponse(revision=revision)
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
     async def GetCapacityPolicy(
@@ -80,6 +125,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             rules=self._rules,
             seed=self._seed,
             capacity=self._capacity,
+            random=self._random,
         )
         return mappers.assess_response(outcome)
 
@@ -98,6 +144,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
                     rules=self._rules,
                     seed=self._seed,
                     capacity=self._capacity,
+                    random=self._random,
                 )
             )
             for request, violations in checked:

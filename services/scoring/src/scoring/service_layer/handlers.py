@@ -35,7 +35,13 @@ from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import Evaluation, evaluate
+from scoring.domain.random_examinations import (
+    RandomDrawEvaluation,
+    draw_random_examinations,
+    random_selections,
+)
 from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
+from scoring.service_layer.random_rates import RandomInputs, replay_random
 from scoring.service_layer.rules import CriteriaNotLoaded, RulesHolder, journaled_rules_at
 
 _log = structlog.get_logger(__name__)
@@ -67,6 +73,7 @@ async def assess_declaration(
     rules: RulesHolder,
     seed: SelectionSeed,
     capacity: CapacityLimits,
+    random: RandomInputs,
 ) -> AssessmentOutcome:
     """Assesses a declaration version once and stores the decision with the events it causes.
 
@@ -75,7 +82,7 @@ async def assess_declaration(
     with ALREADY_EXISTS (reason ``DECLARATION_VERSION_CONFLICT``).
     """
     (result,) = await assess_declarations(
-        [command], database=database, rules=rules, seed=seed, capacity=capacity
+        [command], database=database, rules=rules, seed=seed, capacity=capacity, random=random
     )
     if isinstance(result, DomainError):
         raise result
@@ -97,6 +104,7 @@ async def assess_declarations(
     rules: RulesHolder,
     seed: SelectionSeed,
     capacity: CapacityLimits,
+    random: RandomInputs,
 ) -> list[AssessmentOutcome | DomainError]:
     """Assesses a batch of declarations, each as :func:`assess_declaration` describes.
 
@@ -116,7 +124,7 @@ async def assess_declarations(
     for _ in range(2):
         try:
             async with database.unit_of_work() as uow:
-                results = await _assess_batch(uow, commands, engine, seed, capacity)
+                results = await _assess_batch(uow, commands, engine, seed, capacity, random)
                 await uow.commit()
         except DuplicateAssessment:
             continue
@@ -133,6 +141,7 @@ async def _assess_batch(
     engine: SelectivityEngine,
     seed: SelectionSeed,
     capacity: CapacityLimits,
+    random: RandomInputs,
 ) -> list[AssessmentOutcome | DomainError]:
     """The outcome of each command; the new assessments and their events are added to ``uow``.
 
@@ -160,7 +169,10 @@ async def _assess_batch(
         except DomainError as error:
             results.append(error)
             continue
-        assessment = await capacity_step.apply(_new_assessment(command, engine, seed))
+        assessment = _new_assessment(command, engine, seed, random)
+        assessment = await capacity_step.apply(
+            assessment, randoms=random_selections(assessment.decision)
+        )
         # A version sent twice in one batch is assessed once, like a re-send.
         stored[key] = assessment
         new.append(assessment)
@@ -173,22 +185,28 @@ async def _assess_batch(
 
 
 def _new_assessment(
-    command: AssessDeclaration, engine: SelectivityEngine, seed: SelectionSeed
+    command: AssessDeclaration,
+    engine: SelectivityEngine,
+    seed: SelectionSeed,
+    random: RandomInputs,
 ) -> Assessment:
-    """The decision on a declaration version not assessed before."""
+    """The decision on a declaration version not assessed before, up to the random draws."""
     declaration = command.declaration
     snapshot = engine.snapshot
-    # Trader profiles are not streamed from compliance yet: every importer
-    # is taken as not approved, recorded as trader-profile revision 0.
+    rates, traders = random.rates.current, random.traders.current
+    approved = traders.is_approved(declaration.importer.id)
+    decision = engine.assess(declaration, seed, importer_approved=approved)
     return Assessment(
         assessment_id=str(uuid.uuid4()),
         declaration=declaration,
         declaration_content=command.content,
-        decision=engine.assess(declaration, seed, importer_approved=False),
+        decision=draw_random_examinations(decision, declaration, rates, seed).decision,
         replay=ReplayRecord(
             criteria_revision=snapshot.revision,
             named_lists_revision=snapshot.revision,
             seed_id=seed.seed_id,
+            trader_profiles_revision=traders.revision,
+            random_examination_rates_revision=rates.revision,
         ),
         create_time=utcnow(),
     )
@@ -306,6 +324,7 @@ class AssessmentExplanation:
     assessment: Assessment
     replay: Evaluation | None
     differences: tuple[str, ...]
+    random_draws: tuple[RandomDrawEvaluation, ...] = ()
 
     @property
     def replay_identical(self) -> bool:
@@ -343,6 +362,14 @@ async def explain_assessment(
         importer_approved=assessment.decision.importer_approved_trader,
         explain=True,
     )
-    replay = await replay_capacity(database, assessment, replay)
+    random_replay = await replay_random(database, assessment, replay, seed)
+    replay = await replay_capacity(
+        database,
+        assessment,
+        random_replay.evaluation,
+        random_selections(random_replay.evaluation.decision),
+    )
     problems.extend(decision_differences(assessment.decision, replay.decision))
-    return AssessmentExplanation(assessment, replay, tuple(problems))
+    return AssessmentExplanation(
+        assessment, replay, tuple(problems), random_replay.step.evaluations
+    )

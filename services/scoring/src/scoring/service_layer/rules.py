@@ -47,6 +47,7 @@ class RulesHolder:
 
     def __init__(self) -> None:
         self._engine: SelectivityEngine | None = None
+        self._loaded = asyncio.Event()
 
     @property
     def snapshot(self) -> RulesSnapshot | None:
@@ -80,6 +81,11 @@ class RulesHolder:
     def swap(self, engine: SelectivityEngine) -> None:
         """Swaps in ``engine`` for every assessment that starts from now on."""
         self._engine = engine
+        self._loaded.set()
+
+    async def wait_until_loaded(self) -> None:
+        """Returns once a first snapshot is held (journaled, injected or streamed)."""
+        await self._loaded.wait()
 
 
 def decode_criterion(payload: bytes) -> Criterion | None:

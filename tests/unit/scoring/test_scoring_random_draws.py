@@ -1,0 +1,245 @@
+"""Random compliance examinations: which rate applies, the draws, and what they do to a decision."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from customs.compliance.v1 import compliance_service_pb2, trader_pb2
+from scoring_builders import SEED, criterion, declaration, item, rules
+
+from scoring.domain.assessment import HitOutcome
+from scoring.domain.capacity import RandomKind, RandomSelection
+from scoring.domain.evaluator import assess
+from scoring.domain.random_examinations import (
+    RandomExaminationRate,
+    RandomExaminationRates,
+    draw_random_examinations,
+    random_selections,
+    rate_name,
+)
+from scoring.domain.rules import (
+    ApprovedTraderScope,
+    Channel,
+    ExaminationLevel,
+    HsCodePrefix,
+)
+from scoring.entrypoints.trader_watch import ProfileApplier
+from scoring.service_layer.trader_profiles import TraderProfilesHolder
+
+FULL = ExaminationLevel.FULL
+
+
+def rate(office: str = "", procedure: str = "", **rates: Any) -> RandomExaminationRate:
+    """A configuration of ``office`` and ``procedure`` ("" = any) with ``rates``."""
+    return RandomExaminationRate(office, procedure, **rates)
+
+
+def test_the_most_specific_configuration_applies() -> None:
+    configured = RandomExaminationRates.of(
+        4,
+        [
+            rate(document_review_percent=1),
+            rate("", "B", document_review_percent=2),
+            rate("30", document_review_percent=3),
+            rate("30", "B", document_review_percent=4),
+        ],
+    )
+
+    def applied(office: str, procedure: str) -> float | None:
+        found = configured.applicable(office, procedure)
+        return None if found is None else found.document_review_percent
+
+    assert applied("30", "B") == 4
+    assert applied("30", "C") == 3
+    assert applied("31", "B") == 2
+    assert applied("31", "C") == 1
+    assert RandomExaminationRates.of(1, [rate("30", "B")]).applicable("31", "B") is None
+
+
+def test_rate_names_are_readable_and_never_shared_by_two_configurations() -> None:
+    assert rate_name("30", "B") == "randomExaminationRates/30-B"
+    assert rate_name("", "B") == "randomExaminationRates/any-B"
+    assert rate_name("30", "") == "randomExaminationRates/30-any"
+    assert rate_name("", "") == "randomExaminationRates/any-any"
+    codes = [
+        ("", ""),
+        ("any", ""),
+        ("", "any"),
+        ("BE.ANR", "B"),
+        ("BE-ANR", "B"),
+        ("BE_ANR", "B"),
+        ("BEANR", "B"),
+        ("B" * 63, "4000"),
+    ]
+    names = [rate_name(office, procedure) for office, procedure in codes]
+    assert len(set(names)) == len(codes)
+    assert all(len(name.removeprefix("randomExaminationRates/")) <= 63 for name in names)
+
+
+def test_a_selected_physical_draw_makes_the_declaration_red_at_the_rate_level() -> None:
+    rates = RandomExaminationRates.of(
+        3, [rate(physical_examination_percent=100, physical_examination_level=FULL)]
+    )
+    green = assess(rules(), declaration(), SEED)
+
+    step = draw_random_examinations(green, declaration(), rates, SEED)
+
+    decision = step.decision
+    assert (decision.channel, decision.examination_level) == (Channel.RED, FULL)
+    assert decision.randomly_selected
+    review, physical = decision.random_draws
+    assert (review.kind, review.selected, review.rate_percent) == (
+        RandomKind.DOCUMENT_REVIEW,
+        False,
+        0,
+    )
+    assert (physical.kind, physical.selected, physical.examination_level) == (
+        RandomKind.PHYSICAL,
+        True,
+        FULL,
+    )
+    assert physical.random_examination_rate == "randomExaminationRates/any-any"
+    [instruction] = decision.examiner_instructions
+    assert instruction.text.startswith("Random compliance examination")
+    assert random_selections(decision) == (RandomSelection(RandomKind.PHYSICAL, FULL),)
+
+
+def test_a_random_draw_never_lowers_what_the_criteria_decided() -> None:
+    enforcement = criterion(
+        "wood", HsCodePrefix(("44",)), level=ExaminationLevel.ENFORCEMENT, instructions="Count."
+    )
+    sample = ExaminationLevel.COMMERCIAL_SAMPLE
+    rates = RandomExaminationRates.of(
+        1,
+        [
+            rate(
+                document_review_percent=100,
+                physical_examination_percent=100,
+                physical_examination_level=sample,
+            )
+        ],
+    )
+    red = assess(rules(enforcement), declaration(), SEED)
+
+    decision = draw_random_examinations(red, declaration(), rates, SEED).decision
+
+    assert (decision.channel, decision.examination_level) == (
+        Channel.RED,
+        ExaminationLevel.ENFORCEMENT,
+    )
+    criteria_instruction, *random = (i.text for i in decision.examiner_instructions)
+    assert criteria_instruction == "Count."
+    assert [text.split(":")[0] for text in random] == [
+        "Random compliance document review",
+        "Random compliance examination (commercial compliance examination of representative "
+        "packages)",
+    ]
+
+
+def test_a_random_document_review_outranks_a_post_clearance_audit() -> None:
+    audit = criterion("audit", HsCodePrefix(("44",)), channel=Channel.BLUE)
+    rates = RandomExaminationRates.of(1, [rate(document_review_percent=100)])
+    blue = assess(rules(audit), declaration(), SEED)
+
+    decision = draw_random_examinations(blue, declaration(), rates, SEED).decision
+
+    assert decision.channel is Channel.YELLOW
+    assert decision.refer_to_audit
+
+
+def test_without_a_configuration_no_draw_is_made() -> None:
+    green = assess(rules(), declaration(), SEED)
+    rates = RandomExaminationRates.of(1, [rate("31", document_review_percent=100)])
+
+    step = draw_random_examinations(green, declaration(), rates, SEED)
+
+    assert step.decision == green
+    assert step.evaluations == ()
+
+
+def test_approved_traders_are_drawn_at_their_own_rate_even_when_criteria_exclude_them() -> None:
+    excluded = criterion(
+        "wood", HsCodePrefix(("44",)), approved_traders=ApprovedTraderScope.EXCLUDED
+    )
+    rates = RandomExaminationRates.of(
+        2,
+        [
+            rate(
+                physical_examination_percent=0,
+                approved_trader_physical_examination_percent=100,
+                physical_examination_level=FULL,
+            )
+        ],
+    )
+    lodged = declaration()
+    approved = assess(rules(excluded), lodged, SEED, importer_approved=True)
+    assert approved.criterion_hits[0].outcome is HitOutcome.APPROVED_TRADER_EXCLUDED
+
+    decision = draw_random_examinations(approved, lodged, rates, SEED).decision
+
+    assert decision.channel is Channel.RED
+    physical = decision.random_draws[1]
+    assert (physical.approved_trader_rate, physical.rate_percent, physical.selected) == (
+        True,
+        100,
+        True,
+    )
+    not_approved = assess(rules(excluded), lodged, SEED)
+    other = draw_random_examinations(not_approved, lodged, rates, SEED).decision
+    assert (other.random_draws[1].approved_trader_rate, other.random_draws[1].selected) == (
+        False,
+        False,
+    )
+
+
+def test_the_draws_are_reproducible_and_independent_of_each_other_and_of_the_rates() -> None:
+    lodged = declaration(item(1))
+    low = RandomExaminationRates.of(1, [rate(document_review_percent=1)])
+    high = RandomExaminationRates.of(9, [rate(document_review_percent=99)])
+    green = assess(rules(), lodged, SEED)
+
+    first = draw_random_examinations(green, lodged, low, SEED).evaluations
+    again = draw_random_examinations(green, lodged, high, SEED).evaluations
+
+    assert [e.value for e in first] == [e.value for e in again]
+    assert first[0].value != first[1].value
+    amended = replace(lodged, version=2)
+    assert draw_random_examinations(green, amended, low, SEED).evaluations[0].value != (
+        first[0].value
+    )
+
+
+def _profile(
+    trader: str, status: int, revision: int
+) -> compliance_service_pb2.WatchTraderProfilesResponse:
+    return compliance_service_pb2.WatchTraderProfilesResponse(
+        revision=revision,
+        profile=trader_pb2.TraderProfile(
+            trader=f"traders/{trader}", approved_trader_status=status, revision=revision
+        ),
+    )
+
+
+def test_the_trader_stream_keeps_only_traders_with_an_agreement_in_force() -> None:
+    holder = TraderProfilesHolder()
+    applier = ProfileApplier(holder)
+    response = compliance_service_pb2.WatchTraderProfilesResponse
+    approved = trader_pb2.APPROVED_TRADER_STATUS_APPROVED
+    for message in [
+        response(revision=5, snapshot_start=compliance_service_pb2.SnapshotStart()),
+        _profile("A1", approved, 5),
+        _profile("N1", trader_pb2.APPROVED_TRADER_STATUS_NOT_APPROVED, 5),
+        _profile("A2", approved, 5),
+    ]:
+        applier.apply(message)
+    assert holder.current.revision == 0, "half a snapshot is never installed"
+
+    applier.apply(response(revision=5, snapshot_end=compliance_service_pb2.SnapshotEnd()))
+    assert (holder.current.revision, holder.current.trader_ids) == (5, {"A1", "A2"})
+
+    applier.apply(_profile("A1", trader_pb2.APPROVED_TRADER_STATUS_REVOKED, 6))
+    applier.apply(response(revision=7, removed_trader="traders/A2"))
+    applier.apply(_profile("N1", approved, 8))
+    assert (holder.current.revision, holder.current.trader_ids) == (8, {"N1"})
+    assert applier.revision == 8
