@@ -68,6 +68,9 @@ class Application:
     registrations: Sequence[ServiceRegistration]
     background: Sequence[BackgroundTask] = ()
     cleanups: Sequence[Callable[[], Awaitable[None]]] = ()
+    #: Returns once the service can do its work (e.g. scoring holds criteria);
+    #: until then health answers NOT_SERVING, so no traffic is routed to it.
+    until_ready: Callable[[], Awaitable[None]] | None = None
     #: Extra values for tests and tools (e.g. the database), never read by the chassis.
     resources: Mapping[str, object] = field(default_factory=dict)
 
@@ -124,6 +127,7 @@ class GrpcServer:
             options=[("grpc.so_reuseport", 0)],
         )
         self.port = 0
+        self._readiness: asyncio.Task[None] | None = None
 
     async def start(self) -> int:
         """Binds, serves and starts background work; returns the bound port."""
@@ -141,10 +145,27 @@ class GrpcServer:
         await self._server.start()
         for task in self._application.background:
             await task.start()
+        _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
+        until_ready = self._application.until_ready
+        if until_ready is None:
+            await self._report_serving(names)
+        else:
+            for name in ["", *names]:
+                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+            self._readiness = asyncio.create_task(self._serve_once_ready(until_ready, names))
+        return self.port
+
+    async def _serve_once_ready(
+        self, until_ready: Callable[[], Awaitable[None]], names: Sequence[str]
+    ) -> None:
+        _log.info("service_waiting_until_ready")
+        await until_ready()
+        await self._report_serving(names)
+
+    async def _report_serving(self, names: Sequence[str]) -> None:
         for name in ["", *names]:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
-        return self.port
+        _log.info("service_serving")
 
     async def stop(self) -> None:
         """Drains: NOT_SERVING, finish in-flight calls, stop background work, clean up.
@@ -153,6 +174,8 @@ class GrpcServer:
         never end by themselves, and their background task is what ends them, so
         waiting for the calls first would always take the whole grace period.
         """
+        if self._readiness is not None:
+            self._readiness.cancel()
         await self._health.enter_graceful_shutdown()
         await asyncio.gather(
             self._server.stop(self._settings.shutdown_grace_seconds),
