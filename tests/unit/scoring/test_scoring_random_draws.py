@@ -221,7 +221,7 @@ def _profile(
     )
 
 
-def test_the_trader_stream_keeps_only_traders_with_an_agreement_in_force() -> None:
+async def test_the_trader_stream_keeps_only_traders_with_an_agreement_in_force() -> None:
     holder = TraderProfilesHolder()
     applier = ProfileApplier(holder)
     response = compliance_service_pb2.WatchTraderProfilesResponse
@@ -232,14 +232,14 @@ def test_the_trader_stream_keeps_only_traders_with_an_agreement_in_force() -> No
         _profile("N1", trader_pb2.APPROVED_TRADER_STATUS_NOT_APPROVED, 5),
         _profile("A2", approved, 5),
     ]:
-        applier.apply(message)
+        await applier.apply(message)
     assert holder.current.revision == 0, "half a snapshot is never installed"
 
-    applier.apply(response(revision=5, snapshot_end=compliance_service_pb2.SnapshotEnd()))
+    await applier.apply(response(revision=5, snapshot_end=compliance_service_pb2.SnapshotEnd()))
     assert (holder.current.revision, holder.current.trader_ids) == (5, {"A1", "A2"})
 
-    applier.apply(_profile("A1", trader_pb2.APPROVED_TRADER_STATUS_REVOKED, 6))
-    applier.apply(response(revision=7, removed_trader="traders/A2"))
-    applier.apply(_profile("N1", approved, 8))
+    await applier.apply(_profile("A1", trader_pb2.APPROVED_TRADER_STATUS_REVOKED, 6))
+    await applier.apply(response(revision=7, removed_trader="traders/A2"))
+    await applier.apply(_profile("N1", approved, 8))
     assert (holder.current.revision, holder.current.trader_ids) == (8, {"N1"})
     assert applier.revision == 8

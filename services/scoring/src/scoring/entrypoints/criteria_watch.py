@@ -1,17 +1,13 @@
 """Follows the criteria service's active-criteria stream into the rules the service holds.
 
-A background task: it opens ``WatchActiveCriteria`` from the last revision it
-applied, applies the snapshot and every change as they arrive, and when the
-stream breaks (criteria restarting, network) reconnects after an
-exponential backoff with jitter, resuming from that revision. Assessments
-keep using the last applied snapshot meanwhile.
+Followed by the kit's ``WatchFollower`` (resume from
+the last revision applied, reconnect with backoff); assessments keep using
+the last applied snapshot meanwhile.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import grpc
 import structlog
@@ -19,13 +15,11 @@ from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 from google.protobuf.message import Message
 
 from customs_kit.db import Database
-from customs_kit.outbox import backoff_delay
+from customs_kit.watch import OpenWatch, WatchCall
 from scoring.adapters.repositories import CRITERION, NAMED_LIST
 from scoring.service_layer.rules import RulesHolder, apply_change, apply_snapshot
 
 _log = structlog.get_logger(__name__)
-
-MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
 
 
 class StreamApplier:
@@ -90,70 +84,16 @@ def _wire(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
-class CriteriaWatch:
-    """Keeps the rules (in memory and journaled) in step with criteria's active set."""
+_Change = criteria_service_pb2.WatchActiveCriteriaResponse
 
-    def __init__(
-        self,
-        applier: StreamApplier,
-        channel: grpc.aio.Channel,
-        metadata: MetadataProvider,
-        *,
-        retry_base_seconds: float = 0.5,
-        retry_cap_seconds: float = 30.0,
-    ) -> None:
-        self._applier = applier
-        self._stub = criteria_service_pb2_grpc.CriteriaServiceStub(channel)  # type: ignore[no-untyped-call]
-        self._metadata = metadata
-        self._retry_base = retry_base_seconds
-        self._retry_cap = retry_cap_seconds
-        self._failures = 0
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Starts following the stream in a background task."""
-        if self._task is not None:
-            raise RuntimeError("the criteria watch is already running")
-        self._task = asyncio.create_task(self._run(), name="criteria-watch")
+def criteria_stream(channel: grpc.aio.Channel) -> OpenWatch[_Change]:
+    """Opens criteria's ``WatchActiveCriteria`` stream after a revision."""
+    stub = criteria_service_pb2_grpc.CriteriaServiceStub(channel)  # type: ignore[no-untyped-call]
 
-    async def stop(self) -> None:
-        """Stops following the stream; a snapshot half-received is discarded."""
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+    def open_watch(since: int, metadata: Sequence[tuple[str, str]]) -> WatchCall[_Change]:
+        request = criteria_service_pb2.WatchActiveCriteriaRequest(since_revision=since)
+        call: WatchCall[_Change] = stub.WatchActiveCriteria(request, metadata=metadata)
+        return call
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-                _log.warning("criteria_watch_ended", revision=self._applier.revision)
-            except grpc.aio.AioRpcError as error:
-                _log.warning(
-                    "criteria_watch_failed",
-                    code=error.code().name,
-                    detail=error.details(),
-                    revision=self._applier.revision,
-                )
-            except Exception:
-                _log.exception("criteria_watch_failed", revision=self._applier.revision)
-            self._applier.reset()
-            self._failures += 1
-            delay = backoff_delay(self._failures, base=self._retry_base, cap=self._retry_cap)
-            await asyncio.sleep(delay)
-
-    async def _follow(self) -> None:
-        since = self._applier.revision
-        call = self._stub.WatchActiveCriteria(
-            criteria_service_pb2.WatchActiveCriteriaRequest(since_revision=since),
-            metadata=tuple(self._metadata()),
-        )
-        _log.info("criteria_watch_connecting", since_revision=since)
-        try:
-            async for response in call:
-                self._failures = 0
-                await self._applier.apply(response)
-        finally:
-            call.cancel()
+    return open_watch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import structlog
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
@@ -19,13 +20,14 @@ from customs_kit.server import (
     settings_or_exit,
 )
 from customs_kit.settings import ServiceSettings
+from customs_kit.watch import OpenWatch, WatchApplier, WatchFollower
 from scoring.adapters.capacity import OfficeCapacityCache
 from scoring.entrypoints.capacity_watch import CapacityWatch
-from scoring.entrypoints.criteria_watch import CriteriaWatch, StreamApplier
+from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.random_rates_watch import RandomRatesReload
 from scoring.entrypoints.servicer import ScoringServicer
-from scoring.entrypoints.trader_watch import ProfileApplier, TraderWatch
+from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
@@ -80,30 +82,25 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             database, random_inputs.rates, reload_seconds=options.random_rates_reload_seconds
         )
     )
-    if options.watch_trader_profiles and "compliance" in settings.peer_addresses:
-        background.append(
-            TraderWatch(
-                ProfileApplier(random_inputs.traders),
-                peers.channel("compliance"),
-                peers.metadata,
-                retry_base_seconds=options.watch_retry_base_seconds,
-                retry_cap_seconds=options.watch_retry_cap_seconds,
-            )
+
+    def follow(name: str, open_watch: OpenWatch[Any], stream: WatchApplier[Any]) -> BackgroundTask:
+        return WatchFollower(
+            name,
+            open_watch,
+            stream,
+            peers.metadata,
+            retry_base_seconds=options.watch_retry_base_seconds,
+            retry_cap_seconds=options.watch_retry_cap_seconds,
         )
-    elif options.watch_trader_profiles:
-        _log.warning(
-            "trader_profiles_not_followed",
-            reason="COMPLIANCE_ADDR is not set: every importer is assessed as not approved",
+
+    if options.watch_trader_profiles:
+        traders = ProfileApplier(random_inputs.traders)
+        background.append(
+            follow("trader-watch", trader_profile_stream(peers.channel("compliance")), traders)
         )
     if options.watch_criteria:
         background.append(
-            CriteriaWatch(
-                applier,
-                peers.channel("criteria"),
-                peers.metadata,
-                retry_base_seconds=options.watch_retry_base_seconds,
-                retry_cap_seconds=options.watch_retry_cap_seconds,
-            )
+            follow("criteria-watch", criteria_stream(peers.channel("criteria")), applier)
         )
     servicer = ScoringServicer(
         database,

@@ -1,10 +1,8 @@
 """Follows compliance's trader-profile stream into the approved traders the service holds.
 
-A background task: it opens ``WatchTraderProfiles`` from the last revision it
-applied, applies the snapshot and every change as they arrive, and when the
-stream breaks (compliance restarting, network) reconnects after an
-exponential backoff with jitter, resuming from that revision. Assessments
-keep using the last applied status meanwhile.
+Followed by the kit's ``WatchFollower`` (resume from
+the last revision applied, reconnect with backoff); assessments keep using
+the last applied status meanwhile.
 
 Only the approved-trader status matters to the decision: a trader is
 approved while an agreement is in force (``APPROVED_TRADER_STATUS_APPROVED``);
@@ -13,21 +11,18 @@ not approved, revoked, or a profile removed all count as not approved.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import grpc
 import structlog
 from customs.compliance.v1 import compliance_service_pb2, compliance_service_pb2_grpc, trader_pb2
 from opentelemetry import trace
 
-from customs_kit.outbox import backoff_delay
+from customs_kit.watch import OpenWatch, WatchCall
 from scoring.service_layer.trader_profiles import TraderProfilesHolder
 
 _log = structlog.get_logger(__name__)
 
-MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
 _TRADER_PREFIX = "traders/"
 
 
@@ -52,7 +47,7 @@ class ProfileApplier:
         """Forgets a snapshot half-received (the stream it came on broke)."""
         self._collecting = None
 
-    def apply(self, response: compliance_service_pb2.WatchTraderProfilesResponse) -> None:
+    async def apply(self, response: compliance_service_pb2.WatchTraderProfilesResponse) -> None:
         """Applies one message of the stream."""
         revision = response.revision
         event = response.WhichOneof("change")
@@ -92,70 +87,16 @@ def _approved(profile: trader_pb2.TraderProfile) -> bool:
     return profile.approved_trader_status == trader_pb2.APPROVED_TRADER_STATUS_APPROVED
 
 
-class TraderWatch:
-    """Keeps the approved traders (in memory) in step with compliance's trader profiles."""
+_Change = compliance_service_pb2.WatchTraderProfilesResponse
 
-    def __init__(
-        self,
-        applier: ProfileApplier,
-        channel: grpc.aio.Channel,
-        metadata: MetadataProvider,
-        *,
-        retry_base_seconds: float = 0.5,
-        retry_cap_seconds: float = 30.0,
-    ) -> None:
-        self._applier = applier
-        self._stub = compliance_service_pb2_grpc.ComplianceServiceStub(channel)  # type: ignore[no-untyped-call]
-        self._metadata = metadata
-        self._retry_base = retry_base_seconds
-        self._retry_cap = retry_cap_seconds
-        self._failures = 0
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Starts following the stream in a background task."""
-        if self._task is not None:
-            raise RuntimeError("the trader watch is already running")
-        self._task = asyncio.create_task(self._run(), name="trader-watch")
+def trader_profile_stream(channel: grpc.aio.Channel) -> OpenWatch[_Change]:
+    """Opens compliance's ``WatchTraderProfiles`` stream after a revision."""
+    stub = compliance_service_pb2_grpc.ComplianceServiceStub(channel)  # type: ignore[no-untyped-call]
 
-    async def stop(self) -> None:
-        """Stops following the stream; a snapshot half-received is discarded."""
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+    def open_watch(since: int, metadata: Sequence[tuple[str, str]]) -> WatchCall[_Change]:
+        request = compliance_service_pb2.WatchTraderProfilesRequest(since_revision=since)
+        call: WatchCall[_Change] = stub.WatchTraderProfiles(request, metadata=metadata)
+        return call
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-                _log.warning("trader_watch_ended", revision=self._applier.revision)
-            except grpc.aio.AioRpcError as error:
-                _log.warning(
-                    "trader_watch_failed",
-                    code=error.code().name,
-                    detail=error.details(),
-                    revision=self._applier.revision,
-                )
-            except Exception:
-                _log.exception("trader_watch_failed", revision=self._applier.revision)
-            self._applier.reset()
-            self._failures += 1
-            delay = backoff_delay(self._failures, base=self._retry_base, cap=self._retry_cap)
-            await asyncio.sleep(delay)
-
-    async def _follow(self) -> None:
-        since = self._applier.revision
-        call = self._stub.WatchTraderProfiles(
-            compliance_service_pb2.WatchTraderProfilesRequest(since_revision=since),
-            metadata=tuple(self._metadata()),
-        )
-        _log.info("trader_watch_connecting", since_revision=since)
-        try:
-            async for response in call:
-                self._failures = 0
-                self._applier.apply(response)
-        finally:
-            call.cancel()
+    return open_watch
