@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from scoring_builders import SEED, criterion, declaration, rules
 
-from scoring.domain.assessment import Decision, HitOutcome
+from scoring.domain.assessment import Decision, ExaminerInstruction, HitOutcome
 from scoring.domain.capacity import (
     CapacityPolicies,
     CapacityPolicy,
@@ -173,13 +173,14 @@ def test_a_document_review_that_is_full_too_downgrades_again_to_release() -> Non
 
 
 def test_random_examinations_are_kept_intact_unless_the_policy_allows_downgrading_them() -> None:
-    random_physical = RandomSelection(RandomKind.PHYSICAL, SAMPLE)
+    instruction = ExaminerInstruction(0, "Random compliance examination: commercial sample.")
+    random_physical = RandomSelection(RandomKind.PHYSICAL, SAMPLE, instruction)
     decision = Decision(
         channel=RED,
         examination_level=SAMPLE,
         refer_to_audit=False,
         documents_to_check=(),
-        examiner_instructions=(),
+        examiner_instructions=(instruction,),
         criterion_hits=(),
         risk_score=0.0,
         importer_approved_trader=False,
@@ -199,6 +200,9 @@ def test_random_examinations_are_kept_intact_unless_the_policy_allows_downgradin
     assert kept == decision
     assert downgraded.channel is BLUE
     assert downgraded.refer_to_audit
+    # No examination takes place: no instruction, and no place in the random sample.
+    assert downgraded.examiner_instructions == ()
+    assert not downgraded.randomly_selected
     [downgrade] = downgraded.capacity_downgrades
     assert (downgrade.criterion, downgrade.random_kind) == ("", RandomKind.PHYSICAL)
 

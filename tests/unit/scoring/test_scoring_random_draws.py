@@ -102,7 +102,7 @@ def test_a_selected_physical_draw_makes_the_declaration_red_at_the_rate_level() 
     assert physical.random_examination_rate == "randomExaminationRates/any-any"
     [instruction] = decision.examiner_instructions
     assert instruction.text.startswith("Random compliance examination")
-    assert random_selections(decision) == (RandomSelection(RandomKind.PHYSICAL, FULL),)
+    assert random_selections(decision) == (RandomSelection(RandomKind.PHYSICAL, FULL, instruction),)
 
 
 def test_a_random_draw_never_lowers_what_the_criteria_decided() -> None:

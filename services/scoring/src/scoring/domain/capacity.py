@@ -209,6 +209,8 @@ class RandomSelection:
 
     kind: RandomKind
     examination_level: ExaminationLevel = ExaminationLevel.NONE
+    #: What the random step told the examiner; withdrawn if the draw is downgraded.
+    instruction: ExaminerInstruction | None = None
 
     @property
     def channel(self) -> Channel:
@@ -302,13 +304,12 @@ def apply_capacity(
     snapshot: CapacitySnapshot,
     *,
     randoms: Sequence[RandomSelection] = (),
-    random_instructions: Mapping[RandomKind, ExaminerInstruction] | None = None,
 ) -> Decision:
     """The decision after the capacity step: ``decision`` itself when nothing is downgraded.
 
-    ``randoms`` are the random draws that selected the declaration, and
-    ``random_instructions`` the instructions the random step gave them, so
-    that a downgraded draw's instruction is withdrawn.
+    ``randoms`` are the random draws that selected the declaration. A random
+    examination downgraded to no examination at all (BLUE or GREEN) no longer
+    makes the declaration part of the random sample.
     """
     downgrades = plan_downgrades(decision.criterion_hits, randoms, policy, snapshot)
     if not downgrades:
@@ -354,11 +355,13 @@ def apply_capacity(
         examination_level=level,
         refer_to_audit=any(entry[2] for entry in applied),
         documents_to_check=merge_documents(checked),
-        examiner_instructions=_kept_instructions(
-            decision, final, final_random, random_instructions or {}
-        ),
+        examiner_instructions=_kept_instructions(decision, final, final_random, randoms),
         criterion_hits=hits,
         capacity_downgrades=downgrades,
+        randomly_selected=any(
+            final_random.get(random.kind, random.channel) in EXAMINATION_CHANNELS
+            for random in randoms
+        ),
     )
 
 
@@ -380,7 +383,7 @@ def _kept_instructions(
     decision: Decision,
     final: Mapping[tuple[str, int], Channel],
     final_random: Mapping[RandomKind, Channel],
-    random_instructions: Mapping[RandomKind, ExaminerInstruction],
+    randoms: Sequence[RandomSelection],
 ) -> tuple[ExaminerInstruction, ...]:
     """The instructions of the selections that were not downgraded.
 
@@ -396,7 +399,11 @@ def _kept_instructions(
         for hit, instruction in zip(selected, instructions[: len(selected)], strict=True)
         if (hit.criterion, hit.item_number) not in final
     ]
-    withdrawn = [random_instructions[kind] for kind in final_random if kind in random_instructions]
+    withdrawn = [
+        random.instruction
+        for random in randoms
+        if random.kind in final_random and random.instruction is not None
+    ]
     for instruction in instructions[len(selected) :]:
         if instruction in withdrawn:
             withdrawn.remove(instruction)

@@ -267,7 +267,7 @@ def random_instruction(draw: RandomDraw) -> ExaminerInstruction:
 def random_selections(decision: Decision) -> tuple[RandomSelection, ...]:
     """The selected draws of ``decision`` as the capacity step takes them."""
     return tuple(
-        RandomSelection(draw.kind, draw.examination_level)
+        RandomSelection(draw.kind, draw.examination_level, random_instruction(draw))
         for draw in decision.random_draws
         if draw.selected
     )
