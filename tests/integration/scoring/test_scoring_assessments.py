@@ -16,6 +16,7 @@ from customs.scoring.v1 import (
 )
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from opentelemetry import trace
 from scoring_support import StartScoring, declaration, item, query
 
 from customs_kit.auth import Role
@@ -123,6 +124,31 @@ async def test_concurrent_identical_submissions_store_one_assessment(
     assert len({r.assessment.name for r in responses}) == 1
     assert sum(not r.already_assessed for r in responses) == 1
     assert await query(database_url, "SELECT count(*) FROM assessments") == [(1,)]
+
+
+async def test_concurrent_lodgements_share_a_commit_yet_each_event_follows_its_own_trace(
+    stub: Stub, test_keys: SigningKeys, database_url: str, span_exporter: object
+) -> None:
+    tracer = trace.get_tracer(__name__)
+    metadata = test_keys.metadata(Role.DECLARATION_SYSTEM)
+
+    async def lodge_traced(number: int) -> str:
+        with tracer.start_as_current_span("declaration system lodges") as span:
+            await stub.AssessDeclaration(
+                scoring_service_pb2.AssessDeclarationRequest(
+                    declaration=declaration(f"30/2026/T{number:04d}", item(1, hs_code="240220"))
+                ),
+                metadata=metadata,
+            )
+            return format(span.get_span_context().trace_id, "032x")
+
+    callers = set(await asyncio.gather(*(lodge_traced(number) for number in range(20))))
+
+    rows = await query(database_url, "SELECT traceparent FROM outbox_events")
+    # Two events per RED decision (exam_reports, compliance), each in its caller's trace.
+    assert len(rows) == 40
+    assert {traceparent.split("-")[1] for (traceparent,) in rows} == callers
+    assert len(callers) == 20
 
 
 async def test_other_content_under_an_assessed_version_is_a_conflict(

@@ -37,6 +37,13 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self._page_tokens = page_tokens
         self._capacity = capacity_limits
         self._random = random_inputs
+        self._assessor = handlers.Assessor(
+            database=database,
+            rules=rules,
+            seed=seed,
+            capacity=capacity_limits,
+            random=random_inputs,
+        )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
     async def GetRandomExaminationRate(
@@ -119,14 +126,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
     async def AssessDeclaration(
         self, request: scoring_service_pb2.AssessDeclarationRequest, context: Any
     ) -> scoring_service_pb2.AssessDeclarationResponse:
-        outcome = await handlers.assess_declaration(
-            mappers.assess_command(request),
-            database=self._database,
-            rules=self._rules,
-            seed=self._seed,
-            capacity=self._capacity,
-            random=self._random,
-        )
+        outcome = await self._assessor.assess(mappers.assess_command(request))
         return mappers.assess_response(outcome)
 
     @allow(Role.DECLARATION_SYSTEM)
@@ -138,13 +138,8 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         async for batch in _batches(request_iterator, _BULK_BATCH):
             checked = [(request, violations_of(request)) for request in batch]
             outcomes = iter(
-                await handlers.assess_declarations(
-                    [mappers.assess_command(request) for request, bad in checked if not bad],
-                    database=self._database,
-                    rules=self._rules,
-                    seed=self._seed,
-                    capacity=self._capacity,
-                    random=self._random,
+                await self._assessor.assess_batch(
+                    [mappers.assess_command(request) for request, bad in checked if not bad]
                 )
             )
             for request, violations in checked:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 from opentelemetry import trace
 
+from customs_kit.batching import GroupCommit, Submission
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import (
     AlreadyExists,
@@ -66,122 +68,153 @@ class AssessmentOutcome:
     already_assessed: bool
 
 
-async def assess_declaration(
-    command: AssessDeclaration,
-    *,
-    database: Database,
-    rules: RulesHolder,
-    seed: SelectionSeed,
-    capacity: CapacityLimits,
-    random: RandomInputs,
-) -> AssessmentOutcome:
-    """Assesses a declaration version once and stores the decision with the events it causes.
+#: Concurrent single-declaration calls stored together in one transaction at most.
+_GROUP_COMMIT_BATCH = 100
 
-    Idempotent on declaration number + version: the same content returns the
-    stored assessment; other content under an assessed version is refused
-    with ALREADY_EXISTS (reason ``DECLARATION_VERSION_CONFLICT``).
+
+class Assessor:
+    """Assesses declarations with everything the decision reads, and stores the decisions.
+
+    A declaration version is assessed once: re-sending the same content
+    returns the stored assessment; other content under an assessed version is
+    refused with ALREADY_EXISTS (reason ``DECLARATION_VERSION_CONFLICT``).
+    Concurrent single-declaration calls share one transaction (group commit),
+    so that under load the declaration system does not wait for a commit per
+    declaration; each keeps its own trace and log context.
     """
-    (result,) = await assess_declarations(
-        [command], database=database, rules=rules, seed=seed, capacity=capacity, random=random
-    )
-    if isinstance(result, DomainError):
-        raise result
-    if not result.already_assessed:
-        assessment = result.assessment
-        trace.get_current_span().set_attributes(
-            {
-                "customs.assessment": assessment.name,
-                "customs.channel": assessment.decision.channel.value,
-            }
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        rules: RulesHolder,
+        seed: SelectionSeed,
+        capacity: CapacityLimits,
+        random: RandomInputs,
+    ) -> None:
+        self._database = database
+        self._rules = rules
+        self._seed = seed
+        self._capacity = capacity
+        self._random = random
+        self._lodgements: GroupCommit[AssessDeclaration, AssessmentOutcome | DomainError] = (
+            GroupCommit(self._assess_submitted, max_batch=_GROUP_COMMIT_BATCH)
         )
-    return result
 
+    async def assess(self, command: AssessDeclaration) -> AssessmentOutcome:
+        """Assesses one declaration version; raises the DomainError that refuses it."""
+        result = await self._lodgements.submit(command)
+        if isinstance(result, DomainError):
+            raise result
+        if not result.already_assessed:
+            assessment = result.assessment
+            trace.get_current_span().set_attributes(
+                {
+                    "customs.assessment": assessment.name,
+                    "customs.channel": assessment.decision.channel.value,
+                }
+            )
+        return result
 
-async def assess_declarations(
-    commands: Sequence[AssessDeclaration],
-    *,
-    database: Database,
-    rules: RulesHolder,
-    seed: SelectionSeed,
-    capacity: CapacityLimits,
-    random: RandomInputs,
-) -> list[AssessmentOutcome | DomainError]:
-    """Assesses a batch of declarations, each as :func:`assess_declaration` describes.
+    async def assess_batch(
+        self, commands: Sequence[AssessDeclaration]
+    ) -> list[AssessmentOutcome | DomainError]:
+        """Assesses a batch of a bulk lodgement, each declaration as :meth:`assess` does.
 
-    The results are in the order of ``commands``; a declaration that cannot
-    be assessed (unknown currency, version conflict, no criteria yet) gets its
-    error in its place and does not stop the others. The batch costs one
-    query for the versions already assessed, one insert of the new
-    assessments, one of their events and one commit, so that bulk lodgement
-    does not pay round trips per declaration. If a concurrent call stored one
-    of its versions first, the batch is assessed again: the second time,
-    that version is found stored.
-    """
-    try:
-        engine = rules.engine()
-    except CriteriaNotLoaded as error:
-        return [error for _ in commands]
-    for _ in range(2):
+        The results are in the order of ``commands``; a declaration that cannot
+        be assessed (unknown currency, version conflict, no criteria yet) gets
+        its error in its place and does not stop the others.
+        """
+        return await self._assess([(command, None) for command in commands])
+
+    async def _assess_submitted(
+        self, submissions: Sequence[Submission[AssessDeclaration]]
+    ) -> list[AssessmentOutcome | DomainError]:
+        return await self._assess([(entry.item, entry.context) for entry in submissions])
+
+    async def _assess(self, commands: Sequence[_Command]) -> list[AssessmentOutcome | DomainError]:
+        """The batch costs one query for the versions already assessed, one insert of the
+        new assessments, one of their events and one commit. If a concurrent call stored
+        one of its versions first, the batch is assessed again: the second time, that
+        version is found stored.
+        """
         try:
-            async with database.unit_of_work() as uow:
-                results = await _assess_batch(uow, commands, engine, seed, capacity, random)
-                await uow.commit()
-        except DuplicateAssessment:
-            continue
-        for result in results:
-            if isinstance(result, AssessmentOutcome) and not result.already_assessed:
-                _log_assessed(result.assessment)
-        return results
-    raise RuntimeError("a declaration version was stored concurrently twice over")
-
-
-async def _assess_batch(
-    uow: UnitOfWork,
-    commands: Sequence[AssessDeclaration],
-    engine: SelectivityEngine,
-    seed: SelectionSeed,
-    capacity: CapacityLimits,
-    random: RandomInputs,
-) -> list[AssessmentOutcome | DomainError]:
-    """The outcome of each command; the new assessments and their events are added to ``uow``.
-
-    Raises ``DuplicateAssessment`` when a concurrent transaction stored one
-    of the versions first.
-    """
-    repository = AssessmentRepository(uow.session)
-    stored = await repository.for_versions(
-        [
-            (command.declaration.declaration_number, command.declaration.version)
-            for command in commands
-        ]
-    )
-    results: list[AssessmentOutcome | DomainError] = []
-    new: list[Assessment] = []
-    capacity_step = CapacityStep(uow, capacity)
-    for command in commands:
-        declaration = command.declaration
-        key = (declaration.declaration_number, declaration.version)
-        try:
-            if key in stored:
-                results.append(_resent(stored[key], command))
+            engine = self._rules.engine()
+        except CriteriaNotLoaded as error:
+            return [error for _ in commands]
+        for _ in range(2):
+            try:
+                async with self._database.unit_of_work() as uow:
+                    results = await self._assess_in(uow, commands, engine)
+                    await uow.commit()
+            except DuplicateAssessment:
                 continue
-            check_currencies(declaration)
-        except DomainError as error:
-            results.append(error)
-            continue
-        assessment = _new_assessment(command, engine, seed, random)
-        assessment = await capacity_step.apply(
-            assessment, randoms=random_selections(assessment.decision)
+            for (_, context), result in zip(commands, results, strict=True):
+                if isinstance(result, AssessmentOutcome) and not result.already_assessed:
+                    _in_context(context, _log_assessed, result.assessment)
+            return results
+        raise RuntimeError("a declaration version was stored concurrently twice over")
+
+    async def _assess_in(
+        self, uow: UnitOfWork, commands: Sequence[_Command], engine: SelectivityEngine
+    ) -> list[AssessmentOutcome | DomainError]:
+        """The outcome of each command; the new assessments and their events are added to ``uow``.
+
+        Raises ``DuplicateAssessment`` when a concurrent transaction stored one
+        of the versions first.
+        """
+        repository = AssessmentRepository(uow.session)
+        stored = await repository.for_versions(
+            [
+                (command.declaration.declaration_number, command.declaration.version)
+                for command, _ in commands
+            ]
         )
-        # A version sent twice in one batch is assessed once, like a re-send.
-        stored[key] = assessment
-        new.append(assessment)
-        results.append(AssessmentOutcome(assessment, already_assessed=False))
-    await repository.add_all(new)
-    for assessment in new:
-        for event in assessment_events(assessment):
-            uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
-    return results
+        results: list[AssessmentOutcome | DomainError] = []
+        new: list[tuple[Assessment, contextvars.Context | None]] = []
+        capacity_step = CapacityStep(uow, self._capacity)
+        for command, context in commands:
+            declaration = command.declaration
+            key = (declaration.declaration_number, declaration.version)
+            try:
+                if key in stored:
+                    results.append(_resent(stored[key], command))
+                    continue
+                check_currencies(declaration)
+            except DomainError as error:
+                results.append(error)
+                continue
+            assessment = _new_assessment(command, engine, self._seed, self._random)
+            assessment = await capacity_step.apply(
+                assessment, randoms=random_selections(assessment.decision)
+            )
+            # A version sent twice in one batch is assessed once, like a re-send.
+            stored[key] = assessment
+            new.append((assessment, context))
+            results.append(AssessmentOutcome(assessment, already_assessed=False))
+        await repository.add_all([assessment for assessment, _ in new])
+        for assessment, context in new:
+            # The events carry the trace of the call that lodged the declaration.
+            _in_context(context, _add_events, uow, assessment)
+        return results
+
+
+#: A command and the context of the call that submitted it (None: the current one).
+_Command = tuple[AssessDeclaration, "contextvars.Context | None"]
+
+
+def _in_context(
+    context: contextvars.Context | None, work: Callable[..., None], *arguments: object
+) -> None:
+    if context is None:
+        work(*arguments)
+    else:
+        context.run(work, *arguments)
+
+
+def _add_events(uow: UnitOfWork, assessment: Assessment) -> None:
+    for event in assessment_events(assessment):
+        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
 
 
 def _new_assessment(
