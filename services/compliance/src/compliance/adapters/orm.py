@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from compliance.domain.applications import OPEN_STATES
 from customs_kit.db import NAMING_CONVENTION, UTCDateTime, kit_metadata_tables
 
 #: Money: up to 29 whole digits and the nine of ``Money.nanos``.
@@ -307,6 +308,83 @@ class ComplianceRateRow(Base):
     lower_bound: Mapped[float] = mapped_column(Float)
     upper_bound: Mapped[float] = mapped_column(Float)
     assessment: Mapped[str] = mapped_column(String(24))
+
+
+#: The rows of applications that still block another one from the same trader.
+_OPEN_APPLICATION = text(
+    "state IN (" + ", ".join(f"'{state.value}'" for state in sorted(OPEN_STATES)) + ")"
+)
+
+
+class TraderApplicationRow(Base):
+    """An application to the approved-trader program, with its agreement once signed."""
+
+    __tablename__ = "trader_applications"
+    __table_args__ = (
+        # One open application per trader, even when two are recorded at the same moment.
+        Index(
+            "uq_trader_applications_open_trader",
+            "trader_id",
+            unique=True,
+            postgresql_where=_OPEN_APPLICATION,
+            sqlite_where=_OPEN_APPLICATION,
+        ),
+        Index(
+            "ix_trader_applications_receive_time_application_id", "receive_time", "application_id"
+        ),
+    )
+
+    application_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    trader_id: Mapped[str] = mapped_column(String(35), ForeignKey("traders.trader_id"), index=True)
+    #: Comma-separated benefit names.
+    requested_benefits: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(500))
+    receive_time: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    agreement_reference: Mapped[str | None] = mapped_column(String(64))
+    #: Comma-separated benefit names granted by the agreement.
+    agreement_benefits: Mapped[str | None] = mapped_column(String(200))
+    agreement_effective_date: Mapped[date | None] = mapped_column(Date)
+    agreement_signed_by: Mapped[str | None] = mapped_column(String(255))
+    agreement_sign_time: Mapped[datetime | None]
+    next_reevaluation_date: Mapped[date | None] = mapped_column(Date, index=True)
+    decision_reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(255))
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ApplicationReviewRow(Base):
+    """A review of an application: the one that decided it, or a periodic re-evaluation."""
+
+    __tablename__ = "trader_application_reviews"
+
+    application_id: Mapped[str] = mapped_column(
+        String(63),
+        ForeignKey("trader_applications.application_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    #: 0 for the deciding review; re-evaluations follow in order from 1.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``DECISION`` or ``REEVALUATION``.
+    purpose: Mapped[str] = mapped_column(String(16))
+    record_keeping: Mapped[str] = mapped_column(String(16))
+    security: Mapped[str] = mapped_column(String(16))
+    employee_background_checks: Mapped[str] = mapped_column(String(16))
+    findings: Mapped[str] = mapped_column(Text)
+    rate_sample_size: Mapped[int] = mapped_column(BigInteger)
+    rate_compliant: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float] = mapped_column(Float)
+    rate_lower_bound: Mapped[float] = mapped_column(Float)
+    rate_upper_bound: Mapped[float] = mapped_column(Float)
+    rate_assessment: Mapped[str] = mapped_column(String(24))
+    reviewer: Mapped[str] = mapped_column(String(255))
+    review_time: Mapped[datetime]
+    #: Re-evaluations only: the decision and the next due date (none when revoked).
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    next_reevaluation_date: Mapped[date | None] = mapped_column(Date)
 
 
 kit_metadata_tables(Base.metadata)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     distinct,
     func,
     insert,
@@ -30,9 +31,11 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance.adapters.orm import (
+    ApplicationReviewRow,
     AuditedDeclarationRow,
     AuditFindingDeclarationRow,
     AuditFindingRow,
@@ -44,7 +47,23 @@ from compliance.adapters.orm import (
     ExaminationOutcomeRow,
     InterventionRow,
     MeasurementRow,
+    TraderApplicationRow,
     TraderRow,
+)
+from compliance.domain.applications import (
+    OPEN_STATES,
+    Agreement,
+    AgreementTerms,
+    ApplicationRequest,
+    ApplicationState,
+    CheckResult,
+    Reevaluation,
+    ReevaluationOutcome,
+    Review,
+    ReviewChecks,
+    TraderApplication,
+    application_already_open,
+    application_name,
 )
 from compliance.domain.declarations import (
     Amount,
@@ -88,7 +107,9 @@ from compliance.domain.traders import (
     Trader,
     TraderRole,
     TraderTier,
+    trader_name,
 )
+from customs_kit.db import is_unique_violation
 
 
 def _join(values: Iterable[str]) -> str:
@@ -733,14 +754,20 @@ class RecordRepository:
             .subquery()
         )
 
-    async def observations(self, period: Period) -> list[Observation]:
-        """Random verifications of declarations lodged in ``period`` (current versions)."""
+    async def observations(
+        self, period: Period | None, *, importer_id: str | None = None
+    ) -> list[Observation]:
+        """Random verifications of declarations (current versions) lodged in ``period``.
+
+        ``None`` for ``period`` means every lodgement day; ``importer_id`` keeps
+        only the declarations of that importer.
+        """
         record = DeclarationRecordRow
-        in_period = [
-            record.is_current.is_(true()),
-            record.lodgement_time >= period.start,
-            record.lodgement_time < period.end,
-        ]
+        in_period: list[ColumnElement[bool]] = [record.is_current.is_(true())]
+        if period is not None:
+            in_period += [record.lodgement_time >= period.start, record.lodgement_time < period.end]
+        if importer_id is not None:
+            in_period.append(record.importer_id == importer_id)
         exams = (
             await self._session.execute(
                 select(record, ExaminationOutcomeRow.noncompliant_areas)
@@ -1184,3 +1211,265 @@ class MeasurementRepository:
             )
             for found in (await self._session.scalars(query)).all()
         ]
+
+
+# --- approved-trader applications --------------------------------------------------------------
+
+_OPEN_APPLICATION_CONSTRAINT = "uq_trader_applications_open_trader"
+_DECISION = "DECISION"
+_REEVALUATION = "REEVALUATION"
+
+
+@dataclass(frozen=True)
+class ApplicationFilter:
+    """The filters of an application list; unset matches everything."""
+
+    trader_id: str = ""
+    states: frozenset[ApplicationState] = frozenset()
+    #: Only ACTIVE applications whose next re-evaluation is due on or before this day.
+    reevaluation_due_before: date | None = None
+
+
+def _benefits(text: str | None) -> frozenset[ApprovedTraderBenefit]:
+    return frozenset(ApprovedTraderBenefit(b) for b in _split(text or ""))
+
+
+def _review_values(
+    application_id: str, position: int, purpose: str, review: Review
+) -> dict[str, Any]:
+    checks = review.checks
+    rate = review.compliance_rate
+    return {
+        "application_id": application_id,
+        "position": position,
+        "purpose": purpose,
+        "record_keeping": checks.record_keeping.value,
+        "security": checks.security.value,
+        "employee_background_checks": checks.employee_background_checks.value,
+        "findings": checks.findings,
+        "rate_sample_size": rate.sample_size,
+        "rate_compliant": rate.compliant,
+        "rate": rate.rate,
+        "rate_lower_bound": rate.lower_bound,
+        "rate_upper_bound": rate.upper_bound,
+        "rate_assessment": rate.assessment.value,
+        "reviewer": review.reviewer,
+        "review_time": review.review_time,
+        "outcome": None,
+        "next_reevaluation_date": None,
+    }
+
+
+def _review(row: ApplicationReviewRow, trader_id: str) -> Review:
+    return Review(
+        checks=ReviewChecks(
+            record_keeping=CheckResult(row.record_keeping),
+            security=CheckResult(row.security),
+            employee_background_checks=CheckResult(row.employee_background_checks),
+            findings=row.findings,
+        ),
+        compliance_rate=ComplianceRate(
+            stratum=trader_name(trader_id),
+            display_name="",
+            sample_size=row.rate_sample_size,
+            compliant=row.rate_compliant,
+            rate=row.rate,
+            lower_bound=row.rate_lower_bound,
+            upper_bound=row.rate_upper_bound,
+            assessment=ToleranceAssessment(row.rate_assessment),
+        ),
+        reviewer=row.reviewer,
+        review_time=row.review_time,
+    )
+
+
+def _application_values(application: TraderApplication) -> dict[str, Any]:
+    request = application.request
+    agreement = application.agreement
+    return {
+        "application_id": application.application_id,
+        "trader_id": request.trader_id,
+        "requested_benefits": _join(request.requested_benefits),
+        "statement": request.statement,
+        "contact": request.contact,
+        "receive_time": request.receive_time,
+        "state": application.state.value,
+        "agreement_reference": agreement.terms.reference if agreement else None,
+        "agreement_benefits": _join(agreement.terms.benefits) if agreement else None,
+        "agreement_effective_date": agreement.terms.effective_date if agreement else None,
+        "agreement_signed_by": agreement.signed_by if agreement else None,
+        "agreement_sign_time": agreement.sign_time if agreement else None,
+        "next_reevaluation_date": application.next_reevaluation_date,
+        "decision_reason": application.decision_reason,
+        "decided_by": application.decided_by,
+        "create_time": application.create_time,
+        "update_time": application.update_time,
+        "version": application.version,
+    }
+
+
+def _application(
+    row: TraderApplicationRow, reviews: Sequence[ApplicationReviewRow]
+) -> TraderApplication:
+    agreement = None
+    if row.agreement_reference is not None:
+        if row.agreement_effective_date is None or row.agreement_sign_time is None:
+            raise ValueError(f"the agreement of application {row.application_id} is incomplete")
+        agreement = Agreement(
+            terms=AgreementTerms(
+                reference=row.agreement_reference,
+                benefits=_benefits(row.agreement_benefits),
+                effective_date=row.agreement_effective_date,
+            ),
+            signed_by=row.agreement_signed_by or "",
+            sign_time=row.agreement_sign_time,
+        )
+    decision = next((r for r in reviews if r.purpose == _DECISION), None)
+    return TraderApplication(
+        application_id=row.application_id,
+        request=ApplicationRequest(
+            trader_id=row.trader_id,
+            requested_benefits=_benefits(row.requested_benefits),
+            statement=row.statement,
+            contact=row.contact,
+            receive_time=row.receive_time,
+        ),
+        state=ApplicationState(row.state),
+        review=None if decision is None else _review(decision, row.trader_id),
+        agreement=agreement,
+        reevaluations=tuple(
+            Reevaluation(
+                review=_review(r, row.trader_id),
+                outcome=ReevaluationOutcome(r.outcome or ""),
+                next_reevaluation_date=r.next_reevaluation_date,
+            )
+            for r in reviews
+            if r.purpose == _REEVALUATION
+        ),
+        next_reevaluation_date=row.next_reevaluation_date,
+        decision_reason=row.decision_reason,
+        decided_by=row.decided_by,
+        create_time=row.create_time,
+        update_time=row.update_time,
+        version=row.version,
+    )
+
+
+class ApplicationRepository:
+    """Approved-trader applications and their reviews."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, application: TraderApplication) -> None:
+        """Inserts a new application.
+
+        Raises ``FailedPrecondition`` (``APPLICATION_ALREADY_OPEN``) if another
+        transaction opened one for the same trader first.
+        """
+        try:
+            await self._session.execute(
+                insert(TraderApplicationRow).values(_application_values(application))
+            )
+        except IntegrityError as error:
+            if is_unique_violation(error, _OPEN_APPLICATION_CONSTRAINT):
+                raise application_already_open(application.trader_id) from error
+            raise
+        await self._write_reviews(application)
+
+    async def save(self, application: TraderApplication) -> None:
+        """Stores the new state of an existing application and its reviews."""
+        values = _application_values(application)
+        del values["application_id"]
+        await self._session.execute(
+            update(TraderApplicationRow)
+            .where(TraderApplicationRow.application_id == application.application_id)
+            .values(values)
+        )
+        # Reviews are few (one a year) and never change: rewriting them keeps this simple.
+        await self._session.execute(
+            delete(ApplicationReviewRow).where(
+                ApplicationReviewRow.application_id == application.application_id
+            )
+        )
+        await self._write_reviews(application)
+
+    async def _write_reviews(self, application: TraderApplication) -> None:
+        rows = []
+        if application.review is not None:
+            rows.append(
+                _review_values(application.application_id, 0, _DECISION, application.review)
+            )
+        for position, reevaluation in enumerate(application.reevaluations, start=1):
+            values = _review_values(
+                application.application_id, position, _REEVALUATION, reevaluation.review
+            )
+            values["outcome"] = reevaluation.outcome.value
+            values["next_reevaluation_date"] = reevaluation.next_reevaluation_date
+            rows.append(values)
+        if rows:
+            await self._session.execute(insert(ApplicationReviewRow), rows)
+
+    async def get(self, application_id: str) -> TraderApplication | None:
+        """The application with this id, if any."""
+        row = await self._session.scalar(
+            select(TraderApplicationRow).where(
+                TraderApplicationRow.application_id == application_id
+            )
+        )
+        if row is None:
+            return None
+        reviews = await self._reviews([application_id])
+        return _application(row, reviews[application_id])
+
+    async def open_application(self, trader_id: str) -> str | None:
+        """The resource name of the trader's application that is not terminal, if any."""
+        found = await self._session.scalar(
+            select(TraderApplicationRow.application_id).where(
+                TraderApplicationRow.trader_id == trader_id,
+                TraderApplicationRow.state.in_([state.value for state in OPEN_STATES]),
+            )
+        )
+        return None if found is None else application_name(found)
+
+    async def find(
+        self, where: ApplicationFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[TraderApplication]:
+        """Up to ``limit`` applications matching ``where``, newest received first."""
+        row = TraderApplicationRow
+        query = select(row).order_by(row.receive_time.desc(), row.application_id).limit(limit)
+        if after is not None:
+            time, application_id = after
+            query = query.where(
+                or_(
+                    row.receive_time < time,
+                    and_(row.receive_time == time, row.application_id > application_id),
+                )
+            )
+        if where.trader_id:
+            query = query.where(row.trader_id == where.trader_id)
+        if where.states:
+            query = query.where(row.state.in_([state.value for state in where.states]))
+        if where.reevaluation_due_before is not None:
+            query = query.where(
+                row.state == ApplicationState.ACTIVE.value,
+                row.next_reevaluation_date <= where.reevaluation_due_before,
+            )
+        rows = (await self._session.scalars(query)).all()
+        reviews = await self._reviews([found.application_id for found in rows])
+        return [_application(found, reviews[found.application_id]) for found in rows]
+
+    async def _reviews(
+        self, application_ids: Collection[str]
+    ) -> defaultdict[str, list[ApplicationReviewRow]]:
+        by_application: defaultdict[str, list[ApplicationReviewRow]] = defaultdict(list)
+        if not application_ids:
+            return by_application
+        rows = await self._session.scalars(
+            select(ApplicationReviewRow)
+            .where(ApplicationReviewRow.application_id.in_(application_ids))
+            .order_by(ApplicationReviewRow.application_id, ApplicationReviewRow.position)
+        )
+        for row in rows:
+            by_application[row.application_id].append(row)
+        return by_application

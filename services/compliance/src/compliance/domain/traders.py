@@ -184,6 +184,38 @@ class Trader:
         """The trader moved to ``tier`` for ``reason`` (a specialist's decision)."""
         return self._touched(replace(self, tier=tier, tier_reason=reason), now)
 
+    def approved(
+        self,
+        application: str,
+        benefits: frozenset[ApprovedTraderBenefit],
+        next_reevaluation_date: date,
+        now: datetime,
+    ) -> Trader:
+        """The trader under the agreement of ``application``, with the benefits it grants."""
+        changed = replace(
+            self,
+            approved_trader_status=ApprovedTraderStatus.APPROVED,
+            approved_trader_application=application,
+            approved_benefits=benefits,
+            next_reevaluation_date=next_reevaluation_date,
+        )
+        return self._touched(changed, now)
+
+    def reevaluation_due(self, next_reevaluation_date: date, now: datetime) -> Trader:
+        """The approved trader after a re-evaluation that continued its approval."""
+        return self._touched(replace(self, next_reevaluation_date=next_reevaluation_date), now)
+
+    def revoked(self, application: str, now: datetime) -> Trader:
+        """The trader whose approval under ``application`` was revoked: no benefits remain."""
+        changed = replace(
+            self,
+            approved_trader_status=ApprovedTraderStatus.REVOKED,
+            approved_trader_application=application,
+            approved_benefits=frozenset(),
+            next_reevaluation_date=None,
+        )
+        return self._touched(changed, now)
+
     def with_profile_revision(self, revision: int) -> Trader:
         """The trader recording the change-feed revision of its latest profile change."""
         return replace(self, profile_revision=revision)

@@ -20,10 +20,19 @@ from customs.compliance.v1 import (
     events_pb2,
     measurement_pb2,
     trade_statistics_pb2,
+    trader_application_pb2,
     trader_pb2,
 )
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from compliance.domain.applications import (
+    AgreementTerms,
+    ApplicationRequest,
+    CheckResult,
+    Review,
+    ReviewChecks,
+    TraderApplication,
+)
 from compliance.domain.declarations import (
     ASSESSMENT_NAME_PREFIX,
     OFFICE_NAME_PREFIX,
@@ -48,7 +57,8 @@ from compliance.domain.outcomes import (
     ExaminationDiscrepancy,
     ExaminationOutcome,
 )
-from compliance.domain.traders import Trader, TraderProfile, trader_name
+from compliance.domain.periods import parse_day
+from compliance.domain.traders import ApprovedTraderBenefit, Trader, TraderProfile, trader_name
 from customs_kit.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=StrEnum)
@@ -455,4 +465,122 @@ def intervention_message(
         create_time=timestamp(intervention.create_time),
         update_time=timestamp(intervention.update_time),
         etag=intervention.etag,
+    )
+
+
+# --- approved-trader applications --------------------------------------------------------------
+
+APPLICATION_STATE = "TRADER_APPLICATION_STATE_"
+CHECK = "CHECK_RESULT_"
+OUTCOME = "REEVALUATION_OUTCOME_"
+
+
+def _benefits(numbers: Iterable[int]) -> frozenset[ApprovedTraderBenefit]:
+    return domain_enums(ApprovedTraderBenefit, trader_pb2.ApprovedTraderBenefit, BENEFIT, numbers)
+
+
+def _benefit_names(benefits: Iterable[ApprovedTraderBenefit]) -> list[str]:
+    return [proto_enum(BENEFIT, benefit) for benefit in sorted(benefits)]
+
+
+def application_request(
+    message: trader_application_pb2.TraderApplication,
+) -> ApplicationRequest:
+    """What a trader applied with (output-only fields are ignored)."""
+    return ApplicationRequest(
+        trader_id=message.trader.removeprefix("traders/"),
+        requested_benefits=_benefits(message.requested_benefits),
+        statement=message.statement,
+        contact=message.contact,
+        receive_time=instant(message.receive_time),
+    )
+
+
+def review_checks(message: trader_application_pb2.ApplicationReview, field: str) -> ReviewChecks:
+    """The checks a reviewer recorded (``field`` names the review in the request)."""
+
+    def check(name: str) -> CheckResult:
+        return required_enum(
+            CheckResult,
+            trader_application_pb2.CheckResult,
+            CHECK,
+            getattr(message, name),
+            f"{field}.{name}",
+        )
+
+    return ReviewChecks(
+        record_keeping=check("record_keeping"),
+        security=check("security"),
+        employee_background_checks=check("employee_background_checks"),
+        findings=message.findings,
+    )
+
+
+def agreement_terms(message: trader_application_pb2.Agreement) -> AgreementTerms:
+    """The terms of a signed agreement (output-only fields are ignored)."""
+    return AgreementTerms(
+        reference=message.reference,
+        benefits=_benefits(message.benefits),
+        effective_date=parse_day(message.effective_date, "agreement.effective_date"),
+    )
+
+
+def _review_message(review: Review) -> trader_application_pb2.ApplicationReview:
+    checks = review.checks
+    return trader_application_pb2.ApplicationReview(
+        record_keeping=proto_enum(CHECK, checks.record_keeping),
+        security=proto_enum(CHECK, checks.security),
+        employee_background_checks=proto_enum(CHECK, checks.employee_background_checks),
+        findings=checks.findings,
+        compliance_rate=rate_message(review.compliance_rate),
+        reviewer=review.reviewer,
+        review_time=timestamp(review.review_time),
+    )
+
+
+def application_message(
+    application: TraderApplication,
+) -> trader_application_pb2.TraderApplication:
+    """The ``TraderApplication`` resource."""
+    request = application.request
+    agreement = application.agreement
+    due = application.next_reevaluation_date
+    return trader_application_pb2.TraderApplication(
+        name=application.name,
+        trader=trader_name(request.trader_id),
+        requested_benefits=_benefit_names(request.requested_benefits),
+        statement=request.statement,
+        contact=request.contact,
+        receive_time=timestamp(request.receive_time),
+        state=proto_enum(APPLICATION_STATE, application.state),
+        review=_review_message(application.review) if application.review else None,
+        agreement=(
+            trader_application_pb2.Agreement(
+                reference=agreement.terms.reference,
+                benefits=_benefit_names(agreement.terms.benefits),
+                effective_date=agreement.terms.effective_date.isoformat(),
+                signed_by=agreement.signed_by,
+                sign_time=timestamp(agreement.sign_time),
+            )
+            if agreement
+            else None
+        ),
+        reevaluations=[
+            trader_application_pb2.Reevaluation(
+                review=_review_message(reevaluation.review),
+                outcome=proto_enum(OUTCOME, reevaluation.outcome),
+                next_reevaluation_date=(
+                    reevaluation.next_reevaluation_date.isoformat()
+                    if reevaluation.next_reevaluation_date
+                    else ""
+                ),
+            )
+            for reevaluation in application.reevaluations
+        ],
+        next_reevaluation_date=due.isoformat() if due else "",
+        decision_reason=application.decision_reason,
+        decided_by=application.decided_by,
+        create_time=timestamp(application.create_time),
+        update_time=timestamp(application.update_time),
+        etag=application.etag,
     )

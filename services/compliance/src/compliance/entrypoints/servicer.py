@@ -17,11 +17,16 @@ from customs.compliance.v1 import (
     compliance_service_pb2_grpc,
     measurement_pb2,
     trade_statistics_pb2,
+    trader_application_pb2,
     trader_pb2,
 )
 from customs.compliance.v1.compliance_service_pb2 import (
+    ApproveTraderApplicationRequest,
+    ApproveTraderApplicationResponse,
     CreateComplianceMeasurementRequest,
     CreateComplianceMeasurementResponse,
+    CreateTraderApplicationRequest,
+    CreateTraderApplicationResponse,
     CreateTraderRequest,
     CreateTraderResponse,
     GetComplianceInterventionRequest,
@@ -30,6 +35,8 @@ from customs.compliance.v1.compliance_service_pb2 import (
     GetComplianceMeasurementResponse,
     GetDeclarationRecordRequest,
     GetDeclarationRecordResponse,
+    GetTraderApplicationRequest,
+    GetTraderApplicationResponse,
     GetTraderRequest,
     GetTraderResponse,
     IngestAssessmentEventRequest,
@@ -48,26 +55,42 @@ from customs.compliance.v1.compliance_service_pb2 import (
     ListComplianceRatesResponse,
     ListDeclarationRecordsRequest,
     ListDeclarationRecordsResponse,
+    ListTraderApplicationsRequest,
+    ListTraderApplicationsResponse,
     ListTraderRankingsRequest,
     ListTraderRankingsResponse,
     ListTradersRequest,
     ListTradersResponse,
+    ReevaluateTraderApplicationRequest,
+    ReevaluateTraderApplicationResponse,
+    RejectTraderApplicationRequest,
+    RejectTraderApplicationResponse,
+    RevokeTraderApplicationRequest,
+    RevokeTraderApplicationResponse,
     SetTraderTierRequest,
     SetTraderTierResponse,
+    SignTraderApplicationAgreementRequest,
+    SignTraderApplicationAgreementResponse,
+    StartTraderApplicationReviewRequest,
+    StartTraderApplicationReviewResponse,
     UpdateTraderRequest,
     UpdateTraderResponse,
     WatchTraderProfilesRequest,
     WatchTraderProfilesResponse,
+    WithdrawTraderApplicationRequest,
+    WithdrawTraderApplicationResponse,
 )
 from google.protobuf.message import Message
 
 from compliance.adapters.repositories import (
+    ApplicationFilter,
     InterventionFilter,
     MeasurementFilter,
     RecordFilter,
     StatisticsScope,
     TraderFilter,
 )
+from compliance.domain.applications import ApplicationState, ReevaluationOutcome
 from compliance.domain.declarations import (
     MAX_RANKING_DAYS,
     OFFICE_NAME_PREFIX,
@@ -103,7 +126,14 @@ from compliance.entrypoints.mappers import (
     last_segment,
     required_enum,
 )
-from compliance.service_layer import interventions, measurement, outcomes, statistics, traders
+from compliance.service_layer import (
+    applications,
+    interventions,
+    measurement,
+    outcomes,
+    statistics,
+    traders,
+)
 from compliance.service_layer.watch import (
     ProfileChanged,
     ProfileRemoved,
@@ -504,6 +534,206 @@ class ComplianceServicer(compliance_service_pb2_grpc.ComplianceServiceServicer):
         return ListComplianceInterventionsResponse(
             compliance_interventions=[mappers.intervention_message(i) for i in page.items],
             next_page_token=page.next_page_token,
+        )
+
+    # --- approved-trader program ---------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.RMC, Role.AUDITOR)
+    async def GetTraderApplication(
+        self, request: GetTraderApplicationRequest, context: Any
+    ) -> GetTraderApplicationResponse:
+        found = await applications.get_application(self._database, last_segment(request.name))
+        return GetTraderApplicationResponse(trader_application=mappers.application_message(found))
+
+    @allow(Role.COMPLIANCE, Role.RMC, Role.AUDITOR)
+    async def ListTraderApplications(
+        self, request: ListTraderApplicationsRequest, context: Any
+    ) -> ListTraderApplicationsResponse:
+        where = ApplicationFilter(
+            trader_id=trader_id_of(request.trader),
+            states=domain_enums(
+                ApplicationState,
+                trader_application_pb2.TraderApplicationState,
+                mappers.APPLICATION_STATE,
+                request.states,
+            ),
+            reevaluation_due_before=(
+                parse_day(request.reevaluation_due_before, "reevaluation_due_before")
+                if request.reevaluation_due_before
+                else None
+            ),
+        )
+        page = await applications.list_applications(
+            self._database, self._tokens, where, request.page_size, request.page_token
+        )
+        return ListTraderApplicationsResponse(
+            trader_applications=[mappers.application_message(a) for a in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def CreateTraderApplication(
+        self, request: CreateTraderApplicationRequest, context: Any
+    ) -> CreateTraderApplicationResponse:
+        applied = mappers.application_request(request.trader_application)
+
+        async def work(uow: UnitOfWork) -> CreateTraderApplicationResponse:
+            created = await applications.create_application(uow, applied, utcnow())
+            return CreateTraderApplicationResponse(
+                trader_application=mappers.application_message(created)
+            )
+
+        return await self._idempotent(
+            "CreateTraderApplication", request, work, CreateTraderApplicationResponse
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def StartTraderApplicationReview(
+        self, request: StartTraderApplicationReviewRequest, context: Any
+    ) -> StartTraderApplicationReviewResponse:
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> StartTraderApplicationReviewResponse:
+            changed = await applications.start_review(
+                uow, last_segment(request.name), request.etag, by, utcnow()
+            )
+            return StartTraderApplicationReviewResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "StartTraderApplicationReview", request, work, StartTraderApplicationReviewResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def ApproveTraderApplication(
+        self, request: ApproveTraderApplicationRequest, context: Any
+    ) -> ApproveTraderApplicationResponse:
+        checks = mappers.review_checks(request.review, "review")
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> ApproveTraderApplicationResponse:
+            changed = await applications.approve(
+                uow, last_segment(request.name), request.etag, checks, by, utcnow()
+            )
+            return ApproveTraderApplicationResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "ApproveTraderApplication", request, work, ApproveTraderApplicationResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def RejectTraderApplication(
+        self, request: RejectTraderApplicationRequest, context: Any
+    ) -> RejectTraderApplicationResponse:
+        checks = (
+            mappers.review_checks(request.review, "review") if request.HasField("review") else None
+        )
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> RejectTraderApplicationResponse:
+            changed = await applications.reject(
+                uow, last_segment(request.name), request.etag, checks, request.reason, by, utcnow()
+            )
+            return RejectTraderApplicationResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "RejectTraderApplication", request, work, RejectTraderApplicationResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def SignTraderApplicationAgreement(
+        self, request: SignTraderApplicationAgreementRequest, context: Any
+    ) -> SignTraderApplicationAgreementResponse:
+        terms = mappers.agreement_terms(request.agreement)
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> SignTraderApplicationAgreementResponse:
+            changed = await applications.sign_agreement(
+                uow, last_segment(request.name), request.etag, terms, by, utcnow()
+            )
+            return SignTraderApplicationAgreementResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "SignTraderApplicationAgreement",
+            request,
+            work,
+            SignTraderApplicationAgreementResponse,
+        )
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def ReevaluateTraderApplication(
+        self, request: ReevaluateTraderApplicationRequest, context: Any
+    ) -> ReevaluateTraderApplicationResponse:
+        checks = mappers.review_checks(request.review, "review")
+        outcome = required_enum(
+            ReevaluationOutcome,
+            trader_application_pb2.ReevaluationOutcome,
+            mappers.OUTCOME,
+            request.outcome,
+            "outcome",
+        )
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> ReevaluateTraderApplicationResponse:
+            changed = await applications.reevaluate(
+                uow,
+                last_segment(request.name),
+                request.etag,
+                checks,
+                outcome,
+                request.reason,
+                by,
+                utcnow(),
+            )
+            return ReevaluateTraderApplicationResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "ReevaluateTraderApplication", request, work, ReevaluateTraderApplicationResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def RevokeTraderApplication(
+        self, request: RevokeTraderApplicationRequest, context: Any
+    ) -> RevokeTraderApplicationResponse:
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> RevokeTraderApplicationResponse:
+            changed = await applications.revoke(
+                uow, last_segment(request.name), request.etag, request.reason, by, utcnow()
+            )
+            return RevokeTraderApplicationResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "RevokeTraderApplication", request, work, RevokeTraderApplicationResponse
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def WithdrawTraderApplication(
+        self, request: WithdrawTraderApplicationRequest, context: Any
+    ) -> WithdrawTraderApplicationResponse:
+        by = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> WithdrawTraderApplicationResponse:
+            changed = await applications.withdraw(
+                uow, last_segment(request.name), request.etag, request.reason, by, utcnow()
+            )
+            return WithdrawTraderApplicationResponse(
+                trader_application=mappers.application_message(changed)
+            )
+
+        return await self._idempotent(
+            "WithdrawTraderApplication", request, work, WithdrawTraderApplicationResponse
         )
 
 

@@ -53,6 +53,13 @@ async def _published(uow: UnitOfWork, before: Trader | None, after: Trader) -> T
     return after.with_profile_revision(revision)
 
 
+async def change_trader(uow: UnitOfWork, before: Trader, after: Trader) -> Trader:
+    """Stores ``after`` in the caller's unit of work, publishing its profile if it changed."""
+    changed = await _published(uow, before, after)
+    await TraderRepository(uow.session).save(changed)
+    return changed
+
+
 async def create_trader(uow: UnitOfWork, command: CreateTrader, now: datetime) -> Trader:
     """Registers a trader (runs inside the caller's idempotent unit of work).
 
