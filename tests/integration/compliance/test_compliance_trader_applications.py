@@ -9,16 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
-from compliance_support import (
-    Client,
-    application,
-    approve_trader,
-    assessment_event,
-    errors,
-    examination_event,
-    party,
-    satisfactory_review,
-)
+from approved_traders import application, approve_trader, satisfactory_review
+from compliance_support import Client, assessment_event, errors, examination_event, party
 from customs.compliance.v1 import compliance_service_pb2 as service_pb2
 from customs.compliance.v1 import measurement_pb2, trader_pb2
 from customs.compliance.v1 import trader_application_pb2 as app_pb2

@@ -8,11 +8,11 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 import grpc
 import pytest
+from approved_traders import approve_trader
 from customs.common.v1 import selection_rule_pb2, selectivity_pb2
 from customs.compliance.v1 import compliance_service_pb2, compliance_service_pb2_grpc, trader_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2
@@ -35,12 +35,8 @@ from scoring_support import (
     snapshot,
 )
 
-from compliance.adapters.profile_codec import PROFILE_KIND, encode_profile
-from compliance.adapters.repositories import TraderRepository
-from compliance.domain.traders import ApprovedTraderStatus
 from compliance.entrypoints.server import bootstrap as compliance_bootstrap
 from customs_kit.auth import Role
-from customs_kit.db import Database
 from customs_kit.settings import ServiceSettings
 from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import SigningKeys, running_service
@@ -435,33 +431,6 @@ def compliance_database_url(tmp_path: Any) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'compliance.db'}"
 
 
-async def _approve(database_url: str, trader_id: str) -> None:
-    """Signs the trader's agreement as compliance records it, profile change included.
-
-    compliance does not serve the approved-trader application workflow over
-    gRPC yet, so the agreement is recorded with compliance's own repository
-    and change feed, exactly as its workflow would publish it to scoring.
-    """
-    database = Database(database_url)
-    try:
-        async with database.unit_of_work() as uow:
-            traders = TraderRepository(uow.session)
-            trader = await traders.get(trader_id)
-            assert trader is not None
-            approved = replace(
-                trader,
-                approved_trader_status=ApprovedTraderStatus.APPROVED,
-                version=trader.version + 1,
-            )
-            revision = await uow.changes.append(
-                PROFILE_KIND, trader_id, encode_profile(approved.profile)
-            )
-            await traders.save(approved.with_profile_revision(revision))
-            await uow.commit()
-    finally:
-        await database.dispose()
-
-
 async def test_approved_traders_get_random_examinations_at_their_own_rate(
     start_scoring: StartScoring,
     make_settings: Callable[..., ServiceSettings],
@@ -471,23 +440,16 @@ async def test_approved_traders_get_random_examinations_at_their_own_rate(
     compliance_settings = make_settings("compliance", compliance_database_url)
     async with running_service(compliance_settings, compliance_bootstrap) as compliance:
         traders = compliance_service_pb2_grpc.ComplianceServiceStub(compliance.channel)
-        for trader_id in ("AEO0001", "PLAIN01"):
-            await traders.CreateTrader(
-                compliance_service_pb2.CreateTraderRequest(
-                    request_id=str(uuid.uuid4()),
-                    trader_id=trader_id,
-                    trader=trader_pb2.Trader(
-                        display_name=f"Trader {trader_id}", roles=["TRADER_ROLE_IMPORTER"]
-                    ),
-                ),
-                metadata=test_keys.metadata(Role.COMPLIANCE),
-            )
-        await _approve(compliance_database_url, "AEO0001")
-        read = await traders.GetTrader(
-            compliance_service_pb2.GetTraderRequest(name="traders/AEO0001"),
+        await traders.CreateTrader(
+            compliance_service_pb2.CreateTraderRequest(
+                request_id=str(uuid.uuid4()),
+                trader_id="PLAIN01",
+                trader=trader_pb2.Trader(display_name="Plain", roles=["TRADER_ROLE_IMPORTER"]),
+            ),
             metadata=test_keys.metadata(Role.COMPLIANCE),
         )
-        assert read.trader.approved_trader_status == trader_pb2.APPROVED_TRADER_STATUS_APPROVED
+        # Applied, reviewed, approved and signed through compliance's own programme.
+        await approve_trader(traders, test_keys, "AEO0001")
 
         wood = criterion("wood", hs_prefix("44"), level="ENFORCEMENT")
         wood.rule.approved_traders = selection_rule_pb2.APPROVED_TRADER_SCOPE_EXCLUDED
