@@ -37,7 +37,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from customs_kit.db import OutboxEvent, utcnow, wait_for_signal
 
@@ -83,10 +83,16 @@ def backoff_delay(
 
 
 class OutboxWriter:
-    """``uow.outbox``: adds events to the unit of work's transaction."""
+    """``uow.outbox``: adds events to the unit of work's transaction.
+
+    Events are written when the unit of work commits, all with one multi-row
+    insert in the order they were added: a decision batch adds hundreds, and
+    one ORM object per event would cost more than the decisions themselves.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._pending: list[dict[str, object]] = []
         self._added = 0
 
     def add(self, destination: str, method: str, payload: bytes, event_id: str) -> None:
@@ -101,23 +107,34 @@ class OutboxWriter:
         carrier: dict[str, str] = {}
         TraceContextTextMapPropagator().inject(carrier)
         now = utcnow()
-        self._session.add(
-            OutboxEvent(
-                event_id=event_id,
-                destination=destination,
-                method=method,
-                payload=payload,
-                traceparent=carrier.get("traceparent"),
-                tracestate=carrier.get("tracestate"),
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
+        self._pending.append(
+            {
+                "event_id": event_id,
+                "destination": destination,
+                "method": method,
+                "payload": payload,
+                "traceparent": carrier.get("traceparent"),
+                "tracestate": carrier.get("tracestate"),
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
         )
-        self._added += 1
+
+    async def write(self) -> None:
+        """Inserts the events added since the last write (the unit of work calls it)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        await self._session.execute(insert(OutboxEvent), pending)
+        self._added += len(pending)
+
+    def discard(self) -> None:
+        """Forgets the events not written yet (the transaction is rolled back)."""
+        self._pending = []
 
     def take_added(self) -> int:
-        """How many events were added since the last call (the unit of work resets it)."""
+        """How many events were written since the last call (the unit of work resets it)."""
         added, self._added = self._added, 0
         return added
 

@@ -48,6 +48,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commits, then wakes the outbox relay and change watchers of this process."""
+        await self.outbox.write()
         await self.session.commit()
         if self.outbox.take_added():
             self.database.outbox_pending.notify()
@@ -57,5 +58,6 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Discards everything since the last commit."""
         await self.session.rollback()
+        self.outbox.discard()
         self.outbox.take_added()
         self.changes.take_appended()
