@@ -24,7 +24,7 @@ from customs.exam_reports.v1 import (
     office_pb2,
 )
 from customs.scoring.v1 import capacity_policy_pb2
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scoring.adapters.codec import (
@@ -177,39 +177,59 @@ class ExaminationLedger:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._pending: list[dict[str, str]] = []
 
-    async def used(self, office_code: str, day: str) -> dict[ExaminationType, int]:
-        """How many examinations of each type were selected at the office that day."""
+    async def used(
+        self, office_days: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[ExaminationType, int]]:
+        """How many examinations of each type were selected, per (office, day), in one query."""
+        used: dict[tuple[str, str], dict[ExaminationType, int]] = {key: {} for key in office_days}
+        if not office_days:
+            return used
         rows = await self._session.execute(
             select(
+                ExaminationSelectionRow.office_code,
+                ExaminationSelectionRow.day,
                 ExaminationSelectionRow.channel,
                 ExaminationSelectionRow.examination_level,
                 func.count(),
             )
             .where(
-                ExaminationSelectionRow.office_code == office_code,
-                ExaminationSelectionRow.day == day,
+                tuple_(ExaminationSelectionRow.office_code, ExaminationSelectionRow.day).in_(
+                    list(used)
+                )
             )
-            .group_by(ExaminationSelectionRow.channel, ExaminationSelectionRow.examination_level)
+            .group_by(
+                ExaminationSelectionRow.office_code,
+                ExaminationSelectionRow.day,
+                ExaminationSelectionRow.channel,
+                ExaminationSelectionRow.examination_level,
+            )
         )
-        return {
-            (Channel(channel), ExaminationLevel(level)): count for channel, level, count in rows
-        }
+        for office_code, day, channel, level, count in rows:
+            used[(office_code, day)][(Channel(channel), ExaminationLevel(level))] = count
+        return used
 
     def add(
         self, assessment_id: str, office_code: str, day: str, examination: ExaminationType
     ) -> None:
-        """Records the examination an assessment selected (written with the assessment)."""
+        """Records the examination an assessment selected (written by :meth:`write`)."""
         channel, level = examination
-        self._session.add(
-            ExaminationSelectionRow(
-                assessment_id=assessment_id,
-                office_code=office_code,
-                day=day,
-                channel=channel.value,
-                examination_level=level.value,
-            )
+        self._pending.append(
+            {
+                "assessment_id": assessment_id,
+                "office_code": office_code,
+                "day": day,
+                "channel": channel.value,
+                "examination_level": level.value,
+            }
         )
+
+    async def write(self) -> None:
+        """Inserts the examinations added since the last write, in one statement."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            await self._session.execute(insert(ExaminationSelectionRow), pending)
 
 
 # --- office capacity from exam_reports ---------------------------------------------

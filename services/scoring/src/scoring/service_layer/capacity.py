@@ -36,6 +36,7 @@ from scoring.domain.capacity import (
     apply_capacity,
     examination_type,
 )
+from scoring.domain.declaration import Declaration
 from scoring.domain.evaluator import NO_CAPACITY_STEP, Evaluation
 from scoring.domain.rules import Channel
 
@@ -161,10 +162,29 @@ class CapacityStep:
             ),
         )
 
+    async def load(self, declarations: Sequence[Declaration]) -> None:
+        """Reads the use of every office and day of ``declarations`` in one query.
+
+        Without it each office and day is read when first needed, a query each.
+        """
+        office_days = {
+            (declaration.office_code, self._day(declaration)) for declaration in declarations
+        }
+        missing = [key for key in office_days if key not in self._used]
+        self._used.update(await self._ledger.used(missing))
+
+    async def write(self) -> None:
+        """Writes the examinations counted by :meth:`apply` (before the unit of work commits)."""
+        await self._ledger.write()
+
+    def _day(self, declaration: Declaration) -> str:
+        office = declaration.office_code
+        return self._limits.offices.lookup(office, declaration.lodgement_time).day.isoformat()
+
     async def _used_at(self, office: str, day: str) -> dict[ExaminationType, int]:
         key = (office, day)
         if key not in self._used:
-            self._used[key] = await self._ledger.used(office, day)
+            self._used.update(await self._ledger.used([key]))
         return self._used[key]
 
 

@@ -173,6 +173,7 @@ class Assessor:
         results: list[AssessmentOutcome | DomainError] = []
         new: list[tuple[Assessment, contextvars.Context | None]] = []
         capacity_step = CapacityStep(uow, self._capacity)
+        await capacity_step.load([command.declaration for command, _ in commands])
         for command, context in commands:
             declaration = command.declaration
             key = (declaration.declaration_number, declaration.version)
@@ -192,6 +193,7 @@ class Assessor:
             stored[key] = assessment
             new.append((assessment, context))
             results.append(AssessmentOutcome(assessment, already_assessed=False))
+        await capacity_step.write()
         await repository.add_all([assessment for assessment, _ in new])
         for assessment, context in new:
             # The events carry the trace of the call that lodged the declaration.
