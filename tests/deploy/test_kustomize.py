@@ -34,7 +34,7 @@ _SERVICES = {
 # caller -> callees: watch streams, outbox relays and reads between the services.
 _CALLS = {
     "scoring": {"criteria", "compliance", "exam-reports", "audit-referral"},
-    "criteria": {"scoring", "exam-reports"},
+    "criteria": {"scoring", "exam-reports", "compliance", "audit-referral"},
     "exam-reports": {"criteria", "compliance", "audit-referral"},
     "compliance": set(),
     "audit-referral": {"criteria", "compliance"},

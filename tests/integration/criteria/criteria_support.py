@@ -112,8 +112,13 @@ class PeerServices:
 
     @property
     def addresses(self) -> dict[str, str]:
-        """Criteria's peer addresses."""
-        return {"scoring": self.scoring.address, "exam-reports": self.exam_reports.address}
+        """Criteria's peer addresses; the receivers of accepted actions are down."""
+        return {
+            "scoring": self.scoring.address,
+            "exam-reports": self.exam_reports.address,
+            "audit-referral": NOWHERE,
+            "compliance": NOWHERE,
+        }
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:

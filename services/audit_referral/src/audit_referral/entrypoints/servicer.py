@@ -89,7 +89,7 @@ class AuditReferralServicer(pb_grpc.AuditReferralServiceServicer):
             next_page_token=tokens.encode_referral(page.next_position),
         )
 
-    @allow(Role.AUDITOR, Role.ANALYST, Role.COMPLIANCE, Role.SUPERVISOR)
+    @allow(Role.AUDITOR, Role.ANALYST, Role.COMPLIANCE, Role.SUPERVISOR, Role.SERVICE)
     async def CreateReferral(self, request: pb.CreateReferralRequest, context: Context) -> Any:
         new = mappers.new_referral(request.referral)
         actor = current_principal().subject

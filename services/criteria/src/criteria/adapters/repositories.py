@@ -63,7 +63,13 @@ from criteria.domain.model import (
     RiskProfile,
     RiskProfileContent,
 )
-from criteria.domain.outcomes import Amount, AuditFinding, ExaminationOutcome, ReceivedEvent
+from criteria.domain.outcomes import (
+    Amount,
+    AuditFinding,
+    ExaminationOutcome,
+    ExaminedDeclaration,
+    ReceivedEvent,
+)
 from criteria.domain.oversight import Decision, PeriodChange, StateChange
 from criteria.domain.performance import OfficeResults, PerformanceFacts, RandomResults
 from criteria.domain.recommendations import (
@@ -1129,6 +1135,22 @@ class PerformanceRepository:
             .limit(MAX_EVIDENCE)
         )
         return tuple(reversed(list(rows)))
+
+    async def examined_declarations(
+        self, importer_id: str, numbers: Collection[str]
+    ) -> dict[str, ExaminedDeclaration]:
+        """The importer's declarations among ``numbers``, each as last examined."""
+        outcome = ExaminationOutcomeRow
+        rows = await self._session.execute(
+            select(outcome.declaration_number, outcome.declaration_version, outcome.office_code)
+            .where(outcome.importer_id == importer_id, outcome.declaration_number.in_(numbers))
+            .order_by(outcome.examine_time, outcome.event_id)
+        )
+        # Later examinations overwrite earlier ones: the latest version examined wins.
+        return {
+            number: ExaminedDeclaration(number, version, office)
+            for number, version, office in rows.tuples()
+        }
 
     # -- criteria over time -------------------------------------------------
 

@@ -56,6 +56,15 @@ class ExaminationOutcome:
 
 
 @dataclass(frozen=True)
+class ExaminedDeclaration:
+    """A declaration as it was examined: its number, version and office of lodgement."""
+
+    number: str
+    version: int
+    office_code: str
+
+
+@dataclass(frozen=True)
 class AuditFinding:
     """The result of a post-clearance audit case (``outcome`` is an AUDIT_OUTCOME_ name)."""
 

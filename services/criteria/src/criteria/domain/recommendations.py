@@ -71,6 +71,11 @@ TRADER_KINDS = frozenset(
         RecommendationKind.REFER_TO_INVESTIGATION,
     }
 )
+#: Trader-level kinds whose acceptance asks another service to act: compliance
+#: opens the intervention, audit_referral the referral.
+HANDED_OVER_KINDS = frozenset(
+    {RecommendationKind.INFORMED_COMPLIANCE, RecommendationKind.REFER_TO_AUDIT}
+)
 _PERCENT_KINDS = frozenset({RecommendationKind.LOWER_PERCENTAGE, RecommendationKind.ESCALATE})
 _TREATMENT_KINDS = frozenset(
     {RecommendationKind.SWITCH_TO_DOCUMENT_REVIEW, RecommendationKind.ESCALATE}

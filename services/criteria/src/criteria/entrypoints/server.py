@@ -7,6 +7,7 @@ import functools
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
 from criteria.adapters.clients import PeerImpactSources
+from criteria.adapters.events import EVENT_DESTINATIONS
 from criteria.entrypoints.mappers import ProtoEncoder
 from criteria.entrypoints.options import CriteriaOptions
 from criteria.entrypoints.servicer import CriteriaServicer
@@ -31,10 +32,12 @@ MIGRATIONS = "criteria:migrations"
 async def bootstrap(
     settings: ServiceSettings, options: CriteriaOptions | None = None
 ) -> Application:
-    """Migrates the database and wires the servicer, its peers and the expiry sweeper.
+    """Migrates the database and wires the servicer, its peers, the relay and the sweeper.
 
-    Impact analysis calls scoring and exam_reports, so ``SCORING_ADDR``,
-    ``EXAM_REPORTS_ADDR`` and ``SERVICE_TOKEN_FILE`` are required; a missing one
+    Impact analysis calls scoring and exam_reports, and accepted referrals and
+    interventions are relayed to audit_referral and compliance, so
+    ``SCORING_ADDR``, ``EXAM_REPORTS_ADDR``, ``AUDIT_REFERRAL_ADDR``,
+    ``COMPLIANCE_ADDR`` and ``SERVICE_TOKEN_FILE`` are required; a missing one
     stops the start-up with its name.
     """
     options = options or CriteriaOptions()
@@ -47,6 +50,7 @@ async def bootstrap(
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
+    relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
     encoder = ProtoEncoder()
     watch = ActiveSetWatch(database, encoder)
     servicer = CriteriaServicer(
@@ -67,7 +71,7 @@ async def bootstrap(
             )
         ],
         # Stopped while the server drains (the watch ends open streams), before the cleanups.
-        background=[watch, ExpirySweeper(database, encoder)],
+        background=[watch, ExpirySweeper(database, encoder), relay],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
     )

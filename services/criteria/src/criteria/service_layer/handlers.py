@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 
+from criteria.adapters.events import acceptance_requests
 from criteria.adapters.repositories import (
     CriteriaFilter,
     PerformanceRepository,
@@ -81,6 +82,7 @@ from criteria.domain.oversight import (
 )
 from criteria.domain.performance import CriterionPerformance, measure
 from criteria.domain.recommendations import (
+    HANDED_OVER_KINDS,
     REVISING_KINDS,
     Recommendation,
     RecommendationKind,
@@ -982,8 +984,11 @@ async def accept_recommendation(
 
     RETIRE retires the criterion; a change of percentage or treatment becomes
     a new revision of the criterion, which needs submission, an impact analysis
-    and approval like any other before scoring applies it. A trader-level kind
-    records the decision for the office concerned.
+    and approval like any other before scoring applies it. A referral to audit
+    and an informed-compliance intervention are requested from audit_referral
+    and compliance through the outbox, so the request exists if and only if the
+    acceptance is committed; the other trader-level kinds record the decision
+    for the office concerned.
     """
     recommendation = await _load_recommendation(store, command)
     check_overrides(
@@ -1014,9 +1019,32 @@ async def accept_recommendation(
     )
     # Decided before the criterion changes, which supersedes what is still pending.
     await store.results.save_recommendation(accepted)
+    await _request_trader_action(store, accepted)
     if transition is None or current is None:
         return accepted, None
     return accepted, await _apply(store, current, transition, command.actor)
+
+
+async def _request_trader_action(store: Store, accepted: Recommendation) -> None:
+    """Puts what ``accepted`` asks of audit_referral or compliance in the outbox."""
+    if accepted.kind not in HANDED_OVER_KINDS:
+        return
+    criterion = await store.repository.get_criterion(accepted.criterion_id)
+    if criterion is None:
+        raise NotFound("criterion", accepted.criterion)
+    declarations = await store.results.examined_declarations(
+        accepted.trader_id, accepted.declaration_numbers
+    )
+    for request in acceptance_requests(accepted, criterion.latest.risk_area, declarations):
+        store.uow.outbox.add(
+            request.destination, request.method, request.payload, request.request_id
+        )
+        _log.info(
+            "trader_action_requested",
+            recommendation=accepted.name,
+            destination=request.destination,
+            method=request.method,
+        )
 
 
 def _revision_for(
