@@ -18,6 +18,7 @@ import contextvars
 import sys
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from customs_kit.errors import PermissionDenied, Unauthenticated
 
 _ALGORITHM = "EdDSA"
+#: Clock skew tolerated between the token issuer and this service.
+_LEEWAY_SECONDS = 30
 _ALLOWED_ROLES_ATTRIBUTE = "__allowed_roles__"
 
 
@@ -104,31 +107,68 @@ def reset_current_principal(token: contextvars.Token[Principal | None]) -> None:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against one public key and issuer."""
+    """Verifies bearer tokens against one public key and issuer.
 
-    def __init__(self, public_key_pem: bytes, issuer: str) -> None:
+    A caller presents the same token on every call until it expires (the
+    declaration system thousands of times a minute), so a verified token is
+    remembered with its expiry, and checking it again costs a dictionary
+    lookup instead of a signature verification. Only the exact token string
+    verified is remembered, never longer than it is valid.
+    """
+
+    def __init__(
+        self,
+        public_key_pem: bytes,
+        issuer: str,
+        *,
+        remembered: int = 1_024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem)
         self._issuer = issuer
+        self._remembered = remembered
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
         """Returns the caller of a valid token; raises ``Unauthenticated`` otherwise."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, valid_until = known
+            if self._clock() < valid_until:
+                return principal
+            del self._verified[token]
+        principal, expires = self._verify(token)
+        self._verified[token] = (principal, expires + _LEEWAY_SECONDS)
+        if len(self._verified) > self._remembered:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
                 self._key,  # type: ignore[arg-type]
                 algorithms=[_ALGORITHM],
                 issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub", "iss"]},
-                leeway=30,
+                # Expiry is checked below against this verifier's clock, the one
+                # that also ends a remembered token.
+                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False},
+                leeway=_LEEWAY_SECONDS,
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated("INVALID_TOKEN", f"invalid token: {error}") from None
+        expires = claims["exp"]
+        if not isinstance(expires, int | float):
+            raise Unauthenticated("INVALID_TOKEN", "invalid token: exp must be a number")
+        if self._clock() >= expires + _LEEWAY_SECONDS:
+            raise Unauthenticated("INVALID_TOKEN", "invalid token: the token has expired")
         raw_roles = claims.get("roles", [])
         if not isinstance(raw_roles, list):
             raise Unauthenticated("INVALID_TOKEN", "invalid token: roles must be a list")
         known = {role.value for role in Role}
         roles = frozenset(Role(r) for r in raw_roles if isinstance(r, str) and r in known)
-        return Principal(subject=str(claims["sub"]), roles=roles)
+        return Principal(subject=str(claims["sub"]), roles=roles), float(expires)
 
 
 def authorize(principal: Principal, method: str, roles: frozenset[Role] | None) -> None:
