@@ -155,8 +155,8 @@ class OutboxRelay:
     ``channels`` maps destination names to channels (normally instrumented ones,
     whose client interceptor propagates the trace to the receiver). The relay
     wakes when a unit of work of the same :class:`Database` commits an event
-    (``linger`` seconds later, so that the events of concurrent transactions
-    go out as one batch rather than costing a claim each), when a retry falls
+    (``linger`` seconds later, so that the events of the transactions committed
+    meanwhile go out as one batch rather than costing a claim each), when a retry falls
     due, and every ``poll_interval`` seconds for events committed by other
     processes.
     """
@@ -174,7 +174,7 @@ class OutboxRelay:
         backoff_base: float = 0.2,
         backoff_cap: float = 60.0,
         lease_seconds: float | None = None,
-        linger: float = 0.01,
+        linger: float = 0.05,
     ) -> None:
         self._database = database
         self._channels = dict(channels)
@@ -233,10 +233,17 @@ class OutboxRelay:
         by_destination: dict[str, list[OutboxEvent]] = {}
         for event in events:
             by_destination.setdefault(event.destination, []).append(event)
-        # One slow or unreachable peer must not hold up deliveries to the others.
-        async with asyncio.TaskGroup() as group:
-            for queue in by_destination.values():
-                group.create_task(self._deliver_in_order(queue))
+        # Deliveries are recorded together once every queue is done: a crash in
+        # between only repeats deliveries, which receivers de-duplicate, and a
+        # transaction per event would cost more than the call itself.
+        delivered: list[OutboxEvent] = []
+        try:
+            # One slow or unreachable peer must not hold up deliveries to the others.
+            async with asyncio.TaskGroup() as group:
+                for queue in by_destination.values():
+                    group.create_task(self._deliver_in_order(queue, delivered))
+        finally:
+            await self._mark_delivered(delivered)
         return len(events)
 
     async def _claim(self) -> list[OutboxEvent]:
@@ -271,20 +278,16 @@ class OutboxRelay:
             return self._poll_interval
         return min(max((next_due - utcnow()).total_seconds(), 0.0), self._poll_interval)
 
-    async def _deliver_in_order(self, events: list[OutboxEvent]) -> None:
-        # Deliveries are recorded together once the queue is done: a crash in
-        # between only repeats deliveries, which receivers de-duplicate, and a
-        # transaction per event would cost more than the call itself.
-        delivered: list[OutboxEvent] = []
-        try:
-            for index, event in enumerate(events):
-                if self._stopping.is_set():
-                    await self._release(events[index:])
-                    return
-                if await self._deliver(event):
-                    delivered.append(event)
-        finally:
-            await self._mark_delivered(delivered)
+    async def _deliver_in_order(
+        self, events: list[OutboxEvent], delivered: list[OutboxEvent]
+    ) -> None:
+        """Delivers one destination's events in order, adding the successes to ``delivered``."""
+        for index, event in enumerate(events):
+            if self._stopping.is_set():
+                await self._release(events[index:])
+                return
+            if await self._deliver(event):
+                delivered.append(event)
 
     async def _deliver(self, event: OutboxEvent) -> bool:
         """Calls the receiver; a failure is recorded at once, a success returns True."""
@@ -339,7 +342,7 @@ class OutboxRelay:
             )
         _log.info(
             "outbox_events_delivered",
-            destination=events[0].destination,
+            destinations=sorted({event.destination for event in events}),
             count=len(events),
             event_ids=[event.event_id for event in events],
         )

@@ -33,6 +33,7 @@ from scoring.domain.assessment import (
     ReplayRecord,
     decision_differences,
 )
+from scoring.domain.capacity import examination_type
 from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.engine import SelectivityEngine
@@ -170,35 +171,61 @@ class Assessor:
                 for command, _ in commands
             ]
         )
-        results: list[AssessmentOutcome | DomainError] = []
-        new: list[tuple[Assessment, contextvars.Context | None]] = []
-        capacity_step = CapacityStep(uow, self._capacity)
-        await capacity_step.load([command.declaration for command, _ in commands])
+        outcomes: list[AssessmentOutcome | DomainError | _DecidedHere] = []
+        decided: dict[tuple[str, int], Assessment] = {}
+        contexts: dict[tuple[str, int], contextvars.Context | None] = {}
         for command, context in commands:
             declaration = command.declaration
             key = (declaration.declaration_number, declaration.version)
             try:
                 if key in stored:
-                    results.append(_resent(stored[key], command))
+                    outcomes.append(_resent(stored[key], command))
+                    continue
+                if key in decided:
+                    # A version sent twice in one batch is assessed once, like a re-send.
+                    _resent(decided[key], command)
+                    outcomes.append(_DecidedHere(key, first=False))
                     continue
                 check_currencies(declaration)
             except DomainError as error:
-                results.append(error)
+                outcomes.append(error)
                 continue
-            assessment = _new_assessment(command, engine, self._seed, self._random)
-            assessment = await capacity_step.apply(
+            decided[key] = _new_assessment(command, engine, self._seed, self._random)
+            contexts[key] = context
+            outcomes.append(_DecidedHere(key, first=True))
+        # The capacity step counts the batch's examinations in lodgement order;
+        # the use of the day is read only where an examination was selected.
+        capacity_step = CapacityStep(uow, self._capacity)
+        await capacity_step.load(
+            [
+                assessment.declaration
+                for assessment in decided.values()
+                if examination_type(assessment.decision) is not None
+            ]
+        )
+        for key, assessment in decided.items():
+            decided[key] = await capacity_step.apply(
                 assessment, randoms=random_selections(assessment.decision)
             )
-            # A version sent twice in one batch is assessed once, like a re-send.
-            stored[key] = assessment
-            new.append((assessment, context))
-            results.append(AssessmentOutcome(assessment, already_assessed=False))
         await capacity_step.write()
-        await repository.add_all([assessment for assessment, _ in new])
-        for assessment, context in new:
+        await repository.add_all(list(decided.values()))
+        for key, assessment in decided.items():
             # The events carry the trace of the call that lodged the declaration.
-            _in_context(context, _add_events, uow, assessment)
-        return results
+            _in_context(contexts[key], _add_events, uow, assessment)
+        return [
+            AssessmentOutcome(decided[outcome.key], already_assessed=not outcome.first)
+            if isinstance(outcome, _DecidedHere)
+            else outcome
+            for outcome in outcomes
+        ]
+
+
+@dataclass(frozen=True)
+class _DecidedHere:
+    """The outcome of a version assessed in this batch (``first``: not a re-send of it)."""
+
+    key: tuple[str, int]
+    first: bool
 
 
 #: A command and the context of the call that submitted it (None: the current one).
