@@ -8,10 +8,7 @@ outbox — all under one trace.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
 
 import grpc
 import pytest
@@ -28,6 +25,7 @@ from customs.exam_reports.v1 import (
     office_pb2,
 )
 from customs.scoring.v1 import declaration_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from e2e_support import eventually
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 from opentelemetry.propagate import inject
@@ -39,19 +37,6 @@ from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
 
 pytestmark = pytest.mark.e2e
-
-_T = TypeVar("_T")
-
-
-def eventually(probe: Callable[[], _T | None], *, timeout: float = 20.0) -> _T:
-    """Polls ``probe`` until it returns something, or fails after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"nothing after {timeout} s")
 
 
 def cigarettes_criterion(profile: str) -> criterion_pb2.Criterion:
