@@ -87,15 +87,6 @@ async def test_a_trader_without_roles_is_rejected_naming_the_rule(client: Client
     assert violation.description.startswith("trader.roles_required")
 
 
-async def test_an_rpc_not_served_yet_is_unimplemented(client: Client) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await client.stub.ListSamplingPlans(
-            service_pb2.ListSamplingPlansRequest(), metadata=client.auth()
-        )
-
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
-
-
 async def test_the_service_reports_serving(service: RunningService) -> None:
     health = health_pb2_grpc.HealthStub(service.channel)
 

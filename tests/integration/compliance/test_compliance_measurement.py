@@ -136,6 +136,52 @@ async def test_measurements_are_read_back_and_listed_newest_first(client: Client
     assert second.confidence_level == pytest.approx(0.95)
 
 
+@pytest.mark.usefixtures("examined")
+async def test_a_published_measurement_is_final(client: Client) -> None:
+    draft = await measure(client)
+
+    response = await client.stub.PublishComplianceMeasurement(
+        service_pb2.PublishComplianceMeasurementRequest(
+            name=draft.name, request_id=str(uuid.uuid4()), etag=draft.etag
+        ),
+        metadata=client.auth(Role.RMC),
+    )
+    published = response.compliance_measurement
+    with pytest.raises(grpc.aio.AioRpcError) as twice:
+        await client.stub.PublishComplianceMeasurement(
+            service_pb2.PublishComplianceMeasurementRequest(
+                name=draft.name, request_id=str(uuid.uuid4()), etag=published.etag
+            ),
+            metadata=client.auth(),
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as stale:
+        await client.stub.PublishComplianceMeasurement(
+            service_pb2.PublishComplianceMeasurementRequest(
+                name=draft.name, request_id=str(uuid.uuid4()), etag=draft.etag
+            ),
+            metadata=client.auth(),
+        )
+
+    assert published.state == measurement_pb2.COMPLIANCE_MEASUREMENT_STATE_PUBLISHED
+    assert published.HasField("publish_time")
+    assert published.overall == draft.overall
+    assert twice.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert errors(twice.value)["ErrorInfo"].reason == "MEASUREMENT_ALREADY_PUBLISHED"
+    assert stale.value.code() == grpc.StatusCode.ABORTED
+
+
+async def test_an_analyst_may_not_publish_a_measurement(client: Client) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await client.stub.PublishComplianceMeasurement(
+            service_pb2.PublishComplianceMeasurementRequest(
+                name="complianceMeasurements/M1", request_id=str(uuid.uuid4()), etag="1"
+            ),
+            metadata=client.auth(Role.ANALYST),
+        )
+
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 async def test_a_measurement_longer_than_three_years_is_rejected(client: Client) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await measure(client, start_date="2020-01-01", end_date="2023-12-31")

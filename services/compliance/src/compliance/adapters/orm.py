@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -253,6 +254,15 @@ class InterventionRow(Base):
     #: The audit finding that opened it: one intervention per finding, ever.
     source_finding: Mapped[str | None] = mapped_column(String(200), unique=True)
     source_audit_case_id: Mapped[str | None] = mapped_column(String(63), index=True)
+    #: The meeting, all set together once it is recorded.
+    meeting_time: Mapped[datetime | None]
+    meeting_attendees: Mapped[list[str] | None] = mapped_column(JSON)
+    meeting_summary: Mapped[str | None] = mapped_column(Text)
+    corrective_plan: Mapped[str | None] = mapped_column(Text)
+    follow_up_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    #: Why it was closed or cancelled; empty while it is open.
+    closing_note: Mapped[str | None] = mapped_column(Text)
 
 
 class MeasurementRow(Base):
@@ -308,6 +318,44 @@ class ComplianceRateRow(Base):
     lower_bound: Mapped[float] = mapped_column(Float)
     upper_bound: Mapped[float] = mapped_column(Float)
     assessment: Mapped[str] = mapped_column(String(24))
+
+
+class SamplingPlanRow(Base):
+    """A sampling plan: its parameters and its overall result."""
+
+    __tablename__ = "sampling_plans"
+    __table_args__ = (Index("ix_sampling_plans_create_time_plan_id", "create_time", "plan_id"),)
+
+    plan_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    dimension: Mapped[str] = mapped_column(String(16))
+    base_first_day: Mapped[date] = mapped_column(Date)
+    base_last_day: Mapped[date] = mapped_column(Date)
+    #: Exactly one of the two targets is set.
+    margin_of_error: Mapped[float | None] = mapped_column(Float)
+    total_sample_size: Mapped[int | None] = mapped_column(BigInteger)
+    confidence_level: Mapped[float] = mapped_column(Float)
+    prior_compliance_rate: Mapped[float] = mapped_column(Float)
+    expected_margin_of_error: Mapped[float] = mapped_column(Float)
+    creator: Mapped[str] = mapped_column(String(255))
+    create_time: Mapped[datetime]
+
+
+class SamplingStratumRow(Base):
+    """The allocation of one stratum of a sampling plan."""
+
+    __tablename__ = "sampling_plan_strata"
+
+    plan_id: Mapped[str] = mapped_column(
+        String(63),
+        ForeignKey("sampling_plans.plan_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    stratum: Mapped[str] = mapped_column(String(100), primary_key=True)
+    population_size: Mapped[int] = mapped_column(BigInteger)
+    expected_compliance_rate: Mapped[float] = mapped_column(Float)
+    standard_deviation: Mapped[float] = mapped_column(Float)
+    sample_size: Mapped[int] = mapped_column(BigInteger)
 
 
 #: The rows of applications that still block another one from the same trader.

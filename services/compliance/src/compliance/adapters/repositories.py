@@ -47,6 +47,8 @@ from compliance.adapters.orm import (
     ExaminationOutcomeRow,
     InterventionRow,
     MeasurementRow,
+    SamplingPlanRow,
+    SamplingStratumRow,
     TraderApplicationRow,
     TraderRow,
 )
@@ -66,6 +68,7 @@ from compliance.domain.applications import (
     application_name,
 )
 from compliance.domain.declarations import (
+    OFFICE_NAME_PREFIX,
     Amount,
     Channel,
     CommodityRanking,
@@ -80,6 +83,8 @@ from compliance.domain.declarations import (
 )
 from compliance.domain.interventions import (
     ComplianceIntervention,
+    InterventionMeeting,
+    InterventionOutcome,
     InterventionState,
     InterventionTrigger,
 )
@@ -101,6 +106,15 @@ from compliance.domain.outcomes import (
     ExaminationOutcome,
 )
 from compliance.domain.periods import Period
+from compliance.domain.sampling import (
+    Allocation,
+    MarginOfError,
+    SampleBudget,
+    SamplingParameters,
+    SamplingPlan,
+    SamplingStratum,
+    SamplingTarget,
+)
 from compliance.domain.traders import (
     ApprovedTraderBenefit,
     ApprovedTraderStatus,
@@ -754,6 +768,41 @@ class RecordRepository:
             .subquery()
         )
 
+    async def stratum_sizes(
+        self, scope: StatisticsScope, dimension: ComplianceDimension
+    ) -> dict[str, int]:
+        """How many current records of ``scope`` fall in each stratum of ``dimension``.
+
+        Strata are named as a measurement names them. A declaration with goods
+        from several chapters or origins counts once in each; one without a
+        broker or carrier counts in no broker or carrier stratum.
+        """
+        record, item = DeclarationRecordRow, DeclarationItemRow
+        prefix = ""
+        key: Any
+        match dimension:
+            case ComplianceDimension.OVERALL:
+                raise ValueError("OVERALL has a single stratum: every record")
+            case ComplianceDimension.IMPORTER:
+                prefix, key = trader_name(""), record.importer_id
+            case ComplianceDimension.BROKER:
+                prefix, key = trader_name(""), record.broker_id
+            case ComplianceDimension.CARRIER:
+                prefix, key = trader_name(""), record.carrier_id
+            case ComplianceDimension.OFFICE:
+                prefix, key = OFFICE_NAME_PREFIX, record.office_id
+            case ComplianceDimension.HS_CHAPTER:
+                key = func.substr(item.hs_code, 1, 2)
+            case ComplianceDimension.ORIGIN_COUNTRY:
+                key = item.origin_country
+        query = select(key.label("stratum"), func.count(distinct(record.record_id)).label("size"))
+        if dimension in (ComplianceDimension.HS_CHAPTER, ComplianceDimension.ORIGIN_COUNTRY):
+            query = query.select_from(item).join(record, record.record_id == item.record_id)
+        rows = await self._session.execute(
+            query.where(key.is_not(None), *scope.conditions()).group_by(key)
+        )
+        return {f"{prefix}{row.stratum}": row.size for row in rows}
+
     async def observations(
         self, period: Period | None, *, importer_id: str | None = None
     ) -> list[Observation]:
@@ -957,6 +1006,20 @@ class InterventionFilter:
     trader_role: TraderRole | None = None
 
 
+def _meeting(row: InterventionRow) -> InterventionMeeting | None:
+    if row.meeting_time is None:
+        return None
+    if row.follow_up_date is None:
+        raise ValueError(f"the meeting of intervention {row.intervention_id} is incomplete")
+    return InterventionMeeting(
+        meeting_time=row.meeting_time,
+        attendees=tuple(row.meeting_attendees or ()),
+        summary=row.meeting_summary or "",
+        corrective_plan=row.corrective_plan or "",
+        follow_up_date=row.follow_up_date,
+    )
+
+
 def _intervention(row: InterventionRow) -> ComplianceIntervention:
     return ComplianceIntervention(
         intervention_id=row.intervention_id,
@@ -973,7 +1036,36 @@ def _intervention(row: InterventionRow) -> ComplianceIntervention:
         update_time=row.update_time,
         version=row.version,
         source_finding=row.source_finding,
+        meeting=_meeting(row),
+        outcome=InterventionOutcome(row.outcome) if row.outcome else None,
+        closing_note=row.closing_note or "",
     )
+
+
+def _intervention_values(intervention: ComplianceIntervention) -> dict[str, Any]:
+    """The columns of an intervention but its id and origin, which never change."""
+    meeting = intervention.meeting
+    return {
+        "trader_id": intervention.trader_id,
+        "trader_role": intervention.trader_role.value,
+        "trigger": intervention.trigger.value,
+        "areas": _join(intervention.areas),
+        "error_pattern": intervention.error_pattern,
+        "evidence": "\n".join(intervention.evidence),
+        "planned_meeting_time": intervention.planned_meeting_time,
+        "state": intervention.state.value,
+        "owner": intervention.owner,
+        "create_time": intervention.create_time,
+        "update_time": intervention.update_time,
+        "version": intervention.version,
+        "meeting_time": meeting.meeting_time if meeting else None,
+        "meeting_attendees": list(meeting.attendees) if meeting else None,
+        "meeting_summary": meeting.summary if meeting else None,
+        "corrective_plan": meeting.corrective_plan if meeting else None,
+        "follow_up_date": meeting.follow_up_date if meeting else None,
+        "outcome": intervention.outcome.value if intervention.outcome else None,
+        "closing_note": intervention.closing_note or None,
+    }
 
 
 class InterventionRepository:
@@ -987,21 +1079,18 @@ class InterventionRepository:
         await self._session.execute(
             insert(InterventionRow).values(
                 intervention_id=intervention.intervention_id,
-                trader_id=intervention.trader_id,
-                trader_role=intervention.trader_role.value,
-                trigger=intervention.trigger.value,
-                areas=_join(intervention.areas),
-                error_pattern=intervention.error_pattern,
-                evidence="\n".join(intervention.evidence),
-                planned_meeting_time=intervention.planned_meeting_time,
-                state=intervention.state.value,
-                owner=intervention.owner,
-                create_time=intervention.create_time,
-                update_time=intervention.update_time,
-                version=intervention.version,
                 source_finding=intervention.source_finding,
                 source_audit_case_id=audit_case_id,
+                **_intervention_values(intervention),
             )
+        )
+
+    async def save(self, intervention: ComplianceIntervention) -> None:
+        """Stores the new state of an existing intervention."""
+        await self._session.execute(
+            update(InterventionRow)
+            .where(InterventionRow.intervention_id == intervention.intervention_id)
+            .values(_intervention_values(intervention))
         )
 
     async def get(self, intervention_id: str) -> ComplianceIntervention | None:
@@ -1175,6 +1264,32 @@ class MeasurementRepository:
         if where.dimension is not None:
             query = query.where(row.dimension == where.dimension.value)
         return [_measurement(found) for found in (await self._session.scalars(query)).all()]
+
+    async def save(self, measurement: ComplianceMeasurement) -> None:
+        """Stores the publication of an existing measurement (its rates never change)."""
+        await self._session.execute(
+            update(MeasurementRow)
+            .where(MeasurementRow.measurement_id == measurement.measurement_id)
+            .values(
+                state=measurement.state.value,
+                publish_time=measurement.publish_time,
+                update_time=measurement.update_time,
+                version=measurement.version,
+            )
+        )
+
+    async def latest_rates(self, dimension: ComplianceDimension) -> dict[str, float]:
+        """Each stratum's rate in the newest measurement by ``dimension`` that measured it."""
+        rows = await self._session.execute(
+            select(ComplianceRateRow.stratum, ComplianceRateRow.rate)
+            .join(MeasurementRow)
+            .where(MeasurementRow.dimension == dimension.value, ComplianceRateRow.sample_size > 0)
+            .order_by(MeasurementRow.create_time.desc(), MeasurementRow.measurement_id.desc())
+        )
+        latest: dict[str, float] = {}
+        for row in rows:
+            latest.setdefault(row.stratum, row.rate)
+        return latest
 
     async def rates(
         self,
@@ -1473,3 +1588,117 @@ class ApplicationRepository:
         for row in rows:
             by_application[row.application_id].append(row)
         return by_application
+
+
+# --- sampling plans ----------------------------------------------------------------------------
+
+
+class SamplingPlanRepository:
+    """Sampling plans and their strata; a plan never changes once stored."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, plan: SamplingPlan) -> None:
+        """Inserts a plan with its strata."""
+        parameters = plan.parameters
+        target = parameters.target
+        await self._session.execute(
+            insert(SamplingPlanRow).values(
+                plan_id=plan.plan_id,
+                title=parameters.title,
+                dimension=parameters.dimension.value,
+                base_first_day=parameters.base_period.first_day,
+                base_last_day=parameters.base_period.last_day,
+                margin_of_error=target.value if isinstance(target, MarginOfError) else None,
+                total_sample_size=(
+                    target.total_sample_size if isinstance(target, SampleBudget) else None
+                ),
+                confidence_level=parameters.confidence_level,
+                prior_compliance_rate=parameters.prior_compliance_rate,
+                expected_margin_of_error=plan.allocation.expected_margin_of_error,
+                creator=plan.creator,
+                create_time=plan.create_time,
+            )
+        )
+        await self._session.execute(
+            insert(SamplingStratumRow),
+            [
+                {
+                    "plan_id": plan.plan_id,
+                    "stratum": stratum.stratum,
+                    "population_size": stratum.population_size,
+                    "expected_compliance_rate": stratum.expected_compliance_rate,
+                    "standard_deviation": stratum.standard_deviation,
+                    "sample_size": stratum.sample_size,
+                }
+                for stratum in plan.allocation.strata
+            ],
+        )
+
+    async def get(self, plan_id: str) -> SamplingPlan | None:
+        """The plan with this id, if any."""
+        row = await self._session.scalar(
+            select(SamplingPlanRow).where(SamplingPlanRow.plan_id == plan_id)
+        )
+        return None if row is None else (await self._complete([row]))[0]
+
+    async def find(self, after: tuple[datetime, str] | None, limit: int) -> list[SamplingPlan]:
+        """Up to ``limit`` plans, newest first."""
+        row = SamplingPlanRow
+        query = select(row).order_by(row.create_time.desc(), row.plan_id).limit(limit)
+        if after is not None:
+            time, plan_id = after
+            query = query.where(
+                or_(row.create_time < time, and_(row.create_time == time, row.plan_id > plan_id))
+            )
+        return await self._complete((await self._session.scalars(query)).all())
+
+    async def _complete(self, rows: Sequence[SamplingPlanRow]) -> list[SamplingPlan]:
+        if not rows:
+            return []
+        strata: dict[str, list[SamplingStratum]] = defaultdict(list)
+        found = await self._session.scalars(
+            select(SamplingStratumRow)
+            .where(SamplingStratumRow.plan_id.in_([row.plan_id for row in rows]))
+            .order_by(
+                SamplingStratumRow.plan_id,
+                SamplingStratumRow.sample_size.desc(),
+                SamplingStratumRow.stratum,
+            )
+        )
+        for stratum in found:
+            strata[stratum.plan_id].append(
+                SamplingStratum(
+                    stratum=stratum.stratum,
+                    population_size=stratum.population_size,
+                    expected_compliance_rate=stratum.expected_compliance_rate,
+                    standard_deviation=stratum.standard_deviation,
+                    sample_size=stratum.sample_size,
+                )
+            )
+        return [_sampling_plan(row, strata[row.plan_id]) for row in rows]
+
+
+def _sampling_plan(row: SamplingPlanRow, strata: Sequence[SamplingStratum]) -> SamplingPlan:
+    target: SamplingTarget
+    if row.margin_of_error is not None:
+        target = MarginOfError(row.margin_of_error)
+    elif row.total_sample_size is not None:
+        target = SampleBudget(row.total_sample_size)
+    else:
+        raise ValueError(f"sampling plan {row.plan_id} has no target")
+    return SamplingPlan(
+        plan_id=row.plan_id,
+        parameters=SamplingParameters(
+            title=row.title,
+            dimension=ComplianceDimension(row.dimension),
+            base_period=Period(row.base_first_day, row.base_last_day),
+            target=target,
+            confidence_level=row.confidence_level,
+            prior_compliance_rate=row.prior_compliance_rate,
+        ),
+        allocation=Allocation(tuple(strata), row.expected_margin_of_error),
+        creator=row.creator,
+        create_time=row.create_time,
+    )

@@ -20,7 +20,13 @@ from enum import StrEnum
 from compliance.domain.outcomes import ALL_AREAS, ComplianceArea
 from compliance.domain.periods import Period
 from compliance.domain.traders import trader_name
-from customs_kit.errors import FieldViolation, InvalidArgument
+from customs_kit.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PreconditionViolation,
+)
 from customs_kit.statistics import wilson_interval
 
 MEASUREMENT_NAME_PREFIX = "complianceMeasurements/"
@@ -324,6 +330,38 @@ class ComplianceMeasurement:
     def etag(self) -> str:
         """The opaque version a client sends back to change the measurement."""
         return f"{self.version}"
+
+    def check_etag(self, etag: str) -> None:
+        """Raises ``Aborted`` unless ``etag`` is the measurement's current etag."""
+        if etag != self.etag:
+            raise Aborted(
+                "ETAG_MISMATCH",
+                f"{self.name} changed since it was read (etag {etag!r}, now {self.etag!r})",
+            )
+
+    def publish(self, now: datetime) -> ComplianceMeasurement:
+        """The measurement published with its tolerance level; from then on it never changes.
+
+        Raises ``FailedPrecondition`` (``MEASUREMENT_ALREADY_PUBLISHED``) if it is
+        published already.
+        """
+        if self.state is MeasurementState.PUBLISHED:
+            raise FailedPrecondition(
+                "MEASUREMENT_ALREADY_PUBLISHED",
+                f"{self.name} was published on {self.publish_time}",
+                [
+                    PreconditionViolation(
+                        "MEASUREMENT_STATE", self.name, "state is PUBLISHED, must be DRAFT"
+                    )
+                ],
+            )
+        return replace(
+            self,
+            state=MeasurementState.PUBLISHED,
+            publish_time=now,
+            update_time=now,
+            version=self.version + 1,
+        )
 
 
 def new_measurement(

@@ -46,19 +46,39 @@ from compliance.domain.declarations import (
     Party,
     TraderRanking,
 )
-from compliance.domain.interventions import ComplianceIntervention
-from compliance.domain.measurement import ComplianceMeasurement, ComplianceRate
+from compliance.domain.interventions import (
+    ComplianceIntervention,
+    InterventionMeeting,
+    InterventionRequest,
+    InterventionTrigger,
+)
+from compliance.domain.measurement import ComplianceDimension, ComplianceMeasurement, ComplianceRate
 from compliance.domain.outcomes import (
     AuditFinding,
     AuditFindingAction,
     AuditOutcome,
     AuditSelectionBasis,
+    ComplianceArea,
     DiscrepancyType,
     ExaminationDiscrepancy,
     ExaminationOutcome,
 )
-from compliance.domain.periods import parse_day
-from compliance.domain.traders import ApprovedTraderBenefit, Trader, TraderProfile, trader_name
+from compliance.domain.periods import parse_day, period
+from compliance.domain.sampling import (
+    MarginOfError,
+    SampleBudget,
+    SamplingParameters,
+    SamplingPlan,
+    SamplingTarget,
+    sampling_parameters,
+)
+from compliance.domain.traders import (
+    ApprovedTraderBenefit,
+    Trader,
+    TraderProfile,
+    TraderRole,
+    trader_name,
+)
 from customs_kit.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=StrEnum)
@@ -447,25 +467,155 @@ def measurement_message(
     )
 
 
+AREA = "COMPLIANCE_AREA_"
+DIMENSION = "COMPLIANCE_DIMENSION_"
+TRIGGER = "INTERVENTION_TRIGGER_"
+
+
+def intervention_request(
+    message: compliance_intervention_pb2.ComplianceIntervention,
+) -> InterventionRequest:
+    """What an intervention is opened with (output-only fields are ignored)."""
+    return InterventionRequest(
+        trader_id=message.trader.removeprefix("traders/"),
+        trader_role=required_enum(
+            TraderRole,
+            trader_pb2.TraderRole,
+            ROLE,
+            message.trader_role,
+            "compliance_intervention.trader_role",
+        ),
+        trigger=required_enum(
+            InterventionTrigger,
+            compliance_intervention_pb2.InterventionTrigger,
+            TRIGGER,
+            message.trigger,
+            "compliance_intervention.trigger",
+        ),
+        areas=domain_enums(ComplianceArea, measurement_pb2.ComplianceArea, AREA, message.areas),
+        error_pattern=message.error_pattern,
+        evidence=tuple(message.evidence),
+        planned_meeting_time=(
+            instant(message.planned_meeting_time)
+            if message.HasField("planned_meeting_time")
+            else None
+        ),
+    )
+
+
+def intervention_meeting(
+    message: compliance_intervention_pb2.InterventionMeeting,
+) -> InterventionMeeting:
+    """The record of a meeting with the trader."""
+    return InterventionMeeting(
+        meeting_time=instant(message.meeting_time),
+        attendees=tuple(message.attendees),
+        summary=message.summary,
+        corrective_plan=message.corrective_plan,
+        follow_up_date=parse_day(message.follow_up_date, "meeting.follow_up_date"),
+    )
+
+
 def intervention_message(
     intervention: ComplianceIntervention,
 ) -> compliance_intervention_pb2.ComplianceIntervention:
     """The ``ComplianceIntervention`` resource."""
+    meeting = intervention.meeting
     return compliance_intervention_pb2.ComplianceIntervention(
         name=intervention.name,
         trader=trader_name(intervention.trader_id),
         trader_role=proto_enum(ROLE, intervention.trader_role),
-        trigger=proto_enum("INTERVENTION_TRIGGER_", intervention.trigger),
-        areas=[proto_enum("COMPLIANCE_AREA_", area) for area in sorted(intervention.areas)],
+        trigger=proto_enum(TRIGGER, intervention.trigger),
+        areas=[proto_enum(AREA, area) for area in sorted(intervention.areas)],
         error_pattern=intervention.error_pattern,
         evidence=list(intervention.evidence),
         planned_meeting_time=timestamp(intervention.planned_meeting_time),
         state=proto_enum("COMPLIANCE_INTERVENTION_STATE_", intervention.state),
+        meeting=(
+            compliance_intervention_pb2.InterventionMeeting(
+                meeting_time=timestamp(meeting.meeting_time),
+                attendees=list(meeting.attendees),
+                summary=meeting.summary,
+                corrective_plan=meeting.corrective_plan,
+                follow_up_date=meeting.follow_up_date.isoformat(),
+            )
+            if meeting
+            else None
+        ),
+        outcome=proto_enum("INTERVENTION_OUTCOME_", intervention.outcome),
+        closing_note=intervention.closing_note,
         owner=intervention.owner,
         create_time=timestamp(intervention.create_time),
         update_time=timestamp(intervention.update_time),
         etag=intervention.etag,
     )
+
+
+# --- sampling plans ----------------------------------------------------------------------------
+
+
+def sampling_plan_parameters(message: measurement_pb2.SamplingPlan) -> SamplingParameters:
+    """What a plan is asked for (output-only fields are ignored)."""
+    target: SamplingTarget
+    if message.WhichOneof("target") == "margin_of_error":
+        target = MarginOfError(message.margin_of_error)
+    else:
+        target = SampleBudget(message.total_sample_size)
+    return sampling_parameters(
+        title=message.title,
+        dimension=required_enum(
+            ComplianceDimension,
+            measurement_pb2.ComplianceDimension,
+            DIMENSION,
+            message.dimension,
+            "sampling_plan.dimension",
+        ),
+        base_period=period(
+            message.base_start_date,
+            message.base_end_date,
+            start_field="sampling_plan.base_start_date",
+            end_field="sampling_plan.base_end_date",
+        ),
+        target=target,
+        confidence_level=message.confidence_level,
+        prior_compliance_rate=message.prior_compliance_rate,
+    )
+
+
+def sampling_plan_message(plan: SamplingPlan) -> measurement_pb2.SamplingPlan:
+    """The ``SamplingPlan`` resource."""
+    parameters = plan.parameters
+    allocation = plan.allocation
+    message = measurement_pb2.SamplingPlan(
+        name=plan.name,
+        title=parameters.title,
+        dimension=proto_enum(DIMENSION, parameters.dimension),
+        base_start_date=parameters.base_period.first_day.isoformat(),
+        base_end_date=parameters.base_period.last_day.isoformat(),
+        confidence_level=parameters.confidence_level,
+        prior_compliance_rate=parameters.prior_compliance_rate,
+        planned_sample_size=allocation.planned_sample_size,
+        expected_margin_of_error=allocation.expected_margin_of_error,
+        strata=[
+            measurement_pb2.SamplingStratum(
+                stratum=stratum.stratum,
+                population_size=stratum.population_size,
+                expected_compliance_rate=stratum.expected_compliance_rate,
+                standard_deviation=stratum.standard_deviation,
+                sample_size=stratum.sample_size,
+                sampling_rate=stratum.sampling_rate,
+            )
+            for stratum in allocation.strata
+        ],
+        creator=plan.creator,
+        create_time=timestamp(plan.create_time),
+    )
+    match parameters.target:
+        case MarginOfError(value=margin):
+            message.margin_of_error = margin
+        case SampleBudget(total_sample_size=budget):
+            message.total_sample_size = budget
+    return message
 
 
 # --- approved-trader applications --------------------------------------------------------------

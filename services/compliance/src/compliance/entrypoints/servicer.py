@@ -1,8 +1,7 @@
 """The ComplianceService servicer: decode the request, call the use case, encode the answer.
 
-Each implemented RPC declares its allowed roles (as the contract's comments
-state them) next to its implementation. RPCs of the contract that are not
-overridden here answer UNIMPLEMENTED.
+Each RPC declares its allowed roles (as the contract's comments state them)
+next to its implementation.
 """
 
 from __future__ import annotations
@@ -23,8 +22,16 @@ from customs.compliance.v1 import (
 from customs.compliance.v1.compliance_service_pb2 import (
     ApproveTraderApplicationRequest,
     ApproveTraderApplicationResponse,
+    CancelComplianceInterventionRequest,
+    CancelComplianceInterventionResponse,
+    CloseComplianceInterventionRequest,
+    CloseComplianceInterventionResponse,
+    CreateComplianceInterventionRequest,
+    CreateComplianceInterventionResponse,
     CreateComplianceMeasurementRequest,
     CreateComplianceMeasurementResponse,
+    CreateSamplingPlanRequest,
+    CreateSamplingPlanResponse,
     CreateTraderApplicationRequest,
     CreateTraderApplicationResponse,
     CreateTraderRequest,
@@ -35,6 +42,8 @@ from customs.compliance.v1.compliance_service_pb2 import (
     GetComplianceMeasurementResponse,
     GetDeclarationRecordRequest,
     GetDeclarationRecordResponse,
+    GetSamplingPlanRequest,
+    GetSamplingPlanResponse,
     GetTraderApplicationRequest,
     GetTraderApplicationResponse,
     GetTraderRequest,
@@ -55,12 +64,18 @@ from customs.compliance.v1.compliance_service_pb2 import (
     ListComplianceRatesResponse,
     ListDeclarationRecordsRequest,
     ListDeclarationRecordsResponse,
+    ListSamplingPlansRequest,
+    ListSamplingPlansResponse,
     ListTraderApplicationsRequest,
     ListTraderApplicationsResponse,
     ListTraderRankingsRequest,
     ListTraderRankingsResponse,
     ListTradersRequest,
     ListTradersResponse,
+    PublishComplianceMeasurementRequest,
+    PublishComplianceMeasurementResponse,
+    RecordComplianceInterventionMeetingRequest,
+    RecordComplianceInterventionMeetingResponse,
     ReevaluateTraderApplicationRequest,
     ReevaluateTraderApplicationResponse,
     RejectTraderApplicationRequest,
@@ -99,7 +114,7 @@ from compliance.domain.declarations import (
     TraderRankingMetric,
     hs_level,
 )
-from compliance.domain.interventions import InterventionState
+from compliance.domain.interventions import InterventionOutcome, InterventionState
 from compliance.domain.measurement import (
     ComplianceDimension,
     EvidenceSource,
@@ -131,6 +146,7 @@ from compliance.service_layer import (
     interventions,
     measurement,
     outcomes,
+    sampling,
     statistics,
     traders,
 )
@@ -503,6 +519,58 @@ class ComplianceServicer(compliance_service_pb2_grpc.ComplianceServiceServicer):
             next_page_token=page.next_page_token,
         )
 
+    @allow(Role.COMPLIANCE, Role.RMC)
+    async def PublishComplianceMeasurement(
+        self, request: PublishComplianceMeasurementRequest, context: Any
+    ) -> PublishComplianceMeasurementResponse:
+        async def work(uow: UnitOfWork) -> PublishComplianceMeasurementResponse:
+            published = await measurement.publish_measurement(
+                uow, last_segment(request.name), request.etag, utcnow()
+            )
+            return PublishComplianceMeasurementResponse(
+                compliance_measurement=mappers.measurement_message(published)
+            )
+
+        return await self._idempotent(
+            "PublishComplianceMeasurement", request, work, PublishComplianceMeasurementResponse
+        )
+
+    # --- sampling plans ------------------------------------------------------------------------
+
+    @allow(Role.COMPLIANCE, Role.ANALYST)
+    async def CreateSamplingPlan(
+        self, request: CreateSamplingPlanRequest, context: Any
+    ) -> CreateSamplingPlanResponse:
+        parameters = mappers.sampling_plan_parameters(request.sampling_plan)
+        creator = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> CreateSamplingPlanResponse:
+            created = await sampling.create_plan(uow, parameters, creator, utcnow())
+            return CreateSamplingPlanResponse(sampling_plan=mappers.sampling_plan_message(created))
+
+        return await self._idempotent(
+            "CreateSamplingPlan", request, work, CreateSamplingPlanResponse
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC)
+    async def GetSamplingPlan(
+        self, request: GetSamplingPlanRequest, context: Any
+    ) -> GetSamplingPlanResponse:
+        found = await sampling.get_plan(self._database, last_segment(request.name))
+        return GetSamplingPlanResponse(sampling_plan=mappers.sampling_plan_message(found))
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC)
+    async def ListSamplingPlans(
+        self, request: ListSamplingPlansRequest, context: Any
+    ) -> ListSamplingPlansResponse:
+        page = await sampling.list_plans(
+            self._database, self._tokens, request.page_size, request.page_token
+        )
+        return ListSamplingPlansResponse(
+            sampling_plans=[mappers.sampling_plan_message(plan) for plan in page.items],
+            next_page_token=page.next_page_token,
+        )
+
     # --- compliance interventions --------------------------------------------------------------
 
     @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.AUDITOR)
@@ -534,6 +602,91 @@ class ComplianceServicer(compliance_service_pb2_grpc.ComplianceServiceServicer):
         return ListComplianceInterventionsResponse(
             compliance_interventions=[mappers.intervention_message(i) for i in page.items],
             next_page_token=page.next_page_token,
+        )
+
+    @allow(Role.COMPLIANCE, Role.SERVICE)
+    async def CreateComplianceIntervention(
+        self, request: CreateComplianceInterventionRequest, context: Any
+    ) -> CreateComplianceInterventionResponse:
+        opened = mappers.intervention_request(request.compliance_intervention)
+        # Opened by a service (criteria, on an analyst's decision), the relaying
+        # service is in charge until a specialist takes the intervention up.
+        owner = current_principal().subject
+
+        async def work(uow: UnitOfWork) -> CreateComplianceInterventionResponse:
+            created = await interventions.create_intervention(uow, opened, owner, utcnow())
+            return CreateComplianceInterventionResponse(
+                compliance_intervention=mappers.intervention_message(created)
+            )
+
+        return await self._idempotent(
+            "CreateComplianceIntervention", request, work, CreateComplianceInterventionResponse
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def RecordComplianceInterventionMeeting(
+        self, request: RecordComplianceInterventionMeetingRequest, context: Any
+    ) -> RecordComplianceInterventionMeetingResponse:
+        meeting = mappers.intervention_meeting(request.meeting)
+
+        async def work(uow: UnitOfWork) -> RecordComplianceInterventionMeetingResponse:
+            changed = await interventions.record_meeting(
+                uow, last_segment(request.name), request.etag, meeting, utcnow()
+            )
+            return RecordComplianceInterventionMeetingResponse(
+                compliance_intervention=mappers.intervention_message(changed)
+            )
+
+        return await self._idempotent(
+            "RecordComplianceInterventionMeeting",
+            request,
+            work,
+            RecordComplianceInterventionMeetingResponse,
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def CloseComplianceIntervention(
+        self, request: CloseComplianceInterventionRequest, context: Any
+    ) -> CloseComplianceInterventionResponse:
+        outcome = required_enum(
+            InterventionOutcome,
+            compliance_intervention_pb2.InterventionOutcome,
+            "INTERVENTION_OUTCOME_",
+            request.outcome,
+            "outcome",
+        )
+
+        async def work(uow: UnitOfWork) -> CloseComplianceInterventionResponse:
+            changed = await interventions.close_intervention(
+                uow,
+                last_segment(request.name),
+                request.etag,
+                outcome,
+                request.closing_note,
+                utcnow(),
+            )
+            return CloseComplianceInterventionResponse(
+                compliance_intervention=mappers.intervention_message(changed)
+            )
+
+        return await self._idempotent(
+            "CloseComplianceIntervention", request, work, CloseComplianceInterventionResponse
+        )
+
+    @allow(Role.COMPLIANCE)
+    async def CancelComplianceIntervention(
+        self, request: CancelComplianceInterventionRequest, context: Any
+    ) -> CancelComplianceInterventionResponse:
+        async def work(uow: UnitOfWork) -> CancelComplianceInterventionResponse:
+            changed = await interventions.cancel_intervention(
+                uow, last_segment(request.name), request.etag, request.reason, utcnow()
+            )
+            return CancelComplianceInterventionResponse(
+                compliance_intervention=mappers.intervention_message(changed)
+            )
+
+        return await self._idempotent(
+            "CancelComplianceIntervention", request, work, CancelComplianceInterventionResponse
         )
 
     # --- approved-trader program ---------------------------------------------------------------

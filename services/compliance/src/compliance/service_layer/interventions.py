@@ -1,17 +1,113 @@
-"""Reading informed-compliance interventions."""
+"""Informed-compliance interventions: opened, met, closed or cancelled.
+
+Every change runs inside the caller's idempotent unit of work, so a retried
+request (or a request relayed again from another service's outbox) returns
+the first response instead of opening a second intervention.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from compliance.adapters.repositories import InterventionFilter, InterventionRepository
-from compliance.domain.interventions import INTERVENTION_NAME_PREFIX, ComplianceIntervention
-from compliance.service_layer.paging import Page, page_of, page_request, stale_token
+import structlog
+
+from compliance.adapters.repositories import (
+    InterventionFilter,
+    InterventionRepository,
+    TraderRepository,
+)
+from compliance.domain.interventions import (
+    ComplianceIntervention,
+    InterventionMeeting,
+    InterventionOutcome,
+    InterventionRequest,
+    checked_meeting,
+    intervention_name,
+    open_intervention,
+)
+from compliance.domain.traders import trader_name
+from compliance.service_layer.paging import Page, page_of, page_request, time_position
+from compliance.service_layer.traders import TRADER
 from customs_kit.db import Database
 from customs_kit.errors import NotFound
 from customs_kit.pagination import PageTokens
+from customs_kit.uow import UnitOfWork
+
+_log = structlog.get_logger(__name__)
 
 INTERVENTION = "compliance intervention"
+
+
+async def create_intervention(
+    uow: UnitOfWork, request: InterventionRequest, owner: str, now: datetime
+) -> ComplianceIntervention:
+    """Opens a PLANNED intervention; raises ``NotFound`` for an unknown trader."""
+    if await TraderRepository(uow.session).get(request.trader_id) is None:
+        raise NotFound(TRADER, trader_name(request.trader_id))
+    intervention = open_intervention(uuid.uuid4().hex, request, owner, now)
+    await InterventionRepository(uow.session).add(intervention, None)
+    _log.info(
+        "compliance_intervention_opened",
+        compliance_intervention=intervention.name,
+        trader=trader_name(request.trader_id),
+        trigger=request.trigger.value,
+        owner=owner,
+    )
+    return intervention
+
+
+async def _current(uow: UnitOfWork, intervention_id: str, etag: str) -> ComplianceIntervention:
+    """The intervention as the caller read it: ``NotFound`` if none, ``Aborted`` if stale."""
+    intervention = await InterventionRepository(uow.session).get(intervention_id)
+    if intervention is None:
+        raise NotFound(INTERVENTION, intervention_name(intervention_id))
+    intervention.check_etag(etag)
+    return intervention
+
+
+async def _stored(
+    uow: UnitOfWork, before: ComplianceIntervention, after: ComplianceIntervention
+) -> ComplianceIntervention:
+    await InterventionRepository(uow.session).save(after)
+    _log.info(
+        "compliance_intervention_changed",
+        compliance_intervention=after.name,
+        trader=trader_name(after.trader_id),
+        state=after.state.value,
+        previous_state=before.state.value,
+    )
+    return after
+
+
+async def record_meeting(
+    uow: UnitOfWork, intervention_id: str, etag: str, meeting: InterventionMeeting, now: datetime
+) -> ComplianceIntervention:
+    """Records the meeting and its corrective plan; the intervention is followed up."""
+    checked = checked_meeting(meeting, now)
+    intervention = await _current(uow, intervention_id, etag)
+    return await _stored(uow, intervention, intervention.record_meeting(checked, now))
+
+
+async def close_intervention(
+    uow: UnitOfWork,
+    intervention_id: str,
+    etag: str,
+    outcome: InterventionOutcome,
+    closing_note: str,
+    now: datetime,
+) -> ComplianceIntervention:
+    """Closes a followed-up intervention with its outcome."""
+    intervention = await _current(uow, intervention_id, etag)
+    return await _stored(uow, intervention, intervention.close(outcome, closing_note, now))
+
+
+async def cancel_intervention(
+    uow: UnitOfWork, intervention_id: str, etag: str, reason: str, now: datetime
+) -> ComplianceIntervention:
+    """Cancels an intervention before its meeting."""
+    intervention = await _current(uow, intervention_id, etag)
+    return await _stored(uow, intervention, intervention.cancel(reason, now))
 
 
 async def get_intervention(database: Database, intervention_id: str) -> ComplianceIntervention:
@@ -19,7 +115,7 @@ async def get_intervention(database: Database, intervention_id: str) -> Complian
     async with database.unit_of_work() as uow:
         found = await InterventionRepository(uow.session).get(intervention_id)
     if found is None:
-        raise NotFound(INTERVENTION, f"{INTERVENTION_NAME_PREFIX}{intervention_id}")
+        raise NotFound(INTERVENTION, intervention_name(intervention_id))
     return found
 
 
@@ -38,15 +134,10 @@ async def list_interventions(
         page_size,
         page_token,
     )
-    after = None
-    if request.after is not None:
-        try:
-            time, intervention_id = request.after
-            after = (datetime.fromisoformat(str(time)), str(intervention_id))
-        except (ValueError, TypeError):
-            raise stale_token() from None
     async with database.unit_of_work() as uow:
-        rows = await InterventionRepository(uow.session).find(where, after, request.size + 1)
+        rows = await InterventionRepository(uow.session).find(
+            where, time_position(request.after), request.size + 1
+        )
     return page_of(
         tokens, request, rows, lambda found: [found.create_time.isoformat(), found.intervention_id]
     )

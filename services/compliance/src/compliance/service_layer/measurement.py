@@ -24,7 +24,13 @@ from compliance.domain.measurement import (
     new_measurement,
 )
 from compliance.domain.traders import trader_name
-from compliance.service_layer.paging import Page, page_of, page_request, stale_token
+from compliance.service_layer.paging import (
+    Page,
+    page_of,
+    page_request,
+    stale_token,
+    time_position,
+)
 from customs_kit.db import Database
 from customs_kit.errors import NotFound
 from customs_kit.pagination import PageTokens
@@ -65,6 +71,30 @@ async def create_measurement(
     return measurement
 
 
+async def publish_measurement(
+    uow: UnitOfWork, measurement_id: str, etag: str, now: datetime
+) -> ComplianceMeasurement:
+    """Publishes a DRAFT measurement (inside the caller's idempotent unit of work).
+
+    Raises ``NotFound`` if it does not exist, ``Aborted`` if ``etag`` is stale
+    and ``FailedPrecondition`` if it is published already.
+    """
+    measurements = MeasurementRepository(uow.session)
+    found = await measurements.get(measurement_id)
+    if found is None:
+        raise NotFound(MEASUREMENT, f"{MEASUREMENT_NAME_PREFIX}{measurement_id}")
+    found.check_etag(etag)
+    published = found.publish(now)
+    await measurements.save(published)
+    _log.info(
+        "compliance_measurement_published",
+        measurement=published.name,
+        tolerance_level=published.scope.tolerance_level,
+        overall_rate=published.overall.rate,
+    )
+    return published
+
+
 async def get_measurement(database: Database, measurement_id: str) -> ComplianceMeasurement:
     """One measurement; raises ``NotFound`` if there is none."""
     async with database.unit_of_work() as uow:
@@ -72,16 +102,6 @@ async def get_measurement(database: Database, measurement_id: str) -> Compliance
     if found is None:
         raise NotFound(MEASUREMENT, f"{MEASUREMENT_NAME_PREFIX}{measurement_id}")
     return found
-
-
-def _time_position(after: list[object] | None) -> tuple[datetime, str] | None:
-    if after is None:
-        return None
-    try:
-        time, key = after
-        return datetime.fromisoformat(str(time)), str(key)
-    except (ValueError, TypeError):
-        raise stale_token() from None
 
 
 async def list_measurements(
@@ -95,7 +115,7 @@ async def list_measurements(
     request = page_request(tokens, "complianceMeasurements", vars(where), page_size, page_token)
     async with database.unit_of_work() as uow:
         rows = await MeasurementRepository(uow.session).find(
-            where, _time_position(request.after), request.size + 1
+            where, time_position(request.after), request.size + 1
         )
     return page_of(tokens, request, rows, lambda m: [m.create_time.isoformat(), m.measurement_id])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from customs_kit.errors import FieldViolation, InvalidArgument
@@ -29,6 +30,17 @@ def stale_token() -> InvalidArgument:
     return InvalidArgument(
         [FieldViolation("page_token", "is not a token returned by a previous call")]
     )
+
+
+def time_position(after: list[Any] | None) -> tuple[datetime, str] | None:
+    """The (time, id) a list ordered by time then id resumes after; ``None`` on a first page."""
+    if after is None:
+        return None
+    try:
+        time, key = after
+        return datetime.fromisoformat(str(time)), str(key)
+    except (ValueError, TypeError):
+        raise stale_token() from None
 
 
 @dataclass(frozen=True)
