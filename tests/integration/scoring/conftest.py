@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import pytest
 from customs.criteria.v1 import criteria_service_pb2
@@ -21,6 +23,7 @@ from scoring_support import (
 )
 
 from customs_kit.settings import ServiceSettings
+from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import RunningService, running_service
 from scoring.domain.draws import SelectionSeed
 from scoring.entrypoints.options import ScoringOptions
@@ -98,3 +101,14 @@ async def scoring(start_scoring: StartScoring) -> AsyncIterator[RunningService]:
 def stub(scoring: RunningService) -> scoring_service_pb2_grpc.ScoringServiceStub:
     """A client of the scoring service under test."""
     return scoring_service_pb2_grpc.ScoringServiceStub(scoring.channel)
+
+
+@pytest.fixture
+def compliance_database_url(tmp_path: Path) -> Iterator[str]:
+    """compliance's own database: PostgreSQL when the tests use it, else a SQLite file."""
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if server:
+        with fresh_postgres_database(server) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'compliance.db'}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -38,7 +37,6 @@ from scoring_support import (
 from compliance.entrypoints.server import bootstrap as compliance_bootstrap
 from customs_kit.auth import Role
 from customs_kit.settings import ServiceSettings
-from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import SigningKeys, running_service
 
 Stub = scoring_service_pb2_grpc.ScoringServiceStub
@@ -418,17 +416,6 @@ async def test_a_random_decision_replays_identically_after_the_rates_changed(
 
 
 # --- approved traders, with compliance ----------------------------------------------
-
-
-@pytest.fixture
-def compliance_database_url(tmp_path: Any) -> Iterator[str]:
-    """compliance's own database: PostgreSQL when the tests use it, else a SQLite file."""
-    server = os.environ.get("TEST_POSTGRES_URL")
-    if server:
-        with fresh_postgres_database(server) as url:
-            yield url
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'compliance.db'}"
 
 
 async def test_approved_traders_get_random_examinations_at_their_own_rate(

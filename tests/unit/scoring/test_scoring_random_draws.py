@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from customs.compliance.v1 import compliance_service_pb2, trader_pb2
 from scoring_builders import SEED, criterion, declaration, item, rules
 
 from scoring.domain.assessment import HitOutcome
@@ -24,8 +23,6 @@ from scoring.domain.rules import (
     ExaminationLevel,
     HsCodePrefix,
 )
-from scoring.entrypoints.trader_watch import ProfileApplier
-from scoring.service_layer.trader_profiles import TraderProfilesHolder
 
 FULL = ExaminationLevel.FULL
 
@@ -208,38 +205,3 @@ def test_the_draws_are_reproducible_and_independent_of_each_other_and_of_the_rat
     assert draw_random_examinations(green, amended, low, SEED).evaluations[0].value != (
         first[0].value
     )
-
-
-def _profile(
-    trader: str, status: int, revision: int
-) -> compliance_service_pb2.WatchTraderProfilesResponse:
-    return compliance_service_pb2.WatchTraderProfilesResponse(
-        revision=revision,
-        profile=trader_pb2.TraderProfile(
-            trader=f"traders/{trader}", approved_trader_status=status, revision=revision
-        ),
-    )
-
-
-async def test_the_trader_stream_keeps_only_traders_with_an_agreement_in_force() -> None:
-    holder = TraderProfilesHolder()
-    applier = ProfileApplier(holder)
-    response = compliance_service_pb2.WatchTraderProfilesResponse
-    approved = trader_pb2.APPROVED_TRADER_STATUS_APPROVED
-    for message in [
-        response(revision=5, snapshot_start=compliance_service_pb2.SnapshotStart()),
-        _profile("A1", approved, 5),
-        _profile("N1", trader_pb2.APPROVED_TRADER_STATUS_NOT_APPROVED, 5),
-        _profile("A2", approved, 5),
-    ]:
-        await applier.apply(message)
-    assert holder.current.revision == 0, "half a snapshot is never installed"
-
-    await applier.apply(response(revision=5, snapshot_end=compliance_service_pb2.SnapshotEnd()))
-    assert (holder.current.revision, holder.current.trader_ids) == (5, {"A1", "A2"})
-
-    await applier.apply(_profile("A1", trader_pb2.APPROVED_TRADER_STATUS_REVOKED, 6))
-    await applier.apply(response(revision=7, removed_trader="traders/A2"))
-    await applier.apply(_profile("N1", approved, 8))
-    assert (holder.current.revision, holder.current.trader_ids) == (8, {"N1"})
-    assert applier.revision == 8

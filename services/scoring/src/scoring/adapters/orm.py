@@ -1,4 +1,4 @@
-"""The scoring database: assessments, the journal of the rules received, the kit's tables."""
+"""The scoring database: assessments, what the followed streams delivered, the kit's tables."""
 
 from __future__ import annotations
 
@@ -151,6 +151,31 @@ class RandomExaminationRateChangeRow(Base):
     approved_trader_physical_examination_percent: Mapped[float] = mapped_column(Double)
     updated_by: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(1000))
+    update_time: Mapped[datetime]
+
+
+class ApprovedTraderRow(Base):
+    """One importer with an approved-trader agreement in force, as compliance last streamed it.
+
+    With the stream revision in :class:`WatchPositionRow`, what a restarted
+    process assesses with until compliance answers again.
+    """
+
+    __tablename__ = "approved_traders"
+
+    trader_id: Mapped[str] = mapped_column(String(35), primary_key=True)
+
+
+class WatchPositionRow(Base):
+    """The revision of a followed stream that the state stored from it is as of.
+
+    A restarted process resumes the stream after it.
+    """
+
+    __tablename__ = "watch_positions"
+
+    watch: Mapped[str] = mapped_column(String(63), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[datetime]
 
 

@@ -27,7 +27,8 @@ class ScoringOptions:
     capacity policy changed through another replica applies here, and
     ``random_rates_reload_seconds`` the same for random examination rates.
     With ``watch_trader_profiles`` False compliance's trader profiles are not
-    followed and every importer is assessed as not approved.
+    followed: importers are assessed with the approved-trader statuses an
+    earlier run stored, if any, else as not approved.
     """
 
     selection_seed: SelectionSeed

@@ -31,7 +31,7 @@ from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stre
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
-from scoring.service_layer.trader_profiles import TraderProfilesHolder
+from scoring.service_layer.trader_profiles import TraderProfilesHolder, load_approved_traders
 
 SERVICE_NAME = "scoring"
 DEFAULT_PORT = 50051
@@ -45,9 +45,9 @@ _log = structlog.get_logger(__name__)
 async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Application:
     """Builds the scoring application: database, rules, outbox relay, criteria watch.
 
-    The rules journaled by an earlier run are loaded first, so a restarted
-    process assesses at once with the last rules it received and resumes the
-    criteria stream from their revision.
+    The rules journaled and the approved traders stored by an earlier run are
+    loaded first, so a restarted process assesses at once with the last rules
+    and statuses it received and resumes each stream from their revision.
     """
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
@@ -77,6 +77,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
     ]
     random_inputs = RandomInputs(RandomRatesHolder(), TraderProfilesHolder())
     await random_inputs.rates.reload(database)
+    traders_revision = await load_approved_traders(database, random_inputs.traders)
     background.append(
         RandomRatesReload(
             database, random_inputs.rates, reload_seconds=options.random_rates_reload_seconds
@@ -94,7 +95,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         )
 
     if options.watch_trader_profiles:
-        traders = ProfileApplier(random_inputs.traders)
+        traders = ProfileApplier(database, random_inputs.traders, traders_revision)
         background.append(
             follow("trader-watch", trader_profile_stream(peers.channel("compliance")), traders)
         )

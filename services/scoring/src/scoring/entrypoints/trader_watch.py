@@ -2,7 +2,8 @@
 
 Followed by the kit's ``WatchFollower`` (resume from
 the last revision applied, reconnect with backoff); assessments keep using
-the last applied status meanwhile.
+the last applied status meanwhile, and after a restart the status stored
+by the last run.
 
 Only the approved-trader status matters to the decision: a trader is
 approved while an agreement is in force (``APPROVED_TRADER_STATUS_APPROVED``);
@@ -18,8 +19,13 @@ import structlog
 from customs.compliance.v1 import compliance_service_pb2, compliance_service_pb2_grpc, trader_pb2
 from opentelemetry import trace
 
+from customs_kit.db import Database
 from customs_kit.watch import OpenWatch, WatchCall
-from scoring.service_layer.trader_profiles import TraderProfilesHolder
+from scoring.service_layer.trader_profiles import (
+    TraderProfilesHolder,
+    apply_profile_change,
+    apply_profiles_snapshot,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -34,14 +40,17 @@ class ProfileApplier:
     """Applies the messages of the trader-profile stream, in order, to ``holder``.
 
     A snapshot is collected from ``snapshot_start`` to ``snapshot_end`` and
-    installed whole; every other message is applied as it comes.
+    applied whole; every other message is applied as it comes. Each is
+    stored before ``holder`` changes; ``revision`` is that of the statuses
+    loaded at start-up, so the stream resumes after them.
     """
 
-    def __init__(self, holder: TraderProfilesHolder) -> None:
+    def __init__(self, database: Database, holder: TraderProfilesHolder, revision: int = 0) -> None:
+        self._database = database
         self._holder = holder
         self._collecting: set[str] | None = None
         #: The revision of the last message applied; a stream resumes after it.
-        self.revision = 0
+        self.revision = revision
 
     def reset(self) -> None:
         """Forgets a snapshot half-received (the stream it came on broke)."""
@@ -63,19 +72,23 @@ class ProfileApplier:
             "trader profiles apply",
             attributes={"customs.revision": revision, "customs.change": event or ""},
         ):
+            database, holder = self._database, self._holder
             match event:
                 case "snapshot_end":
                     if collecting is None:
                         _log.warning("trader_snapshot_end_without_start", revision=revision)
                         return
-                    self._holder.replace_all(revision, collecting)
+                    await apply_profiles_snapshot(database, holder, revision, frozenset(collecting))
                     self._collecting = None
                 case "profile":
                     trader_id = _trader_id(response.profile.trader)
-                    self._holder.change(revision, trader_id, approved=_approved(response.profile))
+                    await apply_profile_change(
+                        database, holder, revision, trader_id, approved=_approved(response.profile)
+                    )
                 case "removed_trader":
-                    self._holder.change(
-                        revision, _trader_id(response.removed_trader), approved=False
+                    trader_id = _trader_id(response.removed_trader)
+                    await apply_profile_change(
+                        database, holder, revision, trader_id, approved=False
                     )
                 case _:
                     _log.warning("trader_watch_unknown_change", change=event, revision=revision)
