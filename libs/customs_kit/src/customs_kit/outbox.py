@@ -39,6 +39,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import func, insert, select, update
 
+from customs_kit.background import StoppableLoop
 from customs_kit.db import OutboxEvent, utcnow, wait_for_signal
 
 if TYPE_CHECKING:
@@ -149,8 +150,11 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
-class OutboxRelay:
+class OutboxRelay(StoppableLoop):
     """Delivers pending outbox events in the background (``start()`` / ``stop()``).
+
+    ``stop()`` lets the delivery in flight finish and releases the events
+    claimed but not sent yet, for the next relay to take.
 
     ``channels`` maps destination names to channels (normally instrumented ones,
     whose client interceptor propagates the trace to the receiver). The relay
@@ -176,6 +180,7 @@ class OutboxRelay:
         lease_seconds: float | None = None,
         linger: float = 0.05,
     ) -> None:
+        super().__init__("outbox relay")
         self._database = database
         self._channels = dict(channels)
         self._metadata = metadata
@@ -192,29 +197,10 @@ class OutboxRelay:
         self._lease = timedelta(
             seconds=lease_seconds if lease_seconds is not None else max(30.0, 3 * call_timeout)
         )
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Starts relaying in a background task."""
-        if self._task is not None:
-            raise RuntimeError("the outbox relay is already running")
-        self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        """Stops after the delivery in flight; claimed but unsent events are released."""
-        if self._task is None:
-            return
-        self._stopping.set()
-        try:
-            await self._task
-        finally:
-            self._task = None
 
     async def _run(self) -> None:
         _log.info("outbox_relay_started", destinations=sorted(self._channels))
-        while not self._stopping.is_set():
+        while not self.stopping.is_set():
             armed = self._database.outbox_pending.arm()
             try:
                 if await self._deliver_due() >= self._batch_size:
@@ -223,9 +209,9 @@ class OutboxRelay:
             except Exception:
                 _log.exception("outbox_relay_failed", retry_in=self._poll_interval)
                 delay = self._poll_interval
-            await wait_for_signal(armed, delay, stop=self._stopping)
+            await wait_for_signal(armed, delay, stop=self.stopping)
             if armed.is_set():
-                await wait_for_signal(self._stopping, self._linger)
+                await wait_for_signal(self.stopping, self._linger)
         _log.info("outbox_relay_stopped")
 
     async def _deliver_due(self) -> int:
@@ -283,7 +269,7 @@ class OutboxRelay:
     ) -> None:
         """Delivers one destination's events in order, adding the successes to ``delivered``."""
         for index, event in enumerate(events):
-            if self._stopping.is_set():
+            if self.stopping.is_set():
                 await self._release(events[index:])
                 return
             if await self._deliver(event):

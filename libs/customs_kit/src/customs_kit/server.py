@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
 import structlog
@@ -30,8 +30,12 @@ from customs_kit.interceptors import (
     answers_invalid_messages_itself,
 )
 from customs_kit.logging import configure_logging
+from customs_kit.retention import RetentionPruner
 from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
+
+if TYPE_CHECKING:
+    from customs_kit.db import Database
 
 _log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -73,6 +77,9 @@ class Application:
     until_ready: Callable[[], Awaitable[None]] | None = None
     #: Extra values for tests and tools (e.g. the database), never read by the chassis.
     resources: Mapping[str, object] = field(default_factory=dict)
+    #: The service's database: the chassis deletes the expired rows of the kit's
+    #: tables in it (see :mod:`customs_kit.retention`), stopped with the background work.
+    database: Database | None = None
 
 
 def method_policies(registrations: Sequence[ServiceRegistration]) -> dict[str, MethodPolicy]:
@@ -128,6 +135,15 @@ class GrpcServer:
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None
+        self._background: list[BackgroundTask] = list(application.background)
+        if application.database is not None:
+            self._background.append(
+                RetentionPruner(
+                    application.database,
+                    outbox_retention=settings.outbox_retention,
+                    idempotency_retention=settings.idempotency_retention,
+                )
+            )
 
     async def start(self) -> int:
         """Binds, serves and starts background work; returns the bound port."""
@@ -143,7 +159,7 @@ class GrpcServer:
         if self.port == 0:
             raise OSError(f"cannot bind {address}")
         await self._server.start()
-        for task in self._application.background:
+        for task in self._background:
             await task.start()
         _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
         until_ready = self._application.until_ready
@@ -179,7 +195,7 @@ class GrpcServer:
         await self._health.enter_graceful_shutdown()
         await asyncio.gather(
             self._server.stop(self._settings.shutdown_grace_seconds),
-            *(task.stop() for task in reversed(self._application.background)),
+            *(task.stop() for task in reversed(self._background)),
         )
         for cleanup in reversed(self._application.cleanups):
             await cleanup()

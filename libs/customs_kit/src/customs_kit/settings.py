@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 #: Peer services a process may call, by Kubernetes name, with the variable that holds
@@ -21,6 +22,10 @@ PEER_ADDRESS_VARIABLES: Mapping[str, str] = {
     "compliance": "COMPLIANCE_ADDR",
     "audit-referral": "AUDIT_REFERRAL_ADDR",
 }
+
+_DEFAULT_RETENTION_DAYS = 7.0
+#: Far beyond any sensible retention, and well inside what a date can be moved back by.
+_MAX_RETENTION_DAYS = 36_500.0
 
 
 class SettingsError(Exception):
@@ -43,6 +48,10 @@ class ServiceSettings:
     log_level: str = "INFO"
     run_migrations_on_start: bool = True
     shutdown_grace_seconds: float = 10.0
+    #: How long delivered outbox events are kept (undelivered ones are kept until delivered).
+    outbox_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
+    #: How long a stored response answers a retry under the same ``request_id``.
+    idempotency_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
 
     @classmethod
     def from_env(
@@ -77,6 +86,17 @@ class ServiceSettings:
                 problems.append(f"{variable} must be a number, got {raw!r}")
                 return default
 
+        def retention(variable: str) -> timedelta:
+            days = number(variable, _DEFAULT_RETENTION_DAYS)
+            # Written so that NaN fails the check as well.
+            if not 0 < days <= _MAX_RETENTION_DAYS:
+                problems.append(
+                    f"{variable} must be a number of days above 0 and at most "
+                    f"{_MAX_RETENTION_DAYS:.0f}, got {env.get(variable, '')!r}"
+                )
+                return timedelta(days=_DEFAULT_RETENTION_DAYS)
+            return timedelta(days=days)
+
         public_key = required_file("AUTH_PUBLIC_KEY_FILE")
         page_secret = env.get("PAGE_TOKEN_SECRET", "")
         if len(page_secret) < 16:
@@ -85,6 +105,8 @@ class ServiceSettings:
         service_token = required_file("SERVICE_TOKEN_FILE").decode().strip() if token_path else None
         port = int(number("GRPC_PORT", default_port))
         grace = number("SHUTDOWN_GRACE_SECONDS", 10.0)
+        outbox_retention = retention("OUTBOX_RETENTION_DAYS")
+        idempotency_retention = retention("IDEMPOTENCY_RETENTION_DAYS")
         package = service_name.replace("-", "_")
         migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
         if migrate not in ("true", "false"):
@@ -108,6 +130,8 @@ class ServiceSettings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             run_migrations_on_start=migrate == "true",
             shutdown_grace_seconds=grace,
+            outbox_retention=outbox_retention,
+            idempotency_retention=idempotency_retention,
         )
 
     def peer_address(self, peer: str) -> str:

@@ -40,6 +40,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
         background=[relay],
         cleanups=[database.dispose, peers.close],
         resources={"database": database},
+        database=database,
     )
 
 

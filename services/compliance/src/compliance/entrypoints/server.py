@@ -40,6 +40,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
         background=[watch],
         cleanups=[database.dispose],
         resources={"database": database},
+        database=database,
     )
 
 

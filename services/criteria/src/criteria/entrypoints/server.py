@@ -74,6 +74,7 @@ async def bootstrap(
         background=[watch, ExpirySweeper(database, encoder), relay],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
+        database=database,
     )
 
 

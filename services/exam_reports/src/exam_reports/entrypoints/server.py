@@ -45,6 +45,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
         background=[WaitingTaskAssigner(database), relay],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
+        database=database,
     )
 
 

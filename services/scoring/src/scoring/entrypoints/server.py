@@ -123,6 +123,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         cleanups=[peers.close, database.dispose],
         # Until criteria have arrived every assessment would be refused: no traffic.
         until_ready=rules.wait_until_loaded,
+        database=database,
         resources={
             "database": database,
             "rules": rules,
