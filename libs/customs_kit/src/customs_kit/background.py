@@ -10,6 +10,13 @@ sleeping.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from customs_kit.db import wait_for_signal
+
+_log = structlog.get_logger(__name__)
 
 
 class StoppableLoop:
@@ -39,3 +46,26 @@ class StoppableLoop:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+class PeriodicTask(StoppableLoop):
+    """Runs ``work`` every ``interval`` seconds until stopped.
+
+    For state another replica may change (scoring's rates and capacity
+    policies): a failed run is logged, and the next one comes on time.
+    """
+
+    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[object]]) -> None:
+        super().__init__(name)
+        self._interval = interval
+        self._work = work
+
+    async def _run(self) -> None:
+        while True:
+            await wait_for_signal(self.stopping, self._interval)
+            if self.stopping.is_set():
+                return
+            try:
+                await self._work()
+            except Exception:
+                _log.exception("periodic_task_failed", task=self._name)

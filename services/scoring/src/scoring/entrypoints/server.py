@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
+from customs_kit.background import PeriodicTask
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
@@ -22,10 +23,8 @@ from customs_kit.server import (
 from customs_kit.settings import ServiceSettings
 from customs_kit.watch import OpenWatch, WatchApplier, WatchFollower
 from scoring.adapters.capacity import OfficeCapacityCache
-from scoring.entrypoints.capacity_watch import CapacityWatch
 from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
-from scoring.entrypoints.random_rates_watch import RandomRatesReload
 from scoring.entrypoints.servicer import ScoringServicer
 from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
@@ -69,18 +68,23 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
     )
     background: list[BackgroundTask] = [
         peers.outbox_relay(database, EVENT_DESTINATIONS),
-        CapacityWatch(
-            database,
-            capacity_limits,
-            policy_reload_seconds=options.capacity_policy_reload_seconds,
+        # Office capacity is refreshed from exam_reports by the cache itself; rates
+        # and policies changed through another replica are reloaded from the journal.
+        capacity_limits.offices,
+        PeriodicTask(
+            "capacity-policy-reload",
+            options.capacity_policy_reload_seconds,
+            functools.partial(capacity_policies.reload, database),
         ),
     ]
     random_inputs = RandomInputs(RandomRatesHolder(), TraderProfilesHolder())
     await random_inputs.rates.reload(database)
     traders_revision = await load_approved_traders(database, random_inputs.traders)
     background.append(
-        RandomRatesReload(
-            database, random_inputs.rates, reload_seconds=options.random_rates_reload_seconds
+        PeriodicTask(
+            "random-rates-reload",
+            options.random_rates_reload_seconds,
+            functools.partial(random_inputs.rates.reload, database),
         )
     )
 
