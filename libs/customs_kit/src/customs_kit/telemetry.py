@@ -20,6 +20,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from customs_kit.keepalive import Keepalive
+
 # Health probes every few seconds would drown the traces that matter.
 _NOT_TRACED = filters.negate(filters.service_name("grpc.health.v1.Health"))
 
@@ -70,10 +72,14 @@ def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     return [aio_server_interceptor(filter_=_NOT_TRACED)]  # type: ignore[no-untyped-call]
 
 
-def instrumented_channel(address: str) -> grpc.aio.Channel:
-    """An insecure aio channel to ``address`` whose calls are traced and propagate context."""
+def instrumented_channel(address: str, keepalive: Keepalive | None = None) -> grpc.aio.Channel:
+    """An insecure aio channel to ``address`` whose calls are traced and propagate context.
+
+    Its keepalive is ``keepalive`` (the service's settings; the default otherwise),
+    which the servers of the platform accept.
+    """
     return grpc.aio.insecure_channel(
         address,
         interceptors=aio_client_interceptors(filter_=_NOT_TRACED),  # type: ignore[no-untyped-call]
-        options=[("grpc.keepalive_time_ms", 30_000)],
+        options=(keepalive or Keepalive()).channel_options(),
     )
