@@ -102,7 +102,9 @@ def current_traceparent() -> str:
 
 
 @contextmanager
-def continued_trace(traceparent: str, name: str) -> Iterator[Span]:
+def continued_trace(
+    traceparent: str, name: str, *, tracer_provider: TracerProvider | None = None
+) -> Iterator[Span]:
     """A span continuing the trace of ``traceparent``, linked to the current request's span.
 
     A person's later request about a resource (an officer's report, a
@@ -111,13 +113,13 @@ def continued_trace(traceparent: str, name: str) -> Iterator[Span]:
     end. Inside the block, logs carry that trace's id and outbox events
     continue it; the request's span is kept as a span link (the OpenTelemetry
     way of relating two traces). Without a stored context the span is simply
-    a child of the current one.
+    a child of the current one. ``tracer_provider`` defaults to the global one.
     """
     request = trace.get_current_span().get_span_context()
     stored = TraceContextTextMapPropagator().extract({"traceparent": traceparent})
     continues = bool(traceparent) and trace.get_current_span(stored).get_span_context().is_valid
     parent: Context | None = stored if continues else None
     links = [Link(request)] if continues and request.is_valid else []
-    tracer = trace.get_tracer(__name__)
+    tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
     with tracer.start_as_current_span(name, context=parent, links=links) as span:
         yield span
