@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
+import protovalidate
 import pytest
 from customs.common.v1 import money_pb2, selectivity_pb2
 from customs.compliance.v1 import compliance_service_pb2
@@ -78,6 +79,9 @@ async def test_the_revenue_found_reaches_criteria_compliance_and_the_officers_fi
     to_compliance = await receivers.wait_for("compliance", 2)
     assert isinstance(to_criteria[0], criteria_service_pb2.IngestExaminationOutcomeEventRequest)
     assert to_criteria[0].outcome.revenue_found == _REVENUE
+    # Within what the receivers' contracts accept, so neither refuses the event.
+    for request in (*to_criteria, *to_compliance):
+        assert protovalidate.collect_violations(request) == []
     assert isinstance(to_compliance[0], compliance_service_pb2.IngestExaminationOutcomeEventRequest)
     assert to_compliance[0].examination_outcome.revenue_found == _REVENUE
 
