@@ -134,7 +134,7 @@ class GrpcServer:
                     error_domain=f"{settings.service_name}.customs",
                 ),
             ],
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 0), *settings.keepalive.server_options()],
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None

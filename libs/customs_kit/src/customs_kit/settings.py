@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from customs_kit.keepalive import Keepalive
+
 #: Peer services a process may call, by Kubernetes name, with the variable that holds
 #: each address (``host:port``).
 PEER_ADDRESS_VARIABLES: Mapping[str, str] = {
@@ -54,6 +56,8 @@ class ServiceSettings:
     idempotency_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
     #: Port of the Prometheus ``/metrics`` endpoint (``None``: no endpoint; 0: any free port).
     metrics_port: int | None = None
+    #: The keepalive of this process's client channels and the ping policy of its server.
+    keepalive: Keepalive = field(default_factory=Keepalive)
 
     @classmethod
     def from_env(
