@@ -23,6 +23,7 @@ non-``OK`` codes the errors.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -170,6 +171,20 @@ def _status_name(context: Any, failed: bool) -> str:
     return "UNKNOWN" if failed else "OK"
 
 
+async def _responses(answer: Any) -> AsyncIterator[Any]:
+    """The responses of a streaming behaviour, whichever way it sends them.
+
+    A behaviour is either an async generator or a coroutine that writes with
+    ``context.write`` (the library's health ``Watch`` does); the latter
+    yields nothing here, its responses having gone out already.
+    """
+    if inspect.isawaitable(answer):
+        await answer
+        return
+    async for response in answer:
+        yield response
+
+
 def _measured(handler: grpc.RpcMethodHandler, recorder: _Recorder) -> grpc.RpcMethodHandler:
     """Rebuilds ``handler`` timing whichever of the four call shapes it is."""
     if handler.unary_unary:
@@ -193,7 +208,7 @@ def _measured(handler: grpc.RpcMethodHandler, recorder: _Recorder) -> grpc.RpcMe
         async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
             started, failed = time.perf_counter(), True
             try:
-                async for response in unary_stream_behavior(request, context):
+                async for response in _responses(unary_stream_behavior(request, context)):
                     yield response
                 failed = False
             finally:
@@ -222,7 +237,7 @@ def _measured(handler: grpc.RpcMethodHandler, recorder: _Recorder) -> grpc.RpcMe
     async def stream_stream(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
         started, failed = time.perf_counter(), True
         try:
-            async for response in stream_stream_behavior(requests, context):
+            async for response in _responses(stream_stream_behavior(requests, context)):
                 yield response
             failed = False
         finally:
