@@ -16,8 +16,7 @@ def items_field(response: Message) -> str:
     repeated = [
         field.name
         for field in response.DESCRIPTOR.fields
-        if field.type == FieldDescriptor.TYPE_MESSAGE
-        and getattr(field, "label", None) == FieldDescriptor.LABEL_REPEATED
+        if field.is_repeated and field.type == FieldDescriptor.TYPE_MESSAGE
     ]
     if len(repeated) != 1:
         raise TypeError(
