@@ -58,13 +58,13 @@ class DatasetError(ValueError):
     """A CSV that is not in the data set's columns; the message names file, line and column."""
 
 
-def read_declarations_csv(path: Path) -> list[declaration_pb2.Declaration]:
+def read_declarations_csv(path: Path | str) -> list[declaration_pb2.Declaration]:
     """Every declaration of the CSV at ``path``, in order of first appearance.
 
     Raises ``DatasetError`` naming the column a header lacks, or the line and
     column of a value that is not what the column holds.
     """
-    return list(declarations_of(read_rows(path)))
+    return list(declarations_of(read_rows(Path(path))))
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:

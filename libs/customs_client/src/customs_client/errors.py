@@ -89,7 +89,7 @@ class CustomsError(grpc.RpcError):
 
     def __str__(self) -> str:
         parts = [self.status_code.name]
-        if self.reason:
+        if self.reason and self.reason != self.status_code.name:
             parts.append(self.reason)
         text = ": ".join(parts)
         if self.message:
