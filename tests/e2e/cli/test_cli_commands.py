@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -255,7 +256,7 @@ def test_a_criterion_goes_from_draft_to_retired_with_four_eyes_and_an_intact_his
         "RETIRED",
     ]
     assert [r["actor"] for r in history][:3] == ["analyst-ana", "analyst-ana", "supervisor-sam"]
-    verified = customs(platform, analyst, "criteria", "history", "verify")
+    verified = customs(platform, supervisor, "criteria", "history", "verify")
     assert verified.exit_code == 0
     assert "history intact" in verified.stdout
 
@@ -474,8 +475,9 @@ def test_a_returned_report_goes_back_to_its_officer(
         f"s-{suffix},Supervisor,BS-{suffix},{office},SUPERVISOR,sup-{suffix}\n"
     )
     shifts = tmp_path / "shifts.csv"
+    today = datetime.now(UTC).date().isoformat()
     shifts.write_text(
-        f"officer,start_time,end_time\ni-{suffix},2020-01-01T00:00:00Z,2040-01-01T00:00:00Z\n"
+        f"officer,start_time,end_time\ni-{suffix},{today}T00:00:00Z,{today}T23:59:59Z\n"
     )
     hs_code = "9301" + str(uuid.uuid4().int % 90 + 10)
     criterion = tmp_path / "criterion.yaml"
