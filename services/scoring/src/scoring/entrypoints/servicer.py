@@ -14,8 +14,9 @@ from customs_kit.errors import InvalidArgument
 from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
-from scoring.entrypoints import mappers
-from scoring.service_layer import capacity, handlers, random_rates, simulation
+from scoring.domain.history import HistoryRecord, ImportCounts
+from scoring.entrypoints import mappers, risk_model_mappers
+from scoring.service_layer import capacity, handlers, history, random_rates, simulation
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -192,6 +193,36 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         )
         return mappers.simulate_response(outcome)
 
+    # --- the risk model -------------------------------------------------------------
+
+    @allow(Role.DECLARATION_SYSTEM, Role.ANALYST, Role.RMC)
+    @answers_invalid_messages
+    async def ImportHistory(
+        self,
+        request_iterator: AsyncIterator[scoring_service_pb2.ImportHistoryRequest],
+        context: Any,
+    ) -> scoring_service_pb2.ImportHistoryResponse:
+        # Validated here rather than by the guard, so the error names the message's position.
+        counts = ImportCounts()
+        batch: list[HistoryRecord] = []
+        position = 0
+        async for request in request_iterator:
+            batch.append(risk_model_mappers.history_record(request, position))
+            position += 1
+            if len(batch) == _HISTORY_BATCH:
+                counts = await history.import_history_batch(
+                    batch, position - len(batch), counts, database=self._database
+                )
+                batch = []
+        if batch:
+            counts = await history.import_history_batch(
+                batch, position - len(batch), counts, database=self._database
+            )
+        return risk_model_mappers.import_response(counts)
+
+
+#: Archived declarations stored in one transaction at most.
+_HISTORY_BATCH = 1_000
 
 #: Declarations of a bulk stream assessed (and stored) together at most.
 _BULK_BATCH = 100
