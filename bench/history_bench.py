@@ -35,7 +35,7 @@ def read_outcomes() -> dict[str, risk_model_pb2.HistoryOutcome]:
         number: risk_model_pb2.HistoryOutcome(
             examined=True,
             infringement_found=fraud,
-            severity=(3 if critical else 1) if fraud else 0,
+            severity=(2 if critical else 1) if fraud else 0,
         )
         for number, (fraud, critical) in found.items()
     }

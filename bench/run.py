@@ -192,13 +192,12 @@ def _service_part(
                 say(targets[-1].line())
         if "h" in parts:
             say()
-            say(
-                f"h. ImportHistory of the data set with its outcomes, persisted in {server.database}"
-            )
+            say(f"h. ImportHistory of the data set with its outcomes, in {server.database}")
             # The archive is a separate table: the declarations lodged above do not clash.
             imported = history(server, messages[: counts.history])
             say(
-                f"  history per_s={imported.per_second:.0f} ({imported.declarations:,} declarations)"
+                f"  history per_s={imported.per_second:.0f} "
+                f"({imported.declarations:,} declarations)"
             )
             targets.append(
                 Target("history import throughput", imported.per_second, "decl/s", 2_000, False)

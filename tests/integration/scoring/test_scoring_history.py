@@ -24,7 +24,7 @@ Request = scoring_service_pb2.ImportHistoryRequest
 def outcome(*, found: bool = False, critical: bool = False) -> risk_model_pb2.HistoryOutcome:
     """An examined declaration's outcome, as the public data set gives it."""
     return risk_model_pb2.HistoryOutcome(
-        examined=True, infringement_found=found, severity=(3 if critical else 1) if found else 0
+        examined=True, infringement_found=found, severity=(2 if critical else 1) if found else 0
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,9 +53,9 @@ class HistoryRepository:
         now = utcnow()
         rows = [
             {
-                "declaration_number": record.declaration.declaration_number,
-                "version": record.declaration.version,
-                "lodgement_time": record.declaration.lodgement_time,
+                "declaration_number": record.declaration_number,
+                "version": record.version,
+                "lodgement_time": record.lodgement_time,
                 "declaration": record.content,
                 "examined": record.outcome.examined,
                 "infringement_found": record.outcome.infringement_found,
@@ -70,31 +70,6 @@ class HistoryRepository:
             await self._session.execute(
                 insert(HistoryDeclarationRow).values(rows[start : start + _INSERT_ROWS])
             )
-
-    async def labelled(self, batch_size: int) -> AsyncIterator[list[tuple[bytes, Outcome]]]:
-        """Every examined declaration (content and outcome), oldest lodgement first, in batches."""
-        query = (
-            select(
-                HistoryDeclarationRow.declaration,
-                HistoryDeclarationRow.examined,
-                HistoryDeclarationRow.infringement_found,
-                HistoryDeclarationRow.severity,
-                HistoryDeclarationRow.revenue_found,
-                HistoryDeclarationRow.randomly_selected,
-            )
-            .where(HistoryDeclarationRow.examined.is_(True))
-            .order_by(
-                HistoryDeclarationRow.lodgement_time,
-                HistoryDeclarationRow.declaration_number,
-                HistoryDeclarationRow.version,
-            )
-        )
-        result = await self._session.stream(query.execution_options(yield_per=batch_size))
-        async for partition in result.partitions(batch_size):
-            yield [
-                (content, Outcome(examined, found, severity, revenue, randomly))
-                for content, examined, found, severity, revenue, randomly in partition
-            ]
 
 
 class OutcomeRepository:

@@ -8,12 +8,9 @@ that come back for declarations scoring assessed itself (:class:`Outcome`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from customs_kit.errors import AlreadyExists
-from scoring.domain.declaration import Declaration
-
-#: Severity of an infringement, as the contract numbers it: 0 none to 3 critical.
-CRITICAL_SEVERITY = 3
 
 
 @dataclass(frozen=True)
@@ -34,16 +31,23 @@ class Outcome:
 
 @dataclass(frozen=True)
 class HistoryRecord:
-    """One archived declaration version and its outcome; ``content`` is its wire form."""
+    """One archived declaration version and its outcome; ``content`` is its wire form.
 
-    declaration: Declaration
+    The declaration is kept in its wire form only: the import stores it as
+    received and training decodes it, so the import does not pay for a
+    decoding it never uses.
+    """
+
+    declaration_number: str
+    version: int
+    lodgement_time: datetime
     content: bytes
     outcome: Outcome
 
     @property
     def key(self) -> tuple[str, int]:
         """The declaration number and version, the import's idempotency key."""
-        return (self.declaration.declaration_number, self.declaration.version)
+        return (self.declaration_number, self.version)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,14 @@ from customs.scoring.v1 import risk_model_pb2, scoring_service_pb2
 
 from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.interceptors import violations_of
-from scoring.adapters.codec import declaration_content, declaration_from_proto
+from scoring.adapters.codec import (
+    datetime_to_timestamp,
+    declaration_content,
+    timestamp_to_datetime,
+)
 from scoring.domain.history import HistoryRecord, ImportCounts, Outcome
+from scoring.domain.risk_model import ModelCard
+from scoring.domain.training import ModelVersion, Training
 
 
 def _amount(money: money_pb2.Money) -> float:
@@ -39,11 +45,16 @@ def history_record(
                 FieldViolation(f"requests[{position}].{violation.field}", violation.description)
                 for violation in violations
             ],
-            message=f"message {position} of the stream is invalid; nothing of its batch was written",
+            message=(
+                f"message {position} of the stream is invalid; nothing of its batch was written"
+            ),
         )
+    declaration = request.declaration
     return HistoryRecord(
-        declaration=declaration_from_proto(request.declaration),
-        content=declaration_content(request.declaration),
+        declaration_number=declaration.declaration_number,
+        version=declaration.version,
+        lodgement_time=timestamp_to_datetime(declaration.lodgement_time),
+        content=declaration_content(declaration),
         outcome=history_outcome(request.outcome),
     )
 
@@ -55,3 +66,70 @@ def import_response(counts: ImportCounts) -> scoring_service_pb2.ImportHistoryRe
         imported=counts.imported,
         already_imported=counts.already_imported,
     )
+
+
+def _metric(card: ModelCard, key: str) -> float:
+    value = card.metrics.get(key)
+    return 0.0 if value is None else float(value)
+
+
+def card_to_proto(version: ModelVersion) -> risk_model_pb2.RiskModelCard:
+    """The RiskModelCard of a stored version."""
+    card = version.card
+    return risk_model_pb2.RiskModelCard(
+        risk_model=version.name,
+        digest=version.digest,
+        algorithm="lightgbm",
+        training_start_time=datetime_to_timestamp(card.training_window.first),
+        training_end_time=datetime_to_timestamp(card.training_window.last),
+        training_rows=card.n_train,
+        features=list(card.features),
+        validation=risk_model_pb2.RiskModelValidation(
+            validation_start_time=datetime_to_timestamp(card.validation_window.first),
+            validation_end_time=datetime_to_timestamp(card.validation_window.last),
+            validation_rows=card.n_validation,
+            precision_at_1=_metric(card, "precision_at_1"),
+            precision_at_2=_metric(card, "precision_at_2"),
+            precision_at_5=_metric(card, "precision_at_5"),
+            precision_at_10=_metric(card, "precision_at_10"),
+            recall_at_5=_metric(card, "recall_at_5"),
+            recall_at_10=_metric(card, "recall_at_10"),
+            revenue_recall_at_5=_metric(card, "revenue_recall_at_5"),
+            auc=_metric(card, "auc"),
+            calibration=[
+                risk_model_pb2.CalibrationBin(
+                    predicted=bin.mean_predicted, observed=bin.observed_rate, rows=bin.count
+                )
+                for bin in card.calibration
+            ],
+        ),
+        reference_bin_edges=list(card.score_reference.edges),
+        reference_bin_fractions=list(card.score_reference.fractions),
+        validation_base_rate=card.validation_base_rate,
+        artifact_bytes=version.artifact_bytes,
+        trainer=version.trainer,
+        create_time=datetime_to_timestamp(version.create_time),
+    )
+
+
+def training_to_proto(
+    training: Training, version: ModelVersion | None = None
+) -> risk_model_pb2.RiskModelTraining:
+    """The RiskModelTraining of an operation (with the card of the version it stored)."""
+    message = risk_model_pb2.RiskModelTraining(
+        name=training.name,
+        state=f"RISK_MODEL_TRAINING_STATE_{training.state.value}",
+        progress_percent=training.progress_percent,
+        stage=training.stage,
+        risk_model=training.risk_model,
+        error_reason=training.error_reason,
+        error_message=training.error_message,
+        trainer=training.trainer,
+        validation_months=training.validation_months,
+        create_time=datetime_to_timestamp(training.create_time),
+    )
+    if training.end_time is not None:
+        message.end_time.CopyFrom(datetime_to_timestamp(training.end_time))
+    if version is not None:
+        message.card.CopyFrom(card_to_proto(version))
+    return message

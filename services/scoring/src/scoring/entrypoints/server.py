@@ -26,17 +26,19 @@ from scoring.adapters.capacity import OfficeCapacityCache
 from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
+from scoring.entrypoints.trainer import run_training
 from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
 from scoring.service_layer.trader_profiles import TraderProfilesHolder, load_approved_traders
+from scoring.service_layer.training import TrainerProcesses, fail_interrupted_trainings
 
 SERVICE_NAME = "scoring"
 DEFAULT_PORT = 50051
 MIGRATIONS = "scoring:migrations"
 #: The peers that receive scoring's events (the outbox destinations).
-EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral")
+EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral", "criteria")
 
 _log = structlog.get_logger(__name__)
 
@@ -52,6 +54,8 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     peers = Peers(settings)
+    await fail_interrupted_trainings(database)
+    trainers = TrainerProcesses(database, settings.database_url, run_training)
     rules = RulesHolder()
     applier = StreamApplier(database, rules, await load_journaled_rules(database, rules) or 0)
     for message in options.initial_rules:
@@ -114,6 +118,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         PageTokens(settings.page_token_secret),
         capacity_limits,
         random_inputs,
+        trainers,
     )
     return Application(
         registrations=[
@@ -124,7 +129,8 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             )
         ],
         background=background,
-        cleanups=[peers.close, database.dispose],
+        # Reversed at shutdown: trainers are stopped first, while the database is open.
+        cleanups=[peers.close, database.dispose, trainers.close],
         # Until criteria have arrived every assessment would be refused: no traffic.
         until_ready=rules.wait_until_loaded,
         database=database,

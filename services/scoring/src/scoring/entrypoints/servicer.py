@@ -16,7 +16,14 @@ from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.history import HistoryRecord, ImportCounts
 from scoring.entrypoints import mappers, risk_model_mappers
-from scoring.service_layer import capacity, handlers, history, random_rates, simulation
+from scoring.service_layer import (
+    capacity,
+    handlers,
+    history,
+    random_rates,
+    simulation,
+    training,
+)
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -31,6 +38,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         page_tokens: PageTokens,
         capacity_limits: capacity.CapacityLimits,
         random_inputs: random_rates.RandomInputs,
+        trainers: training.TrainerProcesses,
     ) -> None:
         self._database = database
         self._rules = rules
@@ -38,6 +46,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self._page_tokens = page_tokens
         self._capacity = capacity_limits
         self._random = random_inputs
+        self._trainers = trainers
         self._assessor = handlers.Assessor(
             database=database,
             rules=rules,
@@ -219,6 +228,42 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
                 batch, position - len(batch), counts, database=self._database
             )
         return risk_model_mappers.import_response(counts)
+
+    @allow(Role.ANALYST, Role.RMC)
+    async def TrainRiskModel(
+        self, request: scoring_service_pb2.TrainRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.TrainRiskModelResponse:
+        started = await training.start_training(
+            training.StartTraining(request, current_principal().subject),
+            database=self._database,
+            trainers=self._trainers,
+        )
+        return scoring_service_pb2.TrainRiskModelResponse(
+            training=risk_model_mappers.training_to_proto(started)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def GetRiskModelTraining(
+        self, request: scoring_service_pb2.GetRiskModelTrainingRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelTrainingResponse:
+        found = await training.get_training(request.name.split("/", 1)[1], database=self._database)
+        version = (
+            await training.get_model_version(found.risk_model, database=self._database)
+            if found.risk_model
+            else None
+        )
+        return scoring_service_pb2.GetRiskModelTrainingResponse(
+            training=risk_model_mappers.training_to_proto(found, version)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetRiskModelCard(
+        self, request: scoring_service_pb2.GetRiskModelCardRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelCardResponse:
+        version = await training.get_model_version(request.risk_model, database=self._database)
+        return scoring_service_pb2.GetRiskModelCardResponse(
+            card=risk_model_mappers.card_to_proto(version)
+        )
 
 
 #: Archived declarations stored in one transaction at most.
