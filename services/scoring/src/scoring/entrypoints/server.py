@@ -26,8 +26,8 @@ from scoring.adapters.capacity import OfficeCapacityCache
 from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
-from scoring.entrypoints.trainer import run_training
 from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
+from scoring.entrypoints.trainer import run_training
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
