@@ -7,7 +7,10 @@ from datetime import datetime
 from enum import Enum
 
 from customs_kit.errors import FailedPrecondition
-from scoring.domain.risk_model import ModelCard
+from scoring.domain.risk_model import FeatureContribution, ModelCard
+
+#: Reasons recorded with a scored decision, largest contribution first.
+REASONS_RECORDED = 5
 
 
 class TrainingState(Enum):
@@ -51,6 +54,21 @@ class ModelVersion:
     training_id: str
     artifact_bytes: int
     create_time: datetime
+
+
+@dataclass(frozen=True)
+class RiskScore:
+    """What the risk model said about one declaration: the version, the score, the reasons.
+
+    ``reasons`` is empty on a GREEN decision (computing them costs milliseconds
+    that release should not wait for); ExplainAssessment computes them from
+    the same version for any decision.
+    """
+
+    risk_model: str
+    digest: str
+    score: float
+    reasons: tuple[FeatureContribution, ...] = ()
 
 
 def version_name(sequence: int) -> str:

@@ -30,6 +30,7 @@ from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stre
 from scoring.entrypoints.trainer import run_training
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
+from scoring.service_layer.risk_scoring import RiskModelHolder, load_journaled_model
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
 from scoring.service_layer.trader_profiles import TraderProfilesHolder, load_approved_traders
 from scoring.service_layer.training import TrainerProcesses, fail_interrupted_trainings
@@ -57,7 +58,11 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
     await fail_interrupted_trainings(database)
     trainers = TrainerProcesses(database, settings.database_url, run_training)
     rules = RulesHolder()
-    applier = StreamApplier(database, rules, await load_journaled_rules(database, rules) or 0)
+    risk_models = RiskModelHolder()
+    await load_journaled_model(database, risk_models)
+    applier = StreamApplier(
+        database, rules, await load_journaled_rules(database, rules) or 0, risk_models
+    )
     for message in options.initial_rules:
         await applier.apply(message)
     capacity_policies = CapacityPoliciesHolder()
@@ -119,6 +124,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         capacity_limits,
         random_inputs,
         trainers,
+        risk_models,
     )
     return Application(
         registrations=[
@@ -139,6 +145,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             "rules": rules,
             "capacity": capacity_limits,
             "random": random_inputs,
+            "risk_models": risk_models,
         },
     )
 

@@ -21,6 +21,7 @@ from scoring.service_layer import (
     handlers,
     history,
     random_rates,
+    risk_scoring,
     simulation,
     training,
 )
@@ -39,6 +40,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         capacity_limits: capacity.CapacityLimits,
         random_inputs: random_rates.RandomInputs,
         trainers: training.TrainerProcesses,
+        risk_models: risk_scoring.RiskModelHolder,
     ) -> None:
         self._database = database
         self._rules = rules
@@ -47,12 +49,14 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self._capacity = capacity_limits
         self._random = random_inputs
         self._trainers = trainers
+        self._risk_models = risk_models
         self._assessor = handlers.Assessor(
             database=database,
             rules=rules,
             seed=seed,
             capacity=capacity_limits,
             random=random_inputs,
+            risk_models=risk_models,
         )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
@@ -186,7 +190,10 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self, request: scoring_service_pb2.ExplainAssessmentRequest, context: Any
     ) -> scoring_service_pb2.ExplainAssessmentResponse:
         explanation = await handlers.explain_assessment(
-            mappers.assessment_id(request.name), database=self._database, seed=self._seed
+            mappers.assessment_id(request.name),
+            database=self._database,
+            seed=self._seed,
+            risk_models=self._risk_models,
         )
         return mappers.explain_response(explanation)
 
@@ -254,6 +261,17 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         )
         return scoring_service_pb2.GetRiskModelTrainingResponse(
             training=risk_model_mappers.training_to_proto(found, version)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetServingRiskModel(
+        self, request: scoring_service_pb2.GetServingRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.GetServingRiskModelResponse:
+        serving = self._risk_models.current
+        if serving is None:
+            return scoring_service_pb2.GetServingRiskModelResponse()
+        return scoring_service_pb2.GetServingRiskModelResponse(
+            risk_model=serving.name, digest=serving.digest, criteria_revision=serving.revision
         )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
