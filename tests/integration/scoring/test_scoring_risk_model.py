@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import RULES
 from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2, risk_model_pb2
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
@@ -9,7 +10,6 @@ from scoring_support import StartScoring, declaration, item, query
 from test_scoring_history import import_history
 from test_scoring_training import labelled_slice, wait_for
 
-from conftest import RULES
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
 
