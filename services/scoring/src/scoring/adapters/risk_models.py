@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Integer, cast, exists, func, select, update
@@ -18,6 +19,7 @@ from scoring.adapters.orm import (
     RiskModelTrainingRow,
     RiskModelVersionRow,
 )
+from scoring.domain.declaration import Declaration
 from scoring.domain.risk_model import LabelledDeclaration, ModelCard
 from scoring.domain.training import ModelVersion, Training, TrainingState
 
@@ -277,3 +279,70 @@ class LabelledRows:
                 )
             )
         return rows
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """A stored assessment as the model replay reads it."""
+
+    declaration: Declaration
+    channel: str
+
+
+async def decisions_lodged(
+    session: AsyncSession, lodged_from: datetime, lodged_before: datetime
+) -> list[StoredDecision]:
+    """The latest version of every declaration lodged in the window, with its stored channel."""
+    rows = await session.execute(
+        select(AssessmentRow.declaration_number, AssessmentRow.declaration, AssessmentRow.channel)
+        .where(
+            AssessmentRow.lodgement_time >= lodged_from,
+            AssessmentRow.lodgement_time < lodged_before,
+        )
+        .order_by(AssessmentRow.declaration_number, AssessmentRow.version.desc())
+    )
+    decisions: list[StoredDecision] = []
+    previous: str | None = None
+    for number, content, channel in rows:
+        if number != previous:
+            decisions.append(StoredDecision(declaration_from_content(content), channel))
+        previous = number
+    return decisions
+
+
+@dataclass(frozen=True)
+class ScoredOutcome:
+    """The score a version gave a declaration, and the outcome of its random examination."""
+
+    score: float
+    randomly_examined: bool
+    infringement: bool
+
+
+async def scored_with(
+    session: AsyncSession, risk_model: str, lodged_from: datetime, lodged_before: datetime
+) -> list[ScoredOutcome]:
+    """Every declaration the version scored in the window, with its random-arm outcome."""
+    outcomes = (
+        select(
+            DeclarationOutcomeRow.assessment_id,
+            func.max(cast(DeclarationOutcomeRow.infringement_found, Integer)).label("found"),
+        )
+        .where(DeclarationOutcomeRow.randomly_selected.is_(True))
+        .group_by(DeclarationOutcomeRow.assessment_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(AssessmentRow.risk_model_score, outcomes.c.assessment_id, outcomes.c.found)
+        .outerjoin(outcomes, outcomes.c.assessment_id == AssessmentRow.id)
+        .where(
+            AssessmentRow.risk_model == risk_model,
+            AssessmentRow.lodgement_time >= lodged_from,
+            AssessmentRow.lodgement_time < lodged_before,
+        )
+    )
+    return [
+        ScoredOutcome(float(score), examined is not None, bool(found))
+        for score, examined, found in rows
+        if score is not None
+    ]

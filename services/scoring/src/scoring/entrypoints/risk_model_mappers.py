@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customs.common.v1 import money_pb2
+from customs.common.v1 import money_pb2, selectivity_pb2
 from customs.scoring.v1 import risk_model_pb2, scoring_service_pb2
 
 from customs_kit.errors import FieldViolation, InvalidArgument
@@ -13,8 +13,11 @@ from scoring.adapters.codec import (
     timestamp_to_datetime,
 )
 from scoring.domain.history import HistoryRecord, ImportCounts, Outcome
+from scoring.domain.model_replay import ModelPerformance, ModelReplay
 from scoring.domain.risk_model import ModelCard
 from scoring.domain.training import ModelVersion, Training
+from scoring.service_layer.model_replay import SimulateModel
+from scoring.service_layer.outcomes import RecordFinding, RecordOutcome
 
 
 def _amount(money: money_pb2.Money) -> float:
@@ -133,3 +136,108 @@ def training_to_proto(
     if version is not None:
         message.card.CopyFrom(card_to_proto(version))
     return message
+
+
+def examination_outcome_command(
+    request: scoring_service_pb2.IngestExaminationOutcomeEventRequest,
+) -> RecordOutcome:
+    """The outcome an examination report brings."""
+    outcome = request.outcome
+    found = outcome.discrepancy_found
+    return RecordOutcome(
+        event_id=request.event_id,
+        source_service=request.source_service,
+        source=outcome.examination_report,
+        assessment_id=outcome.assessment.removeprefix("assessments/"),
+        declaration_number=outcome.declaration_number,
+        declaration_version=outcome.declaration_version,
+        outcome=Outcome(
+            examined=True,
+            infringement_found=found,
+            # A seizure is the critical case (goods that must not enter).
+            severity=(2 if outcome.seized else 1) if found else 0,
+            revenue_found=(
+                _amount(outcome.revenue_found) if outcome.HasField("revenue_found") else None
+            ),
+            randomly_selected=outcome.randomly_selected,
+        ),
+    )
+
+
+def audit_finding_command(
+    request: scoring_service_pb2.IngestAuditFindingEventRequest,
+) -> RecordFinding:
+    """The outcome an audit finding brings to the declarations it covers."""
+    finding = request.finding
+    found = finding.discrepancy_found
+    return RecordFinding(
+        event_id=request.event_id,
+        source_service=request.source_service,
+        audit_case=finding.audit_case,
+        declaration_numbers=list(finding.declaration_numbers),
+        outcome=Outcome(
+            examined=True,
+            infringement_found=found,
+            severity=1 if found else 0,
+            revenue_found=(
+                _amount(finding.unpaid_duty_assessed)
+                if finding.HasField("unpaid_duty_assessed")
+                else None
+            ),
+            randomly_selected=False,
+        ),
+    )
+
+
+def simulate_model_command(request: scoring_service_pb2.SimulateRiskModelRequest) -> SimulateModel:
+    """The replay SimulateRiskModel asks for."""
+    return SimulateModel(
+        risk_model=request.risk_model,
+        threshold=request.score_threshold,
+        channel=selectivity_pb2.Channel.Name(request.channel).removeprefix("CHANNEL_"),
+        lodged_from=timestamp_to_datetime(request.start_time),
+        lodged_before=timestamp_to_datetime(request.end_time),
+    )
+
+
+def simulate_model_response(replay: ModelReplay) -> scoring_service_pb2.SimulateRiskModelResponse:
+    """The response of SimulateRiskModel."""
+    return scoring_service_pb2.SimulateRiskModelResponse(
+        declarations_replayed=replay.declarations,
+        selections=replay.selections,
+        expected_hits=replay.expected_hits,
+        overlap_with_active=replay.overlap_with_active,
+        channel_counts=[
+            risk_model_pb2.RiskModelChannelCount(channel=f"CHANNEL_{channel}", declarations=count)
+            for channel, count in sorted(replay.channels.items())
+        ],
+        office_days=[
+            risk_model_pb2.RiskModelOfficeDay(
+                office_code=day.office_code,
+                day=day.day,
+                declarations=day.declarations,
+                selections=day.selections,
+                overlap_with_active=day.overlap_with_active,
+                examinations=day.examinations,
+            )
+            for _, day in sorted(replay.office_days.items())
+        ],
+    )
+
+
+def performance_response(
+    performance: ModelPerformance,
+) -> scoring_service_pb2.GetRiskModelPerformanceResponse:
+    """The response of GetRiskModelPerformance."""
+    lower, upper = performance.precision_interval
+    return scoring_service_pb2.GetRiskModelPerformanceResponse(
+        scored=performance.scored,
+        random_examined=performance.random_examined,
+        random_flagged=performance.random_flagged,
+        random_flagged_hits=performance.random_flagged_hits,
+        precision=performance.precision,
+        precision_lower=lower,
+        precision_upper=upper,
+        validation_precision=performance.validation_precision,
+        population_stability_index=performance.population_stability_index,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
@@ -20,6 +21,8 @@ from scoring.service_layer import (
     capacity,
     handlers,
     history,
+    model_replay,
+    outcomes,
     random_rates,
     risk_scoring,
     simulation,
@@ -272,6 +275,52 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             return scoring_service_pb2.GetServingRiskModelResponse()
         return scoring_service_pb2.GetServingRiskModelResponse(
             risk_model=serving.name, digest=serving.digest, criteria_revision=serving.revision
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SERVICE)
+    async def SimulateRiskModel(
+        self, request: scoring_service_pb2.SimulateRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.SimulateRiskModelResponse:
+        replay = await model_replay.simulate_model(
+            risk_model_mappers.simulate_model_command(request),
+            database=self._database,
+            risk_models=self._risk_models,
+        )
+        return risk_model_mappers.simulate_model_response(replay)
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetRiskModelPerformance(
+        self, request: scoring_service_pb2.GetRiskModelPerformanceRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelPerformanceResponse:
+        performance = await model_replay.model_performance(
+            request.risk_model,
+            request.score_threshold,
+            request.start_time.ToDatetime(tzinfo=UTC),
+            request.end_time.ToDatetime(tzinfo=UTC),
+            database=self._database,
+        )
+        return risk_model_mappers.performance_response(performance)
+
+    @allow(Role.SERVICE)
+    async def IngestExaminationOutcomeEvent(
+        self, request: scoring_service_pb2.IngestExaminationOutcomeEventRequest, context: Any
+    ) -> scoring_service_pb2.IngestExaminationOutcomeEventResponse:
+        duplicate, matched = await outcomes.record_examination_outcome(
+            risk_model_mappers.examination_outcome_command(request), database=self._database
+        )
+        return scoring_service_pb2.IngestExaminationOutcomeEventResponse(
+            duplicate=duplicate, matched=matched
+        )
+
+    @allow(Role.SERVICE)
+    async def IngestAuditFindingEvent(
+        self, request: scoring_service_pb2.IngestAuditFindingEventRequest, context: Any
+    ) -> scoring_service_pb2.IngestAuditFindingEventResponse:
+        duplicate, matched = await outcomes.record_audit_finding(
+            risk_model_mappers.audit_finding_command(request), database=self._database
+        )
+        return scoring_service_pb2.IngestAuditFindingEventResponse(
+            duplicate=duplicate, matched=matched
         )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
