@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-
 import grpc
 import pytest
 from customs.scoring.v1 import (
@@ -12,6 +10,7 @@ from customs.scoring.v1 import (
     scoring_service_pb2_grpc,
 )
 from google.rpc import error_details_pb2, status_pb2
+from risk_model_support import import_history, outcome
 from scoring_support import declaration, item, query
 
 from customs_kit.auth import Role
@@ -19,13 +18,6 @@ from customs_kit.testing.services import SigningKeys
 
 Stub = scoring_service_pb2_grpc.ScoringServiceStub
 Request = scoring_service_pb2.ImportHistoryRequest
-
-
-def outcome(*, found: bool = False, critical: bool = False) -> risk_model_pb2.HistoryOutcome:
-    """An examined declaration's outcome, as the public data set gives it."""
-    return risk_model_pb2.HistoryOutcome(
-        examined=True, infringement_found=found, severity=(2 if critical else 1) if found else 0
-    )
 
 
 def archive(count: int, *, prefix: str = "H") -> list[Request]:
@@ -37,20 +29,6 @@ def archive(count: int, *, prefix: str = "H") -> list[Request]:
         )
         for number in range(count)
     ]
-
-
-async def _stream(requests: Sequence[Request]) -> AsyncIterator[Request]:
-    for request in requests:
-        yield request
-
-
-async def import_history(
-    stub: Stub, keys: SigningKeys, requests: Sequence[Request], role: Role = Role.DECLARATION_SYSTEM
-) -> scoring_service_pb2.ImportHistoryResponse:
-    response: scoring_service_pb2.ImportHistoryResponse = await stub.ImportHistory(
-        _stream(requests), metadata=keys.metadata(role)
-    )
-    return response
 
 
 def _error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:

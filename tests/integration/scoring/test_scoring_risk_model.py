@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import RULES
 from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2, risk_model_pb2
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
+from risk_model_support import import_history, labelled_slice, train
 from scoring_support import StartScoring, declaration, item, query
-from test_scoring_history import import_history
-from test_scoring_training import labelled_slice, wait_for
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -27,16 +27,6 @@ def activation(revision: int, card: object) -> criteria_service_pb2.WatchActiveC
     )
 
 
-async def _train(stub: Stub, keys: SigningKeys) -> object:
-    started = await stub.TrainRiskModel(
-        scoring_service_pb2.TrainRiskModelRequest(validation_months=1),
-        metadata=keys.metadata(Role.ANALYST),
-    )
-    done = await wait_for(stub, keys, started.training.name)
-    assert done.risk_model, done.error_message
-    return done.card
-
-
 async def _assess(stub: Stub, keys: SigningKeys, message: object) -> object:
     response = await stub.AssessDeclaration(
         scoring_service_pb2.AssessDeclarationRequest(declaration=message),
@@ -52,6 +42,7 @@ async def _explain(stub: Stub, keys: SigningKeys, name: str) -> object:
     )
 
 
+@pytest.mark.timeout(600)
 async def test_decisions_carry_the_active_version_score_and_reasons_and_replay_with_their_own(
     start_scoring: StartScoring, test_keys: SigningKeys, database_url: str
 ) -> None:
@@ -59,8 +50,8 @@ async def test_decisions_carry_the_active_version_score_and_reasons_and_replay_w
         stub = Stub(service.channel)
         unscored = await _assess(stub, test_keys, declaration("30/2026/S0000"))
         await import_history(stub, test_keys, labelled_slice())
-        first = await _train(stub, test_keys)
-        second = await _train(stub, test_keys)
+        first = await train(stub, test_keys)
+        second = await train(stub, test_keys)
 
     phones = item(1, hs_code="851713", origin_country_code="CN")
     async with start_scoring([*RULES, activation(6, first)]) as service:
@@ -108,13 +99,14 @@ async def test_decisions_carry_the_active_version_score_and_reasons_and_replay_w
     assert [row[0] for row in rows] == ["riskModels/v1", "riskModels/v2"]
 
 
+@pytest.mark.timeout(600)
 async def test_a_version_with_another_digest_is_not_served(
     start_scoring: StartScoring, test_keys: SigningKeys
 ) -> None:
     async with start_scoring() as service:
         stub = Stub(service.channel)
         await import_history(stub, test_keys, labelled_slice())
-        card = await _train(stub, test_keys)
+        card = await train(stub, test_keys)
     forged = criteria_service_pb2.WatchActiveCriteriaResponse(
         revision=6,
         risk_model=risk_model_pb2.ActiveRiskModel(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 import grpc
 import pytest
 from customs.scoring.v1 import risk_model_pb2, scoring_service_pb2, scoring_service_pb2_grpc
-from scoring_support import LODGED, declaration, item, query
-from test_scoring_history import import_history, outcome
+from risk_model_support import import_history, labelled_slice, wait_for
+from scoring_support import query
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -19,41 +16,7 @@ Stub = scoring_service_pb2_grpc.ScoringServiceStub
 State = risk_model_pb2.RiskModelTrainingState
 
 
-def labelled_slice(count: int = 240) -> list[scoring_service_pb2.ImportHistoryRequest]:
-    """Four months of examined declarations: phones from one seller are mostly infringements."""
-    requests = []
-    for number in range(count):
-        risky = number % 5 == 0
-        goods = item(1, hs_code="851713", origin_country_code="CN") if risky else item(1)
-        requests.append(
-            scoring_service_pb2.ImportHistoryRequest(
-                declaration=declaration(
-                    f"30/2025/T{number:05d}",
-                    goods,
-                    lodged=LODGED - timedelta(days=120) + timedelta(hours=12 * number),
-                    seller={"id": "RISKY01" if risky else f"SELLER{number % 7}"},
-                ),
-                outcome=outcome(found=(risky and number % 10 != 5) or number % 37 == 0),
-            )
-        )
-    return requests
-
-
-async def wait_for(stub: Stub, keys: SigningKeys, name: str) -> risk_model_pb2.RiskModelTraining:
-    """Polls the operation until it is no longer RUNNING (two minutes at most)."""
-    deadline = asyncio.get_running_loop().time() + 120
-    while True:
-        response = await stub.GetRiskModelTraining(
-            scoring_service_pb2.GetRiskModelTrainingRequest(name=name),
-            metadata=keys.metadata(Role.ANALYST),
-        )
-        training = response.training
-        if training.state != State.RISK_MODEL_TRAINING_STATE_RUNNING:
-            return training
-        assert asyncio.get_running_loop().time() < deadline, f"{name} still running"
-        await asyncio.sleep(0.5)
-
-
+@pytest.mark.timeout(600)
 async def test_a_training_runs_to_a_stored_version_with_its_card_and_event(
     stub: Stub, test_keys: SigningKeys, database_url: str
 ) -> None:
