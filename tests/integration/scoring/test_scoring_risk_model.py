@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from conftest import RULES
 from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2, risk_model_pb2
-from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
+from customs.scoring.v1 import events_pb2, scoring_service_pb2, scoring_service_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from risk_model_support import import_history, labelled_slice, train
-from scoring_support import StartScoring, declaration, item, query
+from scoring_support import LODGED, StartScoring, declaration, item, query
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -33,6 +36,32 @@ async def _assess(stub: Stub, keys: SigningKeys, message: object) -> object:
         metadata=keys.metadata(Role.DECLARATION_SYSTEM),
     )
     return response.assessment
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _random_outcome(
+    assessment: str, number: str
+) -> scoring_service_pb2.IngestExaminationOutcomeEventRequest:
+    """exam_reports' event for a random examination that found an infringement."""
+    return scoring_service_pb2.IngestExaminationOutcomeEventRequest(
+        event_id="5b7f6f0e-8d1c-4a43-9a57-0c1f3f0d9a11",
+        source_service="exam-reports",
+        occur_time=timestamp(LODGED + timedelta(hours=5)),
+        outcome=events_pb2.ExaminationOutcome(
+            examination_report="examReports/r1",
+            assessment=assessment,
+            declaration_number=number,
+            declaration_version=1,
+            examine_time=timestamp(LODGED + timedelta(hours=4)),
+            randomly_selected=True,
+            discrepancy_found=True,
+        ),
+    )
 
 
 async def _explain(stub: Stub, keys: SigningKeys, name: str) -> object:
@@ -70,6 +99,22 @@ async def test_decisions_carry_the_active_version_score_and_reasons_and_replay_w
         explained_after = await _explain(stub, test_keys, after_swap.name)
         explained_green = await _explain(stub, test_keys, green.name)
         explained_unscored = await _explain(stub, test_keys, unscored.name)
+        # A random examination of the RED declaration comes back with an infringement.
+        ingested = await stub.IngestExaminationOutcomeEvent(
+            _random_outcome(red.name, "30/2026/S0001"), metadata=test_keys.metadata(Role.SERVICE)
+        )
+        redelivered = await stub.IngestExaminationOutcomeEvent(
+            _random_outcome(red.name, "30/2026/S0001"), metadata=test_keys.metadata(Role.SERVICE)
+        )
+        performance = await stub.GetRiskModelPerformance(
+            scoring_service_pb2.GetRiskModelPerformanceRequest(
+                risk_model="riskModels/v1",
+                score_threshold=0.0,
+                start_time=timestamp(LODGED - timedelta(days=1)),
+                end_time=timestamp(LODGED + timedelta(days=1)),
+            ),
+            metadata=test_keys.metadata(Role.ANALYST),
+        )
 
     assert (serving.risk_model, serving.digest) == ("riskModels/v1", first.digest)
     assert red.channel == selectivity_pb2.CHANNEL_RED
@@ -97,6 +142,17 @@ async def test_decisions_carry_the_active_version_score_and_reasons_and_replay_w
         "ORDER BY version",
     )
     assert [row[0] for row in rows] == ["riskModels/v1", "riskModels/v2"]
+    assert (ingested.duplicate, ingested.matched, redelivered.duplicate) == (False, True, True)
+    labels = await query(
+        database_url, "SELECT infringement_found, randomly_selected FROM declaration_outcomes"
+    )
+    assert [(bool(a), bool(b)) for a, b in labels] == [(True, True)]
+    # v1 scored two declarations; the random arm holds the one examined, flagged at 0.
+    assert (performance.scored, performance.random_examined) == (2, 1)
+    assert (performance.random_flagged, performance.random_flagged_hits) == (1, 1)
+    assert performance.precision == 1.0
+    assert 0 < performance.precision_lower < 1 == performance.precision_upper
+    assert performance.population_stability_index >= 0
 
 
 @pytest.mark.timeout(600)
