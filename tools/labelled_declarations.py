@@ -2,7 +2,7 @@
 
 Every row of the data set was examined: ``Fraud`` is the infringement found,
 ``Critical Fraud`` its severity. The data set has no revenue column, so the
-duty at stake is taken as ``Item Price × Tax Rate / 100`` (issue 11). Used by
+duty at stake is taken as ``Item Price * Tax Rate / 100`` (issue 11). Used by
 the risk-model tests, ``make bench`` and anyone who trains on the data set.
 """
 

@@ -23,51 +23,54 @@ from typing import Any
 
 from scoring.domain.declaration import Declaration, DeclarationItem
 
-_Key = Callable[[Declaration, DeclarationItem], str]
-
-
-def _party(name: str) -> _Key:
-    def key(declaration: Declaration, _: DeclarationItem) -> str:
-        party = getattr(declaration, name)
-        return party.id if party is not None else ""
-
-    return key
-
-
-def _hs6(_: Declaration, item: DeclarationItem) -> str:
-    return item.hs_code[:6]
-
-
-def _origin(_: Declaration, item: DeclarationItem) -> str:
-    return item.origin_country_code
-
-
-def _office(declaration: Declaration, _: DeclarationItem) -> str:
-    return declaration.office_code
-
-
-def _pair(first: _Key, second: _Key) -> _Key:
-    def key(declaration: Declaration, item: DeclarationItem) -> str:
-        a, b = first(declaration, item), second(declaration, item)
-        return f"{a}|{b}" if a and b else ""
-
-    return key
-
-
-#: Whose past outcomes are looked up, one table each (issue 11's list).
-FAMILIES: tuple[tuple[str, _Key], ...] = (
-    ("importer", _party("importer")),
-    ("declarant", _party("declarant")),
-    ("seller", _party("seller")),
-    ("courier", _party("courier")),
-    ("hs6", _hs6),
-    ("origin", _origin),
-    ("office", _office),
-    ("importer_hs6", _pair(_party("importer"), _hs6)),
-    ("declarant_importer", _pair(_party("declarant"), _party("importer"))),
-    ("seller_hs6", _pair(_party("seller"), _hs6)),
-    ("origin_hs6", _pair(_origin, _hs6)),
+#: What a row is looked up by: the parties, the commodity and its declared amounts.
+#: Amounts are kept to three significant digits ("value", "mass") and as bands
+#: of half a natural-log unit ("value_band", "mass_band"): the same goods
+#: declared again at the same value or mass is what undervaluation schemes
+#: repeat, and what the public data set's infringements share most.
+_CONTEXT = (
+    "importer",
+    "declarant",
+    "seller",
+    "courier",
+    "hs6",
+    "origin",
+    "dispatch",
+    "office",
+    "tax_type",
+    "value",
+    "mass",
+    "value_band",
+    "mass_band",
 )
+
+#: Whose past outcomes are looked up, one table each: issue 11's parties,
+#: commodity, origin and office and their combinations, then the commodity
+#: with its route and declared amounts.
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("importer", ("importer",)),
+    ("declarant", ("declarant",)),
+    ("seller", ("seller",)),
+    ("courier", ("courier",)),
+    ("hs6", ("hs6",)),
+    ("origin", ("origin",)),
+    ("office", ("office",)),
+    ("importer_hs6", ("importer", "hs6")),
+    ("declarant_importer", ("declarant", "importer")),
+    ("seller_hs6", ("seller", "hs6")),
+    ("origin_hs6", ("origin", "hs6")),
+    ("hs6_dispatch", ("hs6", "dispatch")),
+    ("hs6_tax_type", ("hs6", "tax_type")),
+    ("hs6_value_band", ("hs6", "value_band")),
+    ("hs6_mass_band", ("hs6", "mass_band")),
+    ("hs6_dispatch_value_band", ("hs6", "dispatch", "value_band")),
+    ("value", ("value",)),
+    ("hs6_value", ("hs6", "value")),
+    ("hs6_mass", ("hs6", "mass")),
+    ("value_mass", ("value", "mass")),
+)
+_FAMILY_FIELDS = tuple(tuple(_CONTEXT.index(name) for name in fields) for _, fields in FAMILIES)
+_BAND = 0.5
 
 
 def _code(name: str) -> Callable[[Declaration, DeclarationItem], str]:
@@ -107,11 +110,11 @@ _NUMERIC = (
     "log_customs_value",
     "log_total_customs_value",
     "log_unit_value",
-    "unit_value_z_hs6",
-    "unit_value_seen_hs6",
     "has_seller",
     "has_courier",
     "same_origin_and_dispatch",
+    "unit_value_z_hs6",
+    "unit_value_seen_hs6",
 )
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -133,11 +136,62 @@ def main_item(declaration: Declaration) -> DeclarationItem:
     return min(declaration.items, key=lambda item: (-item.customs_value.amount, item.item_number))
 
 
-def _log_unit_value(item: DeclarationItem) -> float | None:
+def _band(amount: float) -> str:
+    return str(math.floor(math.log1p(max(amount, 0.0)) / _BAND))
+
+
+@dataclass(frozen=True)
+class Described:
+    """What the encoding needs of one declaration, computed once per row."""
+
+    keys: tuple[str, ...]
+    codes: tuple[str, ...]
+    numbers: tuple[float, ...]
+    hs6: str
+    log_unit_value: float | None
+
+
+def describe(declaration: Declaration) -> Described:
+    """The lookup keys (one per family, "" when a part is absent), codes and numbers."""
+    item = main_item(declaration)
     value = float(item.customs_value.amount)
-    if item.net_mass_kg <= 0 or value <= 0:
-        return None
-    return math.log(value / item.net_mass_kg)
+    mass = item.net_mass_kg
+    context = (
+        declaration.importer.id,
+        declaration.declarant.id if declaration.declarant is not None else "",
+        declaration.seller.id if declaration.seller is not None else "",
+        declaration.courier.id if declaration.courier is not None else "",
+        item.hs_code[:6],
+        item.origin_country_code,
+        declaration.dispatch_country_code,
+        declaration.office_code,
+        item.tax_type_code,
+        f"{value:.3g}",
+        f"{mass:.3g}",
+        _band(value),
+        _band(mass),
+    )
+    keys = tuple(
+        "|".join(parts) if all(parts) else ""
+        for parts in ([context[index] for index in fields] for fields in _FAMILY_FIELDS)
+    )
+    log_unit = math.log(value / mass) if mass > 0 and value > 0 else None
+    total = float(sum(i.customs_value.amount for i in declaration.items))
+    numbers = (
+        float(len(declaration.items)),
+        item.tax_rate_percent,
+        math.log1p(max(mass, 0.0)),
+        math.log1p(max(value, 0.0)),
+        math.log1p(max(total, 0.0)),
+        log_unit if log_unit is not None else _UNKNOWN,
+    )
+    flags = (
+        float(bool(context[2])),
+        float(bool(context[3])),
+        float(item.origin_country_code == declaration.dispatch_country_code),
+    )
+    codes = tuple(code(declaration, item) for _, code in CODES)
+    return Described(keys, codes, numbers + flags, context[4], log_unit)
 
 
 @dataclass
@@ -156,20 +210,19 @@ class EncodingTables:
     infringed: int = 0
 
     @classmethod
-    def empty(cls, declarations: Iterable[Declaration], smoothing: float) -> EncodingTables:
-        """Tables with no outcomes yet and the code vocabularies of ``declarations``.
+    def empty(cls, described: Iterable[Described], smoothing: float) -> EncodingTables:
+        """Tables with no outcomes yet and the code vocabularies of ``described``.
 
         The vocabularies hold identifiers only, never outcomes, so building
         them from every training row reveals nothing about any label.
         """
-        seen: dict[str, set[str]] = {name: set() for name, _ in CODES}
-        for declaration in declarations:
-            item = main_item(declaration)
-            for name, code in CODES:
-                seen[name].add(code(declaration, item))
+        seen: list[set[str]] = [set() for _ in CODES]
+        for row in described:
+            for values, code in zip(seen, row.codes, strict=True):
+                values.add(code)
         vocabularies = {
             name: {value: index for index, value in enumerate(sorted(values))}
-            for name, values in seen.items()
+            for (name, _), values in zip(CODES, seen, strict=True)
         }
         return cls(
             smoothing=smoothing,
@@ -184,35 +237,23 @@ class EncodingTables:
 
     def vector(self, declaration: Declaration) -> list[float]:
         """The feature values of ``declaration``, in :data:`FEATURE_NAMES` order."""
-        item = main_item(declaration)
-        log_unit = _log_unit_value(item)
-        hs6 = item.hs_code[:6]
+        return self.vector_of(describe(declaration))
+
+    def vector_of(self, row: Described) -> list[float]:
+        """The feature values of a described declaration."""
         z, seen = 0.0, 0.0
-        tally = self.unit_values.get(hs6)
-        if tally is not None and log_unit is not None:
+        tally = self.unit_values.get(row.hs6)
+        if tally is not None and row.log_unit_value is not None:
             count, total, squares = tally
             mean = total / count
             spread = math.sqrt(max(squares / count - mean * mean, 0.0) + 0.01)
-            z, seen = (log_unit - mean) / spread, count
-        value = float(item.customs_value.amount)
-        values = [
-            float(len(declaration.items)),
-            item.tax_rate_percent,
-            math.log1p(max(item.net_mass_kg, 0.0)),
-            math.log1p(max(value, 0.0)),
-            math.log1p(max(float(sum(i.customs_value.amount for i in declaration.items)), 0.0)),
-            log_unit if log_unit is not None else _UNKNOWN,
-            z,
-            seen,
-            float(declaration.seller is not None and bool(declaration.seller.id)),
-            float(declaration.courier is not None and bool(declaration.courier.id)),
-            float(item.origin_country_code == declaration.dispatch_country_code),
-        ]
-        for name, code in CODES:
-            values.append(float(self.vocabularies[name].get(code(declaration, item), _UNKNOWN)))
+            z, seen = (row.log_unit_value - mean) / spread, count
+        values = [*row.numbers, z, seen]
+        for (name, _), code in zip(CODES, row.codes, strict=True):
+            values.append(float(self.vocabularies[name].get(code, _UNKNOWN)))
         prior, smoothing = self.prior, self.smoothing
-        for family, key in FAMILIES:
-            found = self.outcomes[family].get(key(declaration, item)) if key else None
+        for (family, _), key in zip(FAMILIES, row.keys, strict=True):
+            found = self.outcomes[family].get(key) if key else None
             if found is None:
                 values += (prior, 0.0, 0.0)
             else:
@@ -221,14 +262,12 @@ class EncodingTables:
                 values += (rate, float(examined), float(declared))
         return values
 
-    def add(self, declaration: Declaration, examined: bool, infringement: bool) -> None:
+    def add(self, row: Described, examined: bool, infringement: bool) -> None:
         """Counts one more lodged declaration and, when examined, its outcome."""
-        item = main_item(declaration)
-        for family, key in FAMILIES:
-            name = key(declaration, item)
-            if not name:
+        for (family, _), key in zip(FAMILIES, row.keys, strict=True):
+            if not key:
                 continue
-            tally = self.outcomes[family].setdefault(name, [0, 0, 0])
+            tally = self.outcomes[family].setdefault(key, [0, 0, 0])
             tally[0] += 1
             if examined:
                 tally[1] += 1
@@ -236,12 +275,11 @@ class EncodingTables:
         if examined:
             self.examined += 1
             self.infringed += int(infringement)
-        log_unit = _log_unit_value(item)
-        if log_unit is not None:
-            tally_uv = self.unit_values.setdefault(item.hs_code[:6], [0.0, 0.0, 0.0])
+        if row.log_unit_value is not None:
+            tally_uv = self.unit_values.setdefault(row.hs6, [0.0, 0.0, 0.0])
             tally_uv[0] += 1
-            tally_uv[1] += log_unit
-            tally_uv[2] += log_unit * log_unit
+            tally_uv[1] += row.log_unit_value
+            tally_uv[2] += row.log_unit_value * row.log_unit_value
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (keys sorted by the serialiser, so deterministic)."""
@@ -273,9 +311,9 @@ def lodgement_day(declaration: Declaration) -> date:
 
 
 def time_ordered_vectors(
-    rows: Sequence[tuple[Declaration, bool, bool]], tables: EncodingTables
+    rows: Sequence[tuple[Declaration, Described, bool, bool]], tables: EncodingTables
 ) -> list[list[float]]:
-    """Feature vectors of ``rows`` (declaration, examined, infringement), leakage-free.
+    """Feature vectors of ``rows`` (declaration, its description, examined, infringement).
 
     ``rows`` must be in lodgement order. Each row is encoded from ``tables``
     as they stood before its day; ``tables`` end up holding every row.
@@ -287,8 +325,8 @@ def time_ordered_vectors(
         end = start
         while end < len(rows) and lodgement_day(rows[end][0]) == day:
             end += 1
-        vectors.extend(tables.vector(declaration) for declaration, _, _ in rows[start:end])
-        for declaration, examined, infringement in rows[start:end]:
-            tables.add(declaration, examined, infringement)
+        vectors.extend(tables.vector_of(described) for _, described, _, _ in rows[start:end])
+        for _, described, examined, infringement in rows[start:end]:
+            tables.add(described, examined, infringement)
         start = end
     return vectors

@@ -45,7 +45,7 @@ def encode_artifact(tables: EncodingTables, booster_text: str, card: ModelCard) 
         "booster": booster_text,
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return MAGIC + zlib.compress(text.encode("utf-8"), 9)
+    return MAGIC + zlib.compress(text.encode("utf-8"), 6)
 
 
 class InvalidArtifact(ValueError):

@@ -21,6 +21,7 @@ from scoring.domain.risk_model.card import ModelCard, Window
 from scoring.domain.risk_model.features import (
     FEATURE_NAMES,
     EncodingTables,
+    describe,
     time_ordered_vectors,
 )
 from scoring.domain.risk_model.metrics import (
@@ -48,9 +49,12 @@ PARAMETERS: dict[str, float | int | str] = {
     "lambda_l2": 1.0,
     "num_boost_round": 300,
 }
-#: Settings that make training reproducible and keep it on two cores.
+#: Settings that make training reproducible. One thread: on cores shared with
+#: other processes, LightGBM's OpenMP threads spin waiting for each other
+#: (measured ten times slower with two threads than with one on a loaded
+#: two-core machine), and one thread never takes a core from the services.
 _FIXED: dict[str, float | int | str | bool] = {
-    "num_threads": 2,
+    "num_threads": 1,
     "deterministic": True,
     "force_col_wise": True,
     "use_missing": False,
@@ -100,15 +104,26 @@ def train_risk_model(
     if not validation:
         raise NotEnoughOutcomes(f"no examined declaration lodged on or after {cut:%Y-%m-%d}")
 
-    tables = EncodingTables.empty((row.declaration for row in ordered), SMOOTHING)
+    described = [describe(row.declaration) for row in ordered]
+    tables = EncodingTables.empty(described, SMOOTHING)
     vectors = time_ordered_vectors(
-        [(row.declaration, row.examined, row.infringement) for row in fitted], tables
+        [
+            (row.declaration, description, row.examined, row.infringement)
+            for row, description in zip(fitted, described, strict=False)
+        ],
+        tables,
     )
     training_rows = [index for index, row in enumerate(fitted) if row.examined]
     features = np.asarray([vectors[index] for index in training_rows], dtype=np.float64)
     labels = np.asarray([fitted[index].infringement for index in training_rows], dtype=np.float64)
+    held_out_described = described[len(fitted) :]
     validation_features = np.asarray(
-        [tables.vector(row.declaration) for row in validation], dtype=np.float64
+        [
+            tables.vector_of(description)
+            for row, description in zip(held_out, held_out_described, strict=True)
+            if row.examined
+        ],
+        dtype=np.float64,
     )
     report("training", 0.1)
     rounds = int(PARAMETERS["num_boost_round"])
@@ -128,8 +143,8 @@ def train_risk_model(
     booster_text = booster.model_to_string()
 
     report("validating", 0.9)
-    for row in held_out:
-        tables.add(row.declaration, row.examined, row.infringement)
+    for row, description in zip(held_out, held_out_described, strict=True):
+        tables.add(description, row.examined, row.infringement)
     scores = _raw_probabilities(booster, validation_features)
     outcomes = [row.infringement for row in validation]
     card = ModelCard(
@@ -159,7 +174,7 @@ def train_risk_model(
 
 
 def _raw_probabilities(booster: lightgbm.Booster, features: np.ndarray) -> list[float]:
-    predicted = booster.predict(features, num_threads=2)
+    predicted = booster.predict(features, num_threads=1)
     return [float(value) for value in predicted]
 
 

@@ -70,7 +70,7 @@ class TreeEnsemble:
         return depth
 
     def raw_scores(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """The log-odds of each row of ``features`` (rows × features)."""
+        """The log-odds of each row of ``features`` (rows by features)."""
         rows = features.shape[0]
         node = np.zeros((rows, len(self._rows)), dtype=np.intp)
         trees = np.broadcast_to(self._rows, node.shape)
