@@ -16,7 +16,11 @@ from pathlib import Path
 
 from customs.scoring.v1 import declaration_pb2
 
-from customs_client.declarations import declarations_of, read_rows
+from customs_client.declarations import declaration_message, declarations_of, read_rows
+
+# declaration_message is the one mapping of rows to a Declaration; the risk model's
+# labelled reader (labelled_declarations.py) takes it from here.
+__all__ = ["FILES", "dataset_directory", "declaration_message", "read_declarations"]
 
 #: The data set's files, in date order (2020, then the first quarter of 2021).
 FILES = ("train.csv", "valid.csv")

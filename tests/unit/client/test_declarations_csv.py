@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from customs_client.declarations import DECLARATION_COLUMNS, DatasetError, read_declarations_csv
+from customs_client.declarations import (
+    DECLARATION_COLUMNS,
+    DatasetError,
+    read_declarations_csv,
+    read_history_csv,
+)
 
 _ROW = {
     "Declaration ID": "97061800",
@@ -85,3 +90,41 @@ def test_a_date_that_is_not_a_date_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(DatasetError, match="line 2: column 'Date' is not a date"):
         read_declarations_csv(path)
+
+
+def test_history_takes_each_declarations_worst_item_as_its_outcome(tmp_path: Path) -> None:
+    columns = [*DECLARATION_COLUMNS, "Fraud", "Critical Fraud"]
+    clean = {**_ROW, "Declaration ID": "1", "Fraud": "0", "Critical Fraud": "0"}
+    fraud = {
+        **_ROW,
+        "Declaration ID": "2",
+        "Fraud": "1",
+        "Critical Fraud": "1",
+        "Item Price": "1000",
+        "Tax Rate": "8.0",
+    }
+    critical = {**fraud, "Critical Fraud": "2", "Item Price": "500", "Tax Rate": "10"}
+    path = write_csv(tmp_path / "h.csv", [clean, fraud, critical], columns)
+
+    history = {d.declaration_number: outcome for d, outcome in read_history_csv(path)}
+
+    assert history["1"].examined
+    assert not history["1"].infringement_found
+    assert not history["1"].HasField("revenue_found")
+    assert history["2"].infringement_found
+    assert history["2"].severity == 2
+    assert (history["2"].revenue_found.units, history["2"].revenue_found.nanos) == (130, 0)
+
+
+def test_history_needs_the_outcome_columns_with_their_values(tmp_path: Path) -> None:
+    without = write_csv(tmp_path / "a.csv", [_ROW], list(DECLARATION_COLUMNS))
+    wrong = write_csv(
+        tmp_path / "b.csv",
+        [{**_ROW, "Fraud": "yes", "Critical Fraud": "0"}],
+        [*DECLARATION_COLUMNS, "Fraud", "Critical Fraud"],
+    )
+
+    with pytest.raises(DatasetError, match="missing columns 'Fraud', 'Critical Fraud'"):
+        read_history_csv(without)
+    with pytest.raises(DatasetError, match="line 2: column 'Fraud' is not 0 or 1: 'yes'"):
+        read_history_csv(wrong)

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 
 from customs.common.v1 import money_pb2
-from customs.scoring.v1 import declaration_pb2
+from customs.scoring.v1 import declaration_pb2, risk_model_pb2
 
 #: The columns a declaration is made of, in the data set's order.
 DECLARATION_COLUMNS = (
@@ -54,6 +54,11 @@ _NANOS_PER_UNIT = 1_000_000_000
 _CURRENCY = "KRW"
 
 
+#: The values each outcome column may hold: Fraud 0/1, Critical Fraud the severity
+#: (0 none, 1 infringement, 2 one that may threaten public safety).
+_OUTCOME_VALUES = {"Fraud": ("0", "1"), "Critical Fraud": ("0", "1", "2")}
+
+
 class DatasetError(ValueError):
     """A CSV that is not in the data set's columns; the message names file, line and column."""
 
@@ -67,15 +72,59 @@ def read_declarations_csv(path: Path | str) -> list[declaration_pb2.Declaration]
     return list(declarations_of(read_rows(Path(path))))
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def read_history_csv(
+    path: Path | str,
+) -> list[tuple[declaration_pb2.Declaration, risk_model_pb2.HistoryOutcome]]:
+    """Every declaration of the CSV at ``path`` with its examination outcome.
+
+    Every row of the data set was examined: ``Fraud`` (0/1) says an item's
+    infringement was found, ``Critical Fraud`` (0/1/2) is its severity. A
+    declaration's outcome is its worst item's; the revenue found is the duty at
+    stake of its infringing items (``Item Price * Tax Rate / 100``, the data set
+    having no revenue column). Raises ``DatasetError`` as read_declarations_csv
+    does, and for outcome columns that are missing or hold another value.
+    """
+    source = Path(path)
+    rows = list(read_rows(source, required=(*DECLARATION_COLUMNS, *OUTCOME_COLUMNS)))
+    for line, row in rows:
+        for column, allowed in _OUTCOME_VALUES.items():
+            if row[column] not in allowed:
+                raise DatasetError(
+                    f"{source} line {line}: column {column!r} is not "
+                    f"{' or '.join(allowed)}: {row[column]!r}"
+                )
+    items: dict[str, list[Mapping[str, str]]] = {}
+    for _line, row in rows:
+        items.setdefault(row["Declaration ID"], []).append(row)
+    return [
+        (declaration_message(number, declared), outcome_of(declared))
+        for number, declared in items.items()
+    ]
+
+
+def outcome_of(rows: Sequence[Mapping[str, str]]) -> risk_model_pb2.HistoryOutcome:
+    """The examination outcome of the declaration whose item rows are ``rows``."""
+    infringing = [row for row in rows if row["Fraud"] == "1"]
+    outcome = risk_model_pb2.HistoryOutcome(examined=True, infringement_found=bool(infringing))
+    if infringing:
+        outcome.severity = max(int(row["Critical Fraud"]) for row in infringing)
+        duty = sum(
+            (Decimal(row["Item Price"]) * Decimal(row["Tax Rate"]) / 100 for row in infringing),
+            Decimal(0),
+        )
+        outcome.revenue_found.CopyFrom(krw(str(duty)))
+    return outcome
+
+
+def read_rows(
+    path: Path, required: Sequence[str] = DECLARATION_COLUMNS
+) -> Iterator[tuple[int, dict[str, str]]]:
     """The rows of ``path`` with their line numbers, each checked against the columns."""
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [
-            column for column in DECLARATION_COLUMNS if column not in (reader.fieldnames or [])
-        ]
+        missing = [column for column in required if column not in (reader.fieldnames or [])]
         if missing:
             raise DatasetError(
                 f"{path}: missing column{'s' if len(missing) > 1 else ''} "

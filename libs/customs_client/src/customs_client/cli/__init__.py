@@ -21,6 +21,7 @@ from customs_client.cli import (
     reference_data,
     referrals,
     reports,
+    risk_model,
     selection,
 )
 from customs_client.cli.common import InputError, error_console
@@ -71,6 +72,8 @@ app.add_typer(selection.rates, name="rates")
 app.add_typer(selection.capacity, name="capacity")
 app.add_typer(referrals.referrals, name="referrals")
 app.add_typer(reports.report, name="report")
+app.add_typer(risk_model.history, name="history")
+app.add_typer(risk_model.model, name="model")
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ from customs_client.declarations import read_declarations_csv
 
 #: The header of a decisions file, as the contract of `customs assess` fixes it.
 DECISIONS_HEADER = ("Declaration ID", "channel", "score", "reasons")
-# The Assessment field carrying the risk model's probability once the contract has
-# one; until then (or when no model is active) the score column stays empty.
-_MODEL_SCORE_FIELD = "model_score"
+# The Assessment field carrying the risk model's probability; unset (an empty
+# score column) when no model is active.
+_MODEL_SCORE_FIELD = "risk_model_score"
 _CHANNEL = enum_of(assessment_pb2.Assessment, "channel")
 _RANDOM_KIND = enum_of(assessment_pb2.RandomDraw, "kind")
 _REASON_OUTCOMES = (assessment_pb2.HIT_OUTCOME_SELECTED, assessment_pb2.HIT_OUTCOME_DOWNGRADED)
@@ -90,18 +90,15 @@ def decision_row(assessment: assessment_pb2.Assessment) -> list[str]:
 
 
 def model_score(assessment: assessment_pb2.Assessment) -> str:
-    """The model's probability, or "" when the contract has no such field or no model scored."""
-    descriptor = assessment.DESCRIPTOR.fields_by_name.get(_MODEL_SCORE_FIELD)
-    if descriptor is None:
+    """The model's probability, or "" when no model scored the declaration."""
+    if not assessment.HasField(_MODEL_SCORE_FIELD):
         return ""
-    value = getattr(assessment, _MODEL_SCORE_FIELD)
-    if descriptor.has_presence and not assessment.HasField(_MODEL_SCORE_FIELD):
-        return ""
-    return f"{value:.6f}"
+    return f"{assessment.risk_model_score:.6f}"
 
 
 def reasons(assessment: assessment_pb2.Assessment) -> list[str]:
-    """Why the declaration got its channel: criteria, random draws, capacity downgrades."""
+    """Why the declaration got its channel: criteria, random draws, capacity downgrades, and
+    the model's largest feature contributions (recorded unless GREEN)."""
     found: list[str] = []
     for hit in assessment.criterion_hits:
         if hit.outcome in _REASON_OUTCOMES:
@@ -116,4 +113,6 @@ def reasons(assessment: assessment_pb2.Assessment) -> list[str]:
             f"downgraded {enum_label(_CHANNEL, downgrade.from_channel)} to "
             f"{enum_label(_CHANNEL, downgrade.to_channel)} by {downgrade.capacity_policy}"
         )
+    for reason in assessment.risk_reasons:
+        found.append(f"{assessment.risk_model} {reason.feature} {reason.contribution:+.3f}")
     return [text.replace(";", ",") for text in found]
