@@ -8,7 +8,7 @@ PYTHON_BOOT ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := scoring criteria exam_reports compliance audit_referral
-PACKAGES := libs/customs_kit libs/customs_protos $(addprefix services/,$(SERVICES))
+PACKAGES := libs/customs_kit libs/customs_protos libs/customs_client $(addprefix services/,$(SERVICES))
 
 .PHONY: help
 help: ## Show the targets.
@@ -50,7 +50,7 @@ bench: proto ## Benchmark the engine and scoring on the data set (BENCH_FLAGS=--
 lint: proto ## ruff, mypy and buf lint.
 	$(VENV)/bin/ruff check libs services tests tools bench
 	$(VENV)/bin/ruff format --check libs services tests tools bench
-	$(VENV)/bin/mypy libs/customs_kit/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
+	$(VENV)/bin/mypy libs/customs_kit/src libs/customs_client/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
 	npx --no-install buf lint
 
 .PHONY: clean

@@ -4,7 +4,8 @@ a. engine time per declaration at 1k, 10k and 100k generated criteria over
    the data set's declarations, beside the linear reference evaluator;
 b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
-c. AssessDeclarations (the bulk stream) throughput, persisted.
+c. AssessDeclarations (the bulk stream) throughput, persisted;
+h. ImportHistory: the whole data set with its outcomes, one stream, persisted.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -28,6 +29,7 @@ from customs.scoring.v1 import declaration_pb2
 from declarations_dataset import read_declarations
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
+from history_bench import history
 from report import Target, machine, say
 from service_bench import bulk, scoring_server, unary
 
@@ -53,11 +55,14 @@ class _ServiceCounts:
     concurrency_1: int
     concurrency_32: int
     bulk: int
+    history: int
 
 
-_SERVICE_COUNTS = _ServiceCounts(warm_up=200, concurrency_1=1_000, concurrency_32=4_000, bulk=6_000)
+_SERVICE_COUNTS = _ServiceCounts(
+    warm_up=200, concurrency_1=1_000, concurrency_32=4_000, bulk=6_000, history=50_000
+)
 _QUICK_SERVICE_COUNTS = _ServiceCounts(
-    warm_up=100, concurrency_1=300, concurrency_32=1_500, bulk=2_000
+    warm_up=100, concurrency_1=300, concurrency_32=1_500, bulk=2_000, history=10_000
 )
 
 
@@ -71,7 +76,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abc", help="which parts to run, e.g. 'a' or 'bc' (default: abc)"
+        "--parts", default="abch", help="which parts to run, e.g. 'a' or 'bc' (default: abch)"
     )
     return parser.parse_args()
 
@@ -97,7 +102,7 @@ def main() -> None:
     targets: list[Target] = []
     if "a" in arguments.parts:
         targets += _engine_part(messages, criteria, named_lists, quick)
-    if "b" in arguments.parts or "c" in arguments.parts:
+    if any(part in arguments.parts for part in "bch"):
         targets += _service_part(
             messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
         )
@@ -185,6 +190,19 @@ def _service_part(
                     Target("bulk stream throughput", throughput.per_second, "decl/s", 2_000, False)
                 )
                 say(targets[-1].line())
+        if "h" in parts:
+            say()
+            say(f"h. ImportHistory of the data set with its outcomes, in {server.database}")
+            # The archive is a separate table: the declarations lodged above do not clash.
+            imported = history(server, messages[: counts.history])
+            say(
+                f"  history per_s={imported.per_second:.0f} "
+                f"({imported.declarations:,} declarations)"
+            )
+            targets.append(
+                Target("history import throughput", imported.per_second, "decl/s", 2_000, False)
+            )
+            say(targets[-1].line())
     return targets
 
 

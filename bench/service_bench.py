@@ -107,6 +107,7 @@ def scoring_server(
                 "EXAM_REPORTS_ADDR": sink_address,
                 "COMPLIANCE_ADDR": sink_address,
                 "AUDIT_REFERRAL_ADDR": sink_address,
+                "CRITERIA_ADDR": sink_address,
             }
             processes.append(
                 subprocess.Popen(

@@ -35,7 +35,7 @@ _SERVICES = {
 _CALLS = {
     "scoring": {"criteria", "compliance", "exam-reports", "audit-referral"},
     "criteria": {"scoring", "exam-reports", "compliance", "audit-referral"},
-    "exam-reports": {"criteria", "compliance", "audit-referral"},
+    "exam-reports": {"criteria", "compliance", "audit-referral", "scoring"},
     "compliance": set(),
     "audit-referral": {"criteria", "compliance"},
 }

@@ -33,7 +33,8 @@ from scoring.entrypoints.server import MIGRATIONS as SCORING_MIGRATIONS
 from scoring.entrypoints.server import bootstrap as scoring_bootstrap
 
 _UNUSED_PEERS = {
-    peer: NOWHERE for peer in ("criteria", "exam-reports", "compliance", "audit-referral")
+    peer: NOWHERE
+    for peer in ("criteria", "exam-reports", "compliance", "audit-referral", "scoring")
 }
 
 

@@ -23,6 +23,7 @@ from customs.exam_reports.v1 import (
 )
 from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
+from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
@@ -230,7 +231,7 @@ def reason(error: grpc.aio.AioRpcError) -> str:
 
 
 class EventReceivers:
-    """Stand-ins for criteria, compliance and audit referral that record what they receive.
+    """Stand-ins for criteria, compliance, audit referral and scoring that record what they get.
 
     They serve the receivers' real generated service definitions on a real
     port, so the outbox relay delivers to them exactly as to the real services;
@@ -242,6 +243,7 @@ class EventReceivers:
             "criteria": [],
             "compliance": [],
             "audit-referral": [],
+            "scoring": [],
         }
         self.authorizations: list[str] = []
         self._arrived = asyncio.Condition()
@@ -278,7 +280,15 @@ class EventReceivers:
                 await receivers._record("audit-referral", request, context)
                 return audit_referral_service_pb2.IngestExaminationFindingEventResponse()
 
+        class Scoring(scoring_service_pb2_grpc.ScoringServiceServicer):
+            async def IngestExaminationOutcomeEvent(
+                self, request: Message, context: Any
+            ) -> Message:
+                await receivers._record("scoring", request, context)
+                return scoring_service_pb2.IngestExaminationOutcomeEventResponse()
+
         criteria_service_pb2_grpc.add_CriteriaServiceServicer_to_server(Criteria(), self._server)
+        scoring_service_pb2_grpc.add_ScoringServiceServicer_to_server(Scoring(), self._server)
         compliance_service_pb2_grpc.add_ComplianceServiceServicer_to_server(
             Compliance(), self._server
         )

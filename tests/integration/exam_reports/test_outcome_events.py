@@ -130,8 +130,14 @@ async def test_a_random_examination_without_finding_goes_to_compliance_flagged_r
 
     [to_compliance] = await receivers.wait_for("compliance", 1)
     [to_criteria] = await receivers.wait_for("criteria", 1)
+    [to_scoring] = await receivers.wait_for("scoring", 1)
     assert _valid(to_compliance).examination_outcome.random_selection  # type: ignore[attr-defined]
     assert _valid(to_criteria).outcome.randomly_selected  # type: ignore[attr-defined]
+    # Scoring labels the assessed declaration with it, on the random arm.
+    scoring_outcome = _valid(to_scoring).outcome  # type: ignore[attr-defined]
+    assert scoring_outcome.randomly_selected
+    assert not scoring_outcome.discrepancy_found
+    assert scoring_outcome.examination_report.startswith("examReports/")
     assert receivers.received["audit-referral"] == []
 
 
@@ -144,7 +150,7 @@ async def test_a_retried_approval_publishes_the_outcome_once(desk: Desk, databas
     await desk.sam.ApproveExamReport(request)
     await desk.sam.ApproveExamReport(request)
 
-    assert await _outbox(database_url) == ["audit-referral", "compliance", "criteria"]
+    assert await _outbox(database_url) == ["audit-referral", "compliance", "criteria", "scoring"]
 
 
 async def test_a_returned_report_publishes_nothing(desk: Desk, database_url: str) -> None:

@@ -36,6 +36,7 @@ UNREACHABLE_PEERS = {
     "exam-reports": "127.0.0.1:9",
     "compliance": "127.0.0.1:9",
     "audit-referral": "127.0.0.1:9",
+    "criteria": "127.0.0.1:9",
 }
 
 #: The rules of most tests, as criteria would publish them at revision 5.

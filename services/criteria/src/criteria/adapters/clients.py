@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import grpc
 import structlog
 from customs.common.v1 import selection_rule_pb2, selectivity_pb2
+from customs.criteria.v1 import risk_model_pb2 as criteria_risk_model_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
-from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc, simulation_pb2
+from customs.scoring.v1 import (
+    risk_model_pb2,
+    scoring_service_pb2,
+    scoring_service_pb2_grpc,
+    simulation_pb2,
+)
 from google.protobuf import timestamp_pb2
 
 from criteria.domain.impact import (
@@ -21,6 +27,7 @@ from criteria.domain.impact import (
     ReplayedOfficeDay,
 )
 from criteria.domain.model import Document
+from criteria.domain.risk_models import RiskModelPerformance
 from customs_kit.errors import Unavailable
 
 _log = structlog.get_logger(__name__)
@@ -171,3 +178,113 @@ class PeerImpactSources:
             page_token = response.next_page_token
             if not page_token:
                 return found
+
+
+class PeerRiskModelSources:
+    """Risk model governance's calls: scoring's replay and monitoring, exam_reports' capacity."""
+
+    def __init__(
+        self,
+        scoring: grpc.aio.Channel,
+        capacity: PeerImpactSources,
+        metadata: MetadataProvider,
+    ) -> None:
+        self._scoring = scoring_service_pb2_grpc.ScoringServiceStub(scoring)  # type: ignore[no-untyped-call]
+        self._capacity = capacity
+        self._metadata = metadata
+
+    async def impact(
+        self, risk_model: str, threshold: float, lodged_from: datetime, lodged_before: datetime
+    ) -> bytes:
+        """The RiskModelImpact of scoring's replay, each office's busiest day against capacity."""
+        request = scoring_service_pb2.SimulateRiskModelRequest(
+            risk_model=risk_model,
+            score_threshold=threshold,
+            channel=selectivity_pb2.CHANNEL_RED,
+            start_time=_timestamp(lodged_from),
+            end_time=_timestamp(lodged_before),
+        )
+        try:
+            replay: scoring_service_pb2.SimulateRiskModelResponse = (
+                await self._scoring.SimulateRiskModel(
+                    request, metadata=tuple(self._metadata()), timeout=SIMULATE_TIMEOUT_SECONDS
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("scoring", f"replay {risk_model}", error) from None
+        busiest: dict[str, risk_model_pb2.RiskModelOfficeDay] = {}
+        for day in replay.office_days:
+            best = busiest.get(day.office_code)
+            if best is None or day.examinations > best.examinations:
+                busiest[day.office_code] = day
+        capacities = (
+            await self._capacity.capacities(list(busiest), lodged_from.date(), lodged_before.date())
+            if busiest
+            else {}
+        )
+        loads = []
+        for office, day in sorted(busiest.items()):
+            known = [
+                capacity
+                for (code, when, _), capacity in capacities.items()
+                if code == office and when == day.day
+            ]
+            capacity = sum(known)
+            loads.append(
+                criteria_risk_model_pb2.RiskModelOfficeLoad(
+                    office_code=office,
+                    busiest_day=day.day,
+                    examinations=day.examinations,
+                    model_selections=day.selections,
+                    capacity=capacity,
+                    capacity_known=bool(known),
+                    exceeds_capacity=bool(known) and day.examinations > capacity,
+                )
+            )
+        impact = criteria_risk_model_pb2.RiskModelImpact(
+            start_time=_timestamp(lodged_from),
+            end_time=_timestamp(lodged_before),
+            declarations_replayed=replay.declarations_replayed,
+            selections=replay.selections,
+            expected_hits=replay.expected_hits,
+            overlap_with_active=replay.overlap_with_active,
+            channel_counts=[
+                criteria_risk_model_pb2.RiskModelChannelCount(
+                    channel=count.channel, declarations=count.declarations
+                )
+                for count in replay.channel_counts
+            ],
+            office_loads=loads,
+            create_time=_timestamp(datetime.now(tz=UTC)),
+        )
+        return impact.SerializeToString(deterministic=True)
+
+    async def performance(
+        self, risk_model: str, threshold: float, start: datetime, end: datetime
+    ) -> RiskModelPerformance:
+        """Scoring's measurement of the version over the period."""
+        request = scoring_service_pb2.GetRiskModelPerformanceRequest(
+            risk_model=risk_model,
+            score_threshold=threshold,
+            start_time=_timestamp(start),
+            end_time=_timestamp(end),
+        )
+        try:
+            response: scoring_service_pb2.GetRiskModelPerformanceResponse = (
+                await self._scoring.GetRiskModelPerformance(
+                    request, metadata=tuple(self._metadata()), timeout=SIMULATE_TIMEOUT_SECONDS
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("scoring", f"measure {risk_model}", error) from None
+        return RiskModelPerformance(
+            scored=response.scored,
+            random_examined=response.random_examined,
+            random_flagged=response.random_flagged,
+            random_flagged_hits=response.random_flagged_hits,
+            precision=response.precision,
+            precision_lower=response.precision_lower,
+            precision_upper=response.precision_upper,
+            validation_precision=response.validation_precision,
+            population_stability_index=response.population_stability_index,
+        )

@@ -326,5 +326,29 @@ class RecommendationRow(Base):
 
 
 #: Every table of the service's database, the kit's included (for migrations and tests).
+class RiskModelRow(Base):
+    """One risk model version scoring trained, and where its governance stands."""
+
+    __tablename__ = "risk_models"
+    __table_args__ = (Index("ix_risk_models_state", "state"),)
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    state: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    trainer: Mapped[str] = mapped_column(String(255))
+    #: The RiskModelCard message.
+    card: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int]
+    score_threshold: Mapped[float] = mapped_column(Double)
+    #: The RiskModelImpact message of the submission.
+    impact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    submitted_by: Mapped[str] = mapped_column(String(255))
+    approved_by: Mapped[str] = mapped_column(String(255))
+    previous: Mapped[str] = mapped_column(String(80))
+    activate_time: Mapped[datetime | None]
+    create_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+
+
 metadata = Base.metadata
 kit_metadata_tables(metadata)

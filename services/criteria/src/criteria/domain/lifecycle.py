@@ -147,14 +147,25 @@ def _awaits_approval(criterion: Criterion) -> bool:
 
 
 def _check_four_eyes(criterion: Criterion, actor: Actor, authors: set[str], action: str) -> None:
+    check_four_eyes(criterion.name, "a criterion", actor, authors, action)
+
+
+def check_four_eyes(
+    resource: str, kind: str, actor: Actor, authors: set[str], action: str, wrote: str = "wrote"
+) -> None:
+    """Four eyes: only an approver who is none of ``authors`` may ``action`` ``resource``.
+
+    Shared by every governed resource (criteria, risk model versions), so one
+    rule decides who may approve what. Raises ``PermissionDenied``.
+    """
     if not actor.has_any(*APPROVER_ROLES):
         raise PermissionDenied(
-            "APPROVER_ROLE_REQUIRED", f"only rmc or supervisor may {action} a criterion"
+            "APPROVER_ROLE_REQUIRED", f"only rmc or supervisor may {action} {kind}"
         )
     if actor.subject in authors:
         raise PermissionDenied(
             "SELF_APPROVAL",
-            f"{actor.subject!r} wrote {criterion.name} and may not {action} it: "
+            f"{actor.subject!r} {wrote} {resource} and may not {action} it: "
             "another member of the committee or a supervisor must",
         )
 

@@ -23,6 +23,7 @@ from customs.criteria.v1 import (
     oversight_report_pb2,
     performance_pb2,
     recommendation_pb2,
+    risk_model_pb2,
     risk_profile_pb2,
 )
 from google.protobuf import json_format, timestamp_pb2
@@ -60,7 +61,7 @@ from criteria.domain.recommendations import (
     Recommendation,
     RuleTerms,
 )
-from criteria.service_layer.handlers import CRITERION_FEED, Period
+from criteria.service_layer.handlers import CRITERION_FEED, RISK_MODEL_FEED, Period
 from criteria.service_layer.watch import SnapshotEnded, SnapshotStarted, WatchEvent
 from customs_kit.auth import Principal
 from customs_kit.changefeed import Change
@@ -713,7 +714,9 @@ def watch_response(event: WatchEvent) -> criteria_service_pb2.WatchActiveCriteri
 
 
 def _put_change(response: criteria_service_pb2.WatchActiveCriteriaResponse, change: Change) -> None:
-    if change.kind == CRITERION_FEED:
+    if change.kind == RISK_MODEL_FEED:
+        response.risk_model.ParseFromString(change.payload or b"")
+    elif change.kind == CRITERION_FEED:
         if change.payload is None:
             response.removed_criterion = change.key
         else:
@@ -772,6 +775,12 @@ def fields(message: Message) -> dict[str, str]:
 
 class ProtoEncoder:
     """The contract's encodings of domain objects (the service layer's ``Encoder``)."""
+
+    def active_risk_model(self, name: str, digest: str) -> bytes:
+        """The ActiveRiskModel message the watch stream carries."""
+        return risk_model_pb2.ActiveRiskModel(name=name, digest=digest).SerializeToString(
+            deterministic=True
+        )
 
     def criterion_fields(self, criterion: Criterion) -> Mapping[str, str]:
         """Recorded fields of a criterion."""

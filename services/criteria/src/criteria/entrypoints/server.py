@@ -6,7 +6,7 @@ import functools
 
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
-from criteria.adapters.clients import PeerImpactSources
+from criteria.adapters.clients import PeerImpactSources, PeerRiskModelSources
 from criteria.adapters.events import EVENT_DESTINATIONS
 from criteria.entrypoints.mappers import ProtoEncoder
 from criteria.entrypoints.options import CriteriaOptions
@@ -61,6 +61,7 @@ async def bootstrap(
         sources,
         analysis_max_age=options.impact_analysis_max_age,
         recommendation_policy=options.recommendation_policy,
+        risk_model_sources=PeerRiskModelSources(peers.channel("scoring"), sources, peers.metadata),
     )
     return Application(
         registrations=[

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -33,10 +33,10 @@ from criteria.domain.recommendations import (
     RecommendationState,
 )
 from criteria.domain.report_export import render_csv, render_text
-from criteria.entrypoints import mappers
-from criteria.service_layer import handlers
+from criteria.entrypoints import mappers, risk_model_mappers
+from criteria.service_layer import handlers, risk_models
 from criteria.service_layer.handlers import Store
-from criteria.service_layer.ports import ImpactSources
+from criteria.service_layer.ports import ImpactSources, RiskModelSources
 from criteria.service_layer.watch import ActiveSetWatch
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database, utcnow
@@ -85,6 +85,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         *,
         analysis_max_age: timedelta,
         recommendation_policy: RecommendationPolicy,
+        risk_model_sources: RiskModelSources,
     ) -> None:
         self._database = database
         self._tokens = page_tokens
@@ -93,6 +94,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         self._impact_sources = impact_sources
         self._analysis_max_age = analysis_max_age
         self._policy = recommendation_policy
+        self._risk_model_sources = risk_model_sources
 
     async def _once(
         self,
@@ -716,3 +718,103 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> AsyncIterator[pb.WatchActiveCriteriaResponse]:
         async for event in self._watch.stream(request.since_revision):
             yield mappers.watch_response(event)
+
+    # -- risk model versions ----------------------------------------------------
+
+    @allow(*_READERS)
+    async def GetRiskModel(
+        self, request: pb.GetRiskModelRequest, context: Any
+    ) -> pb.GetRiskModelResponse:
+        model = await risk_models.get_risk_model(self._database, request.name)
+        return pb.GetRiskModelResponse(risk_model=risk_model_mappers.risk_model_message(model))
+
+    @allow(*_READERS)
+    async def ListRiskModels(
+        self, request: pb.ListRiskModelsRequest, context: Any
+    ) -> pb.ListRiskModelsResponse:
+        page = await risk_models.list_risk_models(
+            self._database,
+            self._tokens,
+            risk_model_mappers.state_filter(request.state),
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListRiskModelsResponse(
+            risk_models=[risk_model_mappers.risk_model_message(m) for m in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @allow(*_DECIDERS)
+    async def SubmitRiskModel(
+        self, request: pb.SubmitRiskModelRequest, context: Any
+    ) -> pb.SubmitRiskModelResponse:
+        model = await risk_models.submit_risk_model(
+            self._database,
+            self._encoder,
+            self._risk_model_sources,
+            risk_models.SubmitRiskModel(
+                name=request.name,
+                etag=request.etag,
+                threshold=request.score_threshold,
+                lookback_days=request.lookback_days,
+                reason=request.reason,
+                actor=_actor(),
+            ),
+        )
+        return pb.SubmitRiskModelResponse(risk_model=risk_model_mappers.risk_model_message(model))
+
+    @allow(*_APPROVERS)
+    async def ApproveRiskModel(
+        self, request: pb.ApproveRiskModelRequest, context: Any
+    ) -> pb.ApproveRiskModelResponse:
+        model = await risk_models.approve_risk_model(
+            self._database,
+            self._encoder,
+            risk_models.DecideRiskModel(request.name, request.etag, request.reason, _actor()),
+        )
+        return pb.ApproveRiskModelResponse(risk_model=risk_model_mappers.risk_model_message(model))
+
+    @allow(*_APPROVERS)
+    async def RejectRiskModel(
+        self, request: pb.RejectRiskModelRequest, context: Any
+    ) -> pb.RejectRiskModelResponse:
+        model = await risk_models.reject_risk_model(
+            self._database,
+            self._encoder,
+            risk_models.DecideRiskModel(request.name, request.etag, request.reason, _actor()),
+        )
+        return pb.RejectRiskModelResponse(risk_model=risk_model_mappers.risk_model_message(model))
+
+    @allow(*_APPROVERS)
+    async def RollbackRiskModel(
+        self, request: pb.RollbackRiskModelRequest, context: Any
+    ) -> pb.RollbackRiskModelResponse:
+        retired, active = await risk_models.rollback_risk_model(
+            self._database, self._encoder, _actor(), request.reason
+        )
+        return pb.RollbackRiskModelResponse(
+            retired=risk_model_mappers.risk_model_message(retired),
+            active=risk_model_mappers.risk_model_message(active),
+        )
+
+    @allow(*_MONITORS)
+    async def GetRiskModelPerformance(
+        self, request: pb.GetRiskModelPerformanceRequest, context: Any
+    ) -> pb.GetRiskModelPerformanceResponse:
+        model, performance = await risk_models.risk_model_performance(
+            self._database,
+            self._risk_model_sources,
+            request.name,
+            request.start_time.ToDatetime(tzinfo=UTC),
+            request.end_time.ToDatetime(tzinfo=UTC),
+        )
+        return risk_model_mappers.performance_response(model, performance)
+
+    @allow(Role.SERVICE)
+    async def IngestRiskModelTrainedEvent(
+        self, request: pb.IngestRiskModelTrainedEventRequest, context: Any
+    ) -> pb.IngestRiskModelTrainedEventResponse:
+        applied = await risk_models.ingest_trained(
+            self._database, self._encoder, risk_model_mappers.trained_version(request)
+        )
+        return pb.IngestRiskModelTrainedEventResponse(duplicate=not applied)

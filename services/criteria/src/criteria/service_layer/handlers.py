@@ -118,6 +118,9 @@ _log = structlog.get_logger(__name__)
 #: Change-feed kinds of the active set streamed to scoring.
 CRITERION_FEED = "criterion"
 NAMED_LIST_FEED = "named_list"
+#: The active risk model version, under one key (there is one at a time).
+RISK_MODEL_FEED = "risk_model"
+RISK_MODEL_FEED_KEY = "active"
 
 _MAX_PAGE = 1000
 _REVISION_CHANGES = frozenset({ChangeKind.UPDATED, ChangeKind.APPROVED})
@@ -173,6 +176,23 @@ async def _record(
     entry = link(draft, head, store.encoder.change_record)
     await store.repository.add_history(entry, resource_version)
     return entry
+
+
+async def record_change(
+    store: Store,
+    resource: str,
+    resource_version: int,
+    kind: ChangeKind,
+    change_time: datetime,
+    actor: Actor,
+    reason: str,
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+) -> HistoryEntry:
+    """Appends a change of any governed resource to the one hash-chained history."""
+    return await _record(
+        store, resource, resource_version, kind, change_time, actor, reason, before, after
+    )
 
 
 # -- risk profiles -----------------------------------------------------------

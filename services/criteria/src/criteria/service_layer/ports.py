@@ -10,6 +10,7 @@ from criteria.domain.history import HistoryEntry
 from criteria.domain.impact import Capacities, Replay
 from criteria.domain.model import Criterion, Document, NamedList, RiskProfile
 from criteria.domain.recommendations import RuleTerms
+from criteria.domain.risk_models import RiskModelPerformance
 
 
 class Encoder(Protocol):
@@ -52,6 +53,9 @@ class Encoder(Protocol):
     def named_lists_of(self, rule: Document) -> frozenset[str]:
         """The names of the named lists an encoded selection rule tests."""
 
+    def active_risk_model(self, name: str, digest: str) -> bytes:
+        """The active risk model version as the watch stream sends it ("" name: none)."""
+
 
 class ImpactSources(Protocol):
     """The peers an impact analysis reads: scoring's replay and exam_reports' capacity.
@@ -73,3 +77,20 @@ class ImpactSources(Protocol):
         self, office_codes: Collection[str], first_day: date, last_day: date
     ) -> Capacities:
         """The daily capacity of ``office_codes`` from ``first_day`` to ``last_day`` inclusive."""
+
+
+class RiskModelSources(Protocol):
+    """What risk model governance reads from scoring (and exam_reports' capacity).
+
+    Both raise ``customs_kit.errors.Unavailable`` when a peer cannot answer.
+    """
+
+    async def impact(
+        self, risk_model: str, threshold: float, lodged_from: datetime, lodged_before: datetime
+    ) -> bytes:
+        """The RiskModelImpact message of a replay of the version at ``threshold``."""
+
+    async def performance(
+        self, risk_model: str, threshold: float, start: datetime, end: datetime
+    ) -> RiskModelPerformance:
+        """The version's results on the random arm and its drift over the period."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from criteria.service_layer.handlers import CRITERION_FEED, NAMED_LIST_FEED
+from criteria.service_layer.handlers import CRITERION_FEED, NAMED_LIST_FEED, RISK_MODEL_FEED
 from criteria.service_layer.ports import Encoder
 from customs_kit.changefeed import Change, FeedStreams, SnapshotEntry
 from customs_kit.changefeed import SnapshotEnded as FeedSnapshotEnded
 from customs_kit.changefeed import SnapshotStarted as FeedSnapshotStarted
 from customs_kit.db import Database, utcnow
 
-_KINDS = (CRITERION_FEED, NAMED_LIST_FEED)
+_KINDS = (CRITERION_FEED, NAMED_LIST_FEED, RISK_MODEL_FEED)
 
 
 @dataclass(frozen=True)

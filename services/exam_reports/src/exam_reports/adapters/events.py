@@ -9,7 +9,9 @@ the chassis:
 * every approved report → compliance ``IngestExaminationOutcomeEvent`` (random
   examinations are flagged: only they count in compliance measurement);
 * a finding that calls for a penalty or a post-clearance audit → audit_referral
-  ``IngestExaminationFindingEvent`` (a referral).
+  ``IngestExaminationFindingEvent`` (a referral);
+* every approved report of a known declaration version → scoring
+  ``IngestExaminationOutcomeEvent`` (the label the risk model trains on).
 
 Each request is built from the receiver's own generated messages, within the
 limits of the receiver's contract, so that no event is refused on arrival.
@@ -30,6 +32,8 @@ from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.criteria.v1 import criteria_service_pb2
 from customs.criteria.v1 import events_pb2 as criteria_events_pb2
 from customs.exam_reports.v1 import declaration_outcome_pb2
+from customs.scoring.v1 import events_pb2 as scoring_events_pb2
+from customs.scoring.v1 import scoring_service_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from exam_reports.domain.declaration_outcomes import DeclarationOutcome
@@ -47,8 +51,10 @@ SOURCE = "exam-reports"
 CRITERIA = "criteria"
 COMPLIANCE = "compliance"
 AUDIT_REFERRAL = "audit-referral"
+SCORING = "scoring"
 #: The peers that receive this service's events (the outbox destinations).
-EVENT_DESTINATIONS = (CRITERIA, COMPLIANCE, AUDIT_REFERRAL)
+EVENT_DESTINATIONS = (CRITERIA, COMPLIANCE, AUDIT_REFERRAL, SCORING)
+_SCORING_METHOD = "/customs.scoring.v1.ScoringService/IngestExaminationOutcomeEvent"
 
 _CRITERIA_METHOD = "/customs.criteria.v1.CriteriaService/IngestExaminationOutcomeEvent"
 _COMPLIANCE_METHOD = "/customs.compliance.v1.ComplianceService/IngestExaminationOutcomeEvent"
@@ -119,6 +125,7 @@ def outcome_events(
     events = []
     if examination.declaration_version >= 1:
         events.append(_criteria_event(report, examination, approve_time, new_event_id()))
+        events.append(_scoring_event(report, examination, approve_time, new_event_id()))
     events.append(_compliance_event(report, examination, approve_time, new_event_id()))
     if calls_for_audit_referral(report.form):
         events.append(_audit_referral_event(report, examination, approve_time, new_event_id()))
@@ -171,6 +178,31 @@ def _criteria_event(
         ),
     )
     return OutboundEvent(CRITERIA, _CRITERIA_METHOD, event_id, request.SerializeToString())
+
+
+def _scoring_event(
+    report: ExamReport, examination: Examination, approve_time: datetime, event_id: str
+) -> OutboundEvent:
+    """The outcome as scoring records it against the assessed declaration (its label)."""
+    form = report.form
+    signature = report.officer_signature
+    request = scoring_service_pb2.IngestExaminationOutcomeEventRequest(
+        event_id=event_id,
+        source_service=SOURCE,
+        occur_time=_timestamp(approve_time),
+        outcome=scoring_events_pb2.ExaminationOutcome(
+            examination_report=f"examReports/{report.id}",
+            assessment=examination.assessment,
+            declaration_number=examination.declaration_number,
+            declaration_version=examination.declaration_version,
+            examine_time=_timestamp(signature.sign_time if signature else approve_time),
+            randomly_selected=examination.random_selection,
+            discrepancy_found=bool(form.discrepancy_found),
+            penalty_recommended=bool(form.penalty_recommended),
+            seized=bool(form.merchandise_seized),
+        ),
+    )
+    return OutboundEvent(SCORING, _SCORING_METHOD, event_id, request.SerializeToString())
 
 
 def _compliance_party(

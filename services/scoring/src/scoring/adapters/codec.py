@@ -9,12 +9,13 @@ what the decision said), and the events sent to other services.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from customs.common.v1 import money_pb2, selection_rule_pb2, selectivity_pb2
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
-from customs.scoring.v1 import assessment_pb2, declaration_pb2, simulation_pb2
+from customs.scoring.v1 import assessment_pb2, declaration_pb2, risk_model_pb2, simulation_pb2
 from google.protobuf import timestamp_pb2
 
 from scoring.domain.assessment import (
@@ -42,6 +43,7 @@ from scoring.domain.declaration import (
     TransportDocument,
 )
 from scoring.domain.random_examinations import RandomDraw
+from scoring.domain.risk_model import FeatureContribution
 from scoring.domain.rules import (
     AllOf,
     AnyOf,
@@ -70,6 +72,7 @@ from scoring.domain.rules import (
     UnitValueBasis,
     UnitValueComparison,
 )
+from scoring.domain.training import RiskScore
 
 
 class UnusableRule(ValueError):
@@ -472,6 +475,42 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
         capacity_downgrades=[_downgrade_to_proto(d) for d in decision.capacity_downgrades],
         random_draws=[_random_draw_to_proto(draw) for draw in decision.random_draws],
         create_time=datetime_to_timestamp(assessment.create_time),
+        **_risk_fields(assessment.risk),
+    )
+
+
+def _risk_fields(risk: RiskScore | None) -> dict[str, object]:
+    if risk is None:
+        return {}
+    return {
+        "risk_model": risk.risk_model,
+        "risk_model_digest": risk.digest,
+        "risk_model_score": risk.score,
+        "risk_reasons": reasons_to_proto(risk.reasons),
+    }
+
+
+def reasons_to_proto(reasons: Sequence[FeatureContribution]) -> list[risk_model_pb2.RiskReason]:
+    """The RiskReason messages of feature contributions, in order."""
+    return [
+        risk_model_pb2.RiskReason(
+            feature=reason.feature, value=reason.value, contribution=reason.contribution
+        )
+        for reason in reasons
+    ]
+
+
+def _risk_from_proto(message: assessment_pb2.Assessment) -> RiskScore | None:
+    if not message.risk_model:
+        return None
+    return RiskScore(
+        risk_model=message.risk_model,
+        digest=message.risk_model_digest,
+        score=message.risk_model_score,
+        reasons=tuple(
+            FeatureContribution(reason.feature, reason.value, reason.contribution)
+            for reason in message.risk_reasons
+        ),
     )
 
 
@@ -608,6 +647,7 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
             ),
         ),
         create_time=timestamp_to_datetime(message.create_time),
+        risk=_risk_from_proto(message),
     )
 
 

@@ -47,6 +47,7 @@ class AssessmentRow(Base):
         Index("ix_assessments_office_code_lodgement_time", "office_code", "lodgement_time"),
         Index("ix_assessments_importer_id", "importer_id"),
         Index("ix_assessments_declarant_id", "declarant_id"),
+        Index("ix_assessments_risk_model_lodgement_time", "risk_model", "lodgement_time"),
     )
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -63,6 +64,9 @@ class AssessmentRow(Base):
     declaration: Mapped[bytes] = mapped_column(LargeBinary)
     #: The Assessment message without its declaration.
     decision: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The risk model version that scored it ("riskModels/..."), for monitoring queries.
+    risk_model: Mapped[str | None] = mapped_column(String(80))
+    risk_model_score: Mapped[float | None] = mapped_column(Double)
 
 
 class RulesJournalRow(Base):
@@ -177,6 +181,87 @@ class WatchPositionRow(Base):
     watch: Mapped[str] = mapped_column(String(63), primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger)
     update_time: Mapped[datetime]
+
+
+class HistoryDeclarationRow(Base):
+    """One past declaration version imported from the declaration system's archive,
+    with its outcome: labelled history the risk model trains on, never assessed.
+    """
+
+    __tablename__ = "history_declarations"
+    __table_args__ = (Index("ix_history_declarations_lodgement_time", "lodgement_time"),)
+
+    declaration_number: Mapped[str] = mapped_column(String(35), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    lodgement_time: Mapped[datetime]
+    #: The Declaration message as received (deterministic serialization).
+    declaration: Mapped[bytes] = mapped_column(LargeBinary)
+    examined: Mapped[bool]
+    infringement_found: Mapped[bool]
+    severity: Mapped[int]
+    #: Extra duties found, in national currency; NULL when not known.
+    revenue_found: Mapped[float | None] = mapped_column(Double)
+    #: NULL when the archive does not say.
+    randomly_selected: Mapped[bool | None]
+    import_time: Mapped[datetime]
+
+
+class DeclarationOutcomeRow(Base):
+    """What an examination or audit of an assessed declaration found (its training label).
+
+    One row per assessment and source (an examination report or an audit
+    case), so a corrected report replaces its own earlier outcome only.
+    """
+
+    __tablename__ = "declaration_outcomes"
+
+    assessment_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    #: "examinationReports/..." or "auditCases/...", as the sender names it.
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    infringement_found: Mapped[bool]
+    severity: Mapped[int]
+    revenue_found: Mapped[float | None] = mapped_column(Double)
+    randomly_selected: Mapped[bool]
+    outcome_time: Mapped[datetime]
+
+
+class RiskModelTrainingRow(Base):
+    """One training operation; the trainer process updates its progress and result."""
+
+    __tablename__ = "risk_model_trainings"
+    __table_args__ = (Index("ix_risk_model_trainings_state", "state"),)
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    progress_percent: Mapped[float] = mapped_column(Double)
+    stage: Mapped[str] = mapped_column(String(200))
+    risk_model: Mapped[str | None] = mapped_column(String(80))
+    error_reason: Mapped[str] = mapped_column(String(63))
+    error_message: Mapped[str] = mapped_column(String(2000))
+    trainer: Mapped[str] = mapped_column(String(255))
+    validation_months: Mapped[int]
+    create_time: Mapped[datetime]
+    end_time: Mapped[datetime | None]
+
+
+class RiskModelVersionRow(Base):
+    """One trained model version: the artifact every replay of its scores loads.
+
+    Never deleted, so that a decision scored by an old version can still be
+    explained with exactly that version.
+    """
+
+    __tablename__ = "risk_model_versions"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    sequence: Mapped[int] = mapped_column(unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The RiskModelCard message.
+    card: Mapped[bytes] = mapped_column(LargeBinary)
+    trainer: Mapped[str] = mapped_column(String(255))
+    training_id: Mapped[str] = mapped_column(String(63))
+    create_time: Mapped[datetime]
 
 
 kit_metadata_tables(metadata)

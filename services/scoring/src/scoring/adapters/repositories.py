@@ -186,6 +186,8 @@ def _assessment_row(assessment: Assessment) -> dict[str, object]:
         "criteria_revision": assessment.replay.criteria_revision,
         "declaration": assessment.declaration_content,
         "decision": decision_record(assessment),
+        "risk_model": assessment.risk.risk_model if assessment.risk else None,
+        "risk_model_score": assessment.risk.score if assessment.risk else None,
     }
 
 
@@ -201,6 +203,8 @@ def _to_domain(row: AssessmentRow) -> Assessment:
 CRITERION = "criterion"
 NAMED_LIST = "named_list"
 SNAPSHOT = "snapshot"
+#: The active risk model version (an ActiveRiskModel message), under one key.
+RISK_MODEL = "risk_model"
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,16 @@ class RulesJournal:
             select(func.max(RulesJournalRow.revision))
         )
         return revision
+
+    async def latest(self, kind: str, key: str) -> JournalRecord | None:
+        """The latest record of one key, if any."""
+        row = await self._session.scalar(
+            select(RulesJournalRow)
+            .where(RulesJournalRow.kind == kind, RulesJournalRow.key == key)
+            .order_by(RulesJournalRow.revision.desc())
+            .limit(1)
+        )
+        return None if row is None else JournalRecord(row.kind, row.key, row.revision, row.payload)
 
     async def earliest_revision(self) -> int | None:
         """The revision of the first snapshot journaled: states before it are unknown."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     # The capacity step builds on Decision, so it can only be imported here for types.
     from scoring.domain.capacity import CapacityDowngrade, CapacitySnapshot
     from scoring.domain.random_examinations import RandomDraw
+    from scoring.domain.training import RiskScore
 
 #: The version of the selectivity engine recorded with every decision.
 ENGINE_VERSION = "1"
@@ -120,6 +121,8 @@ class Assessment:
     decision: Decision
     replay: ReplayRecord
     create_time: datetime
+    #: The risk model's score; None when no model was active.
+    risk: RiskScore | None = None
 
     @property
     def name(self) -> str:

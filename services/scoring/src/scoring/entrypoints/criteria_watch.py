@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from customs_kit.db import Database
 from customs_kit.watch import OpenWatch, WatchCall
 from scoring.adapters.repositories import CRITERION, NAMED_LIST
+from scoring.service_layer.risk_scoring import RiskModelHolder, apply_active_model
 from scoring.service_layer.rules import RulesHolder, apply_change, apply_snapshot
 
 _log = structlog.get_logger(__name__)
@@ -29,9 +30,16 @@ class StreamApplier:
     applied whole; every other message is applied as it comes.
     """
 
-    def __init__(self, database: Database, holder: RulesHolder, revision: int = 0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        holder: RulesHolder,
+        revision: int = 0,
+        risk_models: RiskModelHolder | None = None,
+    ) -> None:
         self._database = database
         self._holder = holder
+        self._risk_models = risk_models or RiskModelHolder()
         self._collecting: tuple[dict[str, bytes], dict[str, bytes]] | None = None
         #: The revision of the last message applied; a stream resumes after it.
         self.revision = revision
@@ -74,6 +82,11 @@ class StreamApplier:
             case "removed_named_list":
                 name = response.removed_named_list
                 await apply_change(database, holder, revision, NAMED_LIST, name, None)
+            case "risk_model":
+                await apply_active_model(database, self._risk_models, revision, response.risk_model)
+                if collecting is not None:
+                    # Part of a snapshot: the stream resumes after it only once it is whole.
+                    return
             case _:
                 _log.warning("criteria_watch_unknown_event", event=event, revision=revision)
                 return

@@ -16,6 +16,7 @@ from scoring.adapters.codec import (
     declaration_from_proto,
     level_to_proto,
     random_kind_to_proto,
+    reasons_to_proto,
     simulation_criterion_from_proto,
     timestamp_to_datetime,
 )
@@ -194,8 +195,16 @@ def explain_response(
             steps=list(replay.steps) if replay is not None else [],
             replay_identical=explanation.replay_identical,
             replay_differences=list(explanation.differences),
+            **_replayed_risk(explanation),
         ),
     )
+
+
+def _replayed_risk(explanation: AssessmentExplanation) -> dict[str, object]:
+    risk = explanation.risk
+    if risk is None:
+        return {}
+    return {"risk_model_score": risk.score, "risk_reasons": reasons_to_proto(risk.reasons)}
 
 
 def simulate_command(request: scoring_service_pb2.SimulateRequest) -> Simulate:

@@ -27,16 +27,19 @@ from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
 from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
+from scoring.entrypoints.trainer import run_training
 from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
+from scoring.service_layer.risk_scoring import RiskModelHolder, load_journaled_model
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
 from scoring.service_layer.trader_profiles import TraderProfilesHolder, load_approved_traders
+from scoring.service_layer.training import TrainerProcesses, fail_interrupted_trainings
 
 SERVICE_NAME = "scoring"
 DEFAULT_PORT = 50051
 MIGRATIONS = "scoring:migrations"
 #: The peers that receive scoring's events (the outbox destinations).
-EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral")
+EVENT_DESTINATIONS = ("exam-reports", "compliance", "audit-referral", "criteria")
 
 _log = structlog.get_logger(__name__)
 
@@ -52,8 +55,14 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     peers = Peers(settings)
+    await fail_interrupted_trainings(database)
+    trainers = TrainerProcesses(database, settings.database_url, run_training)
     rules = RulesHolder()
-    applier = StreamApplier(database, rules, await load_journaled_rules(database, rules) or 0)
+    risk_models = RiskModelHolder()
+    await load_journaled_model(database, risk_models)
+    applier = StreamApplier(
+        database, rules, await load_journaled_rules(database, rules) or 0, risk_models
+    )
     for message in options.initial_rules:
         await applier.apply(message)
     capacity_policies = CapacityPoliciesHolder()
@@ -114,6 +123,8 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         PageTokens(settings.page_token_secret),
         capacity_limits,
         random_inputs,
+        trainers,
+        risk_models,
     )
     return Application(
         registrations=[
@@ -124,7 +135,8 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             )
         ],
         background=background,
-        cleanups=[peers.close, database.dispose],
+        # Reversed at shutdown: trainers are stopped first, while the database is open.
+        cleanups=[peers.close, database.dispose, trainers.close],
         # Until criteria have arrived every assessment would be refused: no traffic.
         until_ready=rules.wait_until_loaded,
         database=database,
@@ -133,6 +145,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
             "rules": rules,
             "capacity": capacity_limits,
             "random": random_inputs,
+            "risk_models": risk_models,
         },
     )
 

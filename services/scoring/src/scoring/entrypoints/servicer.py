@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
@@ -14,8 +15,19 @@ from customs_kit.errors import InvalidArgument
 from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
-from scoring.entrypoints import mappers
-from scoring.service_layer import capacity, handlers, random_rates, simulation
+from scoring.domain.history import HistoryRecord, ImportCounts
+from scoring.entrypoints import mappers, risk_model_mappers
+from scoring.service_layer import (
+    capacity,
+    handlers,
+    history,
+    model_replay,
+    outcomes,
+    random_rates,
+    risk_scoring,
+    simulation,
+    training,
+)
 from scoring.service_layer.rules import RulesHolder
 
 
@@ -30,6 +42,8 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         page_tokens: PageTokens,
         capacity_limits: capacity.CapacityLimits,
         random_inputs: random_rates.RandomInputs,
+        trainers: training.TrainerProcesses,
+        risk_models: risk_scoring.RiskModelHolder,
     ) -> None:
         self._database = database
         self._rules = rules
@@ -37,12 +51,15 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self._page_tokens = page_tokens
         self._capacity = capacity_limits
         self._random = random_inputs
+        self._trainers = trainers
+        self._risk_models = risk_models
         self._assessor = handlers.Assessor(
             database=database,
             rules=rules,
             seed=seed,
             capacity=capacity_limits,
             random=random_inputs,
+            risk_models=risk_models,
         )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
@@ -176,7 +193,10 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         self, request: scoring_service_pb2.ExplainAssessmentRequest, context: Any
     ) -> scoring_service_pb2.ExplainAssessmentResponse:
         explanation = await handlers.explain_assessment(
-            mappers.assessment_id(request.name), database=self._database, seed=self._seed
+            mappers.assessment_id(request.name),
+            database=self._database,
+            seed=self._seed,
+            risk_models=self._risk_models,
         )
         return mappers.explain_response(explanation)
 
@@ -192,6 +212,129 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         )
         return mappers.simulate_response(outcome)
 
+    # --- the risk model -------------------------------------------------------------
+
+    @allow(Role.DECLARATION_SYSTEM, Role.ANALYST, Role.RMC)
+    @answers_invalid_messages
+    async def ImportHistory(
+        self,
+        request_iterator: AsyncIterator[scoring_service_pb2.ImportHistoryRequest],
+        context: Any,
+    ) -> scoring_service_pb2.ImportHistoryResponse:
+        # Validated here rather than by the guard, so the error names the message's position.
+        counts = ImportCounts()
+        batch: list[HistoryRecord] = []
+        position = 0
+        async for request in request_iterator:
+            batch.append(risk_model_mappers.history_record(request, position))
+            position += 1
+            if len(batch) == _HISTORY_BATCH:
+                counts = await history.import_history_batch(
+                    batch, position - len(batch), counts, database=self._database
+                )
+                batch = []
+        if batch:
+            counts = await history.import_history_batch(
+                batch, position - len(batch), counts, database=self._database
+            )
+        return risk_model_mappers.import_response(counts)
+
+    @allow(Role.ANALYST, Role.RMC)
+    async def TrainRiskModel(
+        self, request: scoring_service_pb2.TrainRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.TrainRiskModelResponse:
+        started = await training.start_training(
+            training.StartTraining(request, current_principal().subject),
+            database=self._database,
+            trainers=self._trainers,
+        )
+        return scoring_service_pb2.TrainRiskModelResponse(
+            training=risk_model_mappers.training_to_proto(started)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def GetRiskModelTraining(
+        self, request: scoring_service_pb2.GetRiskModelTrainingRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelTrainingResponse:
+        found = await training.get_training(request.name.split("/", 1)[1], database=self._database)
+        version = (
+            await training.get_model_version(found.risk_model, database=self._database)
+            if found.risk_model
+            else None
+        )
+        return scoring_service_pb2.GetRiskModelTrainingResponse(
+            training=risk_model_mappers.training_to_proto(found, version)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetServingRiskModel(
+        self, request: scoring_service_pb2.GetServingRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.GetServingRiskModelResponse:
+        serving = self._risk_models.current
+        if serving is None:
+            return scoring_service_pb2.GetServingRiskModelResponse()
+        return scoring_service_pb2.GetServingRiskModelResponse(
+            risk_model=serving.name, digest=serving.digest, criteria_revision=serving.revision
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SERVICE)
+    async def SimulateRiskModel(
+        self, request: scoring_service_pb2.SimulateRiskModelRequest, context: Any
+    ) -> scoring_service_pb2.SimulateRiskModelResponse:
+        replay = await model_replay.simulate_model(
+            risk_model_mappers.simulate_model_command(request),
+            database=self._database,
+            risk_models=self._risk_models,
+        )
+        return risk_model_mappers.simulate_model_response(replay)
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetRiskModelPerformance(
+        self, request: scoring_service_pb2.GetRiskModelPerformanceRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelPerformanceResponse:
+        performance = await model_replay.model_performance(
+            request.risk_model,
+            request.score_threshold,
+            request.start_time.ToDatetime(tzinfo=UTC),
+            request.end_time.ToDatetime(tzinfo=UTC),
+            database=self._database,
+        )
+        return risk_model_mappers.performance_response(performance)
+
+    @allow(Role.SERVICE)
+    async def IngestExaminationOutcomeEvent(
+        self, request: scoring_service_pb2.IngestExaminationOutcomeEventRequest, context: Any
+    ) -> scoring_service_pb2.IngestExaminationOutcomeEventResponse:
+        duplicate, matched = await outcomes.record_examination_outcome(
+            risk_model_mappers.examination_outcome_command(request), database=self._database
+        )
+        return scoring_service_pb2.IngestExaminationOutcomeEventResponse(
+            duplicate=duplicate, matched=matched
+        )
+
+    @allow(Role.SERVICE)
+    async def IngestAuditFindingEvent(
+        self, request: scoring_service_pb2.IngestAuditFindingEventRequest, context: Any
+    ) -> scoring_service_pb2.IngestAuditFindingEventResponse:
+        duplicate, matched = await outcomes.record_audit_finding(
+            risk_model_mappers.audit_finding_command(request), database=self._database
+        )
+        return scoring_service_pb2.IngestAuditFindingEventResponse(
+            duplicate=duplicate, matched=matched
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetRiskModelCard(
+        self, request: scoring_service_pb2.GetRiskModelCardRequest, context: Any
+    ) -> scoring_service_pb2.GetRiskModelCardResponse:
+        version = await training.get_model_version(request.risk_model, database=self._database)
+        return scoring_service_pb2.GetRiskModelCardResponse(
+            card=risk_model_mappers.card_to_proto(version)
+        )
+
+
+#: Archived declarations stored in one transaction at most.
+_HISTORY_BATCH = 1_000
 
 #: Declarations of a bulk stream assessed (and stored) together at most.
 _BULK_BATCH = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -43,8 +43,15 @@ from scoring.domain.random_examinations import (
     draw_random_examinations,
     random_selections,
 )
+from scoring.domain.rules import Channel
+from scoring.domain.training import RiskScore
 from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
 from scoring.service_layer.random_rates import RandomInputs, replay_random
+from scoring.service_layer.risk_scoring import (
+    ArtifactUnavailable,
+    RiskModelHolder,
+    ServingModel,
+)
 from scoring.service_layer.rules import CriteriaNotLoaded, RulesHolder, journaled_rules_at
 
 _log = structlog.get_logger(__name__)
@@ -92,12 +99,14 @@ class Assessor:
         seed: SelectionSeed,
         capacity: CapacityLimits,
         random: RandomInputs,
+        risk_models: RiskModelHolder | None = None,
     ) -> None:
         self._database = database
         self._rules = rules
         self._seed = seed
         self._capacity = capacity
         self._random = random
+        self._risk_models = risk_models or RiskModelHolder()
         self._lodgements: GroupCommit[AssessDeclaration, AssessmentOutcome | DomainError] = (
             GroupCommit(self._assess_submitted, max_batch=_GROUP_COMMIT_BATCH)
         )
@@ -184,6 +193,8 @@ class Assessor:
                 for command, _ in commands
             ]
         )
+        # One version scores the whole batch, even if another is swapped in meanwhile.
+        serving = self._risk_models.current
         outcomes: list[AssessmentOutcome | DomainError | _DecidedHere] = []
         decided: dict[tuple[str, int], Assessment] = {}
         contexts: dict[tuple[str, int], contextvars.Context | None] = {}
@@ -203,7 +214,7 @@ class Assessor:
             except DomainError as error:
                 outcomes.append(error)
                 continue
-            decided[key] = _new_assessment(command, engine, self._seed, self._random)
+            decided[key] = _new_assessment(command, engine, self._seed, self._random, serving)
             contexts[key] = context
             outcomes.append(_DecidedHere(key, first=True))
         # The capacity step counts the batch's examinations in lodgement order;
@@ -221,6 +232,9 @@ class Assessor:
                 assessment, randoms=random_selections(assessment.decision)
             )
         await capacity_step.write()
+        if serving is not None:
+            for key, assessment in decided.items():
+                decided[key] = _with_reasons(assessment, serving)
         await repository.add_all(list(decided.values()))
         for key, assessment in decided.items():
             # The events carry the trace of the call that lodged the declaration.
@@ -264,9 +278,11 @@ def _new_assessment(
     engine: SelectivityEngine,
     seed: SelectionSeed,
     random: RandomInputs,
+    serving: ServingModel | None,
 ) -> Assessment:
     """The decision on a declaration version not assessed before, up to the random draws."""
     declaration = command.declaration
+    risk = serving.score(declaration, with_reasons=False) if serving is not None else None
     snapshot = engine.snapshot
     rates, traders = random.rates.current, random.traders.current
     approved = traders.is_approved(declaration.importer.id)
@@ -284,7 +300,20 @@ def _new_assessment(
             random_examination_rates_revision=rates.revision,
         ),
         create_time=utcnow(),
+        risk=risk,
     )
+
+
+def _with_reasons(assessment: Assessment, serving: ServingModel) -> Assessment:
+    """The assessment with its score's reasons, for a declaration that is not released GREEN.
+
+    Reasons cost milliseconds per declaration (tree contributions), so a
+    GREEN release does not wait for them; ExplainAssessment computes them.
+    """
+    if assessment.risk is None or assessment.decision.channel is Channel.GREEN:
+        return assessment
+    reasons = serving.score(assessment.declaration, with_reasons=True).reasons
+    return replace(assessment, risk=replace(assessment.risk, reasons=reasons))
 
 
 def _log_assessed(assessment: Assessment) -> None:
@@ -400,6 +429,8 @@ class AssessmentExplanation:
     replay: Evaluation | None
     differences: tuple[str, ...]
     random_draws: tuple[RandomDrawEvaluation, ...] = ()
+    #: The score and reasons replayed with the recorded model version.
+    risk: RiskScore | None = None
 
     @property
     def replay_identical(self) -> bool:
@@ -407,13 +438,42 @@ class AssessmentExplanation:
         return self.replay is not None and not self.differences
 
 
+async def _replay_risk(
+    assessment: Assessment, database: Database, risk_models: RiskModelHolder
+) -> tuple[RiskScore | None, list[str]]:
+    """The score and reasons of the recorded model version, and how they differ."""
+    recorded = assessment.risk
+    if recorded is None:
+        return None, []
+    try:
+        model = await risk_models.version(database, recorded.risk_model, recorded.digest)
+    except ArtifactUnavailable as error:
+        return None, [f"the risk model score cannot be replayed: {error}"]
+    replayed = ServingModel(recorded.risk_model, recorded.digest, model).score(
+        assessment.declaration, with_reasons=True
+    )
+    problems = []
+    if replayed.score != recorded.score:
+        problems.append(
+            f"risk model score was {recorded.score}, replay with {recorded.risk_model} gives "
+            f"{replayed.score}"
+        )
+    if recorded.reasons and recorded.reasons != replayed.reasons:
+        problems.append(f"the risk reasons differ from {recorded.risk_model}'s replay")
+    return replayed, problems
+
+
 async def explain_assessment(
-    assessment_id: str, *, database: Database, seed: SelectionSeed
+    assessment_id: str,
+    *,
+    database: Database,
+    seed: SelectionSeed,
+    risk_models: RiskModelHolder | None = None,
 ) -> AssessmentExplanation:
     """Replays a stored assessment with its recorded revisions and the seed, and compares."""
     assessment = await get_assessment(assessment_id, database=database)
     recorded = assessment.replay
-    problems: list[str] = []
+    risk, problems = await _replay_risk(assessment, database, risk_models or RiskModelHolder())
     if recorded.seed_id != seed.seed_id:
         problems.append(
             f"the decision used selection seed {recorded.seed_id}, the service now holds "
@@ -429,7 +489,7 @@ async def explain_assessment(
         problems.append(
             f"criteria revision {recorded.criteria_revision} is not retained in the rules journal"
         )
-        return AssessmentExplanation(assessment, None, tuple(problems))
+        return AssessmentExplanation(assessment, None, tuple(problems), risk=risk)
     replay = evaluate(
         rules,
         assessment.declaration,
@@ -446,5 +506,5 @@ async def explain_assessment(
     )
     problems.extend(decision_differences(assessment.decision, replay.decision))
     return AssessmentExplanation(
-        assessment, replay, tuple(problems), random_replay.step.evaluations
+        assessment, replay, tuple(problems), random_replay.step.evaluations, risk
     )
