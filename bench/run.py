@@ -5,7 +5,8 @@ a. engine time per declaration at 1k, 10k and 100k generated criteria over
 b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
 c. AssessDeclarations (the bulk stream) throughput, persisted;
-h. ImportHistory: the whole data set with its outcomes, one stream, persisted.
+h. ImportHistory: the whole data set with its outcomes, one stream, persisted;
+s. the risk model's cost per decision: the score, and the reasons of non-GREEN ones.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -30,6 +31,7 @@ from declarations_dataset import read_declarations
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from history_bench import history
+from model_bench import scoring_cost
 from report import Target, machine, say
 from service_bench import bulk, scoring_server, unary
 
@@ -76,7 +78,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abch", help="which parts to run, e.g. 'a' or 'bc' (default: abch)"
+        "--parts", default="abchs", help="which parts to run, e.g. 'a' or 'bc' (default: abchs)"
     )
     return parser.parse_args()
 
@@ -106,10 +108,26 @@ def main() -> None:
         targets += _service_part(
             messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
         )
+    if "s" in arguments.parts:
+        targets += _model_part(quick)
     say()
     say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
     for target in targets:
         say(target.line())
+
+
+def _model_part(quick: bool) -> list[Target]:
+    say()
+    say("s. Risk model cost per decision (trained on train.csv, scored on valid.csv)")
+    cost = scoring_cost(quick)
+    say(
+        f"  trained in {cost.train_seconds:.0f} s; score over {cost.declarations:,} "
+        f"declarations: p50 {cost.score_p50_ms:.3f} ms, p99 {cost.score_p99_ms:.3f} ms; "
+        f"reasons p50 {cost.reasons_p50_ms:.2f} ms, p99 {cost.reasons_p99_ms:.2f} ms"
+    )
+    target = Target("model score p99 per declaration", cost.score_p99_ms, "ms", 1, True)
+    say(target.line())
+    return [target]
 
 
 def _engine_part(
