@@ -6,7 +6,8 @@ b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
 c. AssessDeclarations (the bulk stream) throughput, persisted;
 h. ImportHistory: the whole data set with its outcomes, one stream, persisted;
-s. the risk model's cost per decision: the score, and the reasons of non-GREEN ones.
+m. the risk model: trained on train.csv, precision@5/10 % and AUC on
+   valid.csv, training time and memory, artifact size, score latency.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -31,7 +32,7 @@ from declarations_dataset import read_declarations
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from history_bench import history
-from model_bench import scoring_cost
+from model_bench import model_part
 from report import Target, machine, say
 from service_bench import bulk, scoring_server, unary
 
@@ -78,7 +79,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abchs", help="which parts to run, e.g. 'a' or 'bc' (default: abchs)"
+        "--parts", default="abchm", help="which parts to run, e.g. 'a' or 'bm' (default: abchm)"
     )
     return parser.parse_args()
 
@@ -88,46 +89,33 @@ def main() -> None:
     arguments = _arguments()
     quick = arguments.quick
     started = time.perf_counter()
-    messages = list(read_declarations())
     say(f"Scoring benchmark{' (--quick)' if quick else ''}: {machine()}")
-    say(
-        f"Data set: {len(messages):,} declarations, "
-        f"{sum(len(message.items) for message in messages):,} items"
-    )
-    profile = DataProfile.of(messages)
-    named_lists = generate_named_lists(profile)
-    criteria = generate_criteria(max(_SIZES), profile)
-    say(
-        f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
-        f"({time.perf_counter() - started:.0f} s so far)"
-    )
     targets: list[Target] = []
-    if "a" in arguments.parts:
-        targets += _engine_part(messages, criteria, named_lists, quick)
-    if any(part in arguments.parts for part in "bch"):
-        targets += _service_part(
-            messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+    if set("abch") & set(arguments.parts):
+        messages = list(read_declarations())
+        say(
+            f"Data set: {len(messages):,} declarations, "
+            f"{sum(len(message.items) for message in messages):,} items"
         )
-    if "s" in arguments.parts:
-        targets += _model_part(quick)
+        profile = DataProfile.of(messages)
+        named_lists = generate_named_lists(profile)
+        criteria = generate_criteria(max(_SIZES), profile)
+        say(
+            f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
+            f"({time.perf_counter() - started:.0f} s so far)"
+        )
+        if "a" in arguments.parts:
+            targets += _engine_part(messages, criteria, named_lists, quick)
+        if any(part in arguments.parts for part in "bch"):
+            targets += _service_part(
+                messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+            )
+    if "m" in arguments.parts:
+        targets += model_part()
     say()
     say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
     for target in targets:
         say(target.line())
-
-
-def _model_part(quick: bool) -> list[Target]:
-    say()
-    say("s. Risk model cost per decision (trained on train.csv, scored on valid.csv)")
-    cost = scoring_cost(quick)
-    say(
-        f"  trained in {cost.train_seconds:.0f} s; score over {cost.declarations:,} "
-        f"declarations: p50 {cost.score_p50_ms:.3f} ms, p99 {cost.score_p99_ms:.3f} ms; "
-        f"reasons p50 {cost.reasons_p50_ms:.2f} ms, p99 {cost.reasons_p99_ms:.2f} ms"
-    )
-    target = Target("model score p99 per declaration", cost.score_p99_ms, "ms", 1, True)
-    say(target.line())
-    return [target]
 
 
 def _engine_part(
