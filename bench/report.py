@@ -37,7 +37,7 @@ class Target:
         verdict = "met" if self.met else "NOT MET"
         return (
             f"  target {self.label}: {self.value:,.2f} {self.unit} "
-            f"(target {sign} {self.limit:,.0f} {self.unit}) -> {verdict}"
+            f"(target {sign} {self.limit:,g} {self.unit}) -> {verdict}"
         )
 
 

@@ -5,7 +5,9 @@ a. engine time per declaration at 1k, 10k and 100k generated criteria over
 b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
 c. AssessDeclarations (the bulk stream) throughput, persisted;
-h. ImportHistory: the whole data set with its outcomes, one stream, persisted.
+h. ImportHistory: the whole data set with its outcomes, one stream, persisted;
+m. the risk model: trained on train.csv, precision@5/10 % and AUC on
+   valid.csv, training time and memory, artifact size, score latency.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -30,6 +32,7 @@ from declarations_dataset import read_declarations
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from history_bench import history
+from model_bench import model_part
 from report import Target, machine, say
 from service_bench import bulk, scoring_server, unary
 
@@ -76,7 +79,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abch", help="which parts to run, e.g. 'a' or 'bc' (default: abch)"
+        "--parts", default="abchm", help="which parts to run, e.g. 'a' or 'bm' (default: abchm)"
     )
     return parser.parse_args()
 
@@ -86,26 +89,29 @@ def main() -> None:
     arguments = _arguments()
     quick = arguments.quick
     started = time.perf_counter()
-    messages = list(read_declarations())
     say(f"Scoring benchmark{' (--quick)' if quick else ''}: {machine()}")
-    say(
-        f"Data set: {len(messages):,} declarations, "
-        f"{sum(len(message.items) for message in messages):,} items"
-    )
-    profile = DataProfile.of(messages)
-    named_lists = generate_named_lists(profile)
-    criteria = generate_criteria(max(_SIZES), profile)
-    say(
-        f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
-        f"({time.perf_counter() - started:.0f} s so far)"
-    )
     targets: list[Target] = []
-    if "a" in arguments.parts:
-        targets += _engine_part(messages, criteria, named_lists, quick)
-    if any(part in arguments.parts for part in "bch"):
-        targets += _service_part(
-            messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+    if set("abch") & set(arguments.parts):
+        messages = list(read_declarations())
+        say(
+            f"Data set: {len(messages):,} declarations, "
+            f"{sum(len(message.items) for message in messages):,} items"
         )
+        profile = DataProfile.of(messages)
+        named_lists = generate_named_lists(profile)
+        criteria = generate_criteria(max(_SIZES), profile)
+        say(
+            f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
+            f"({time.perf_counter() - started:.0f} s so far)"
+        )
+        if "a" in arguments.parts:
+            targets += _engine_part(messages, criteria, named_lists, quick)
+        if any(part in arguments.parts for part in "bch"):
+            targets += _service_part(
+                messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+            )
+    if "m" in arguments.parts:
+        targets += model_part()
     say()
     say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
     for target in targets:

@@ -188,3 +188,29 @@ async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
             return list((await connection.execute(text(sql), params)).all())
     finally:
         await engine.dispose()
+
+
+#: The rules of most tests, as criteria would publish them at revision 5.
+RULES = snapshot(
+    5,
+    [
+        criterion(
+            "cigarettes",
+            hs_prefix("2402"),
+            level="ENFORCEMENT",
+            priority=1,
+            instructions="Unload the container and count the cartons.",
+        ),
+        criterion(
+            "phones-from-cn",
+            all_of(hs_prefix("851713"), code_in("ITEM_ORIGIN_COUNTRY", "CN")),
+            priority=20,
+            instructions="Check the handsets against the invoice and the IMEI list.",
+        ),
+        criterion("apparel-documents", hs_prefix("61", "62"), channel="YELLOW", priority=40),
+        criterion(
+            "audit-importers", in_list("IMPORTER", "namedLists/audit-importers"), channel="BLUE"
+        ),
+    ],
+    [companies("audit-importers", "AUDIT001")],
+)

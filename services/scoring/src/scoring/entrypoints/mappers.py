@@ -179,7 +179,7 @@ def explain_response(
         if replay is not None
         else []
     )
-    return scoring_service_pb2.ExplainAssessmentResponse(
+    response = scoring_service_pb2.ExplainAssessmentResponse(
         assessment=assessment_to_proto(explanation.assessment),
         explanation=assessment_pb2.AssessmentExplanation(
             criterion_evaluations=evaluations,
@@ -195,16 +195,12 @@ def explain_response(
             steps=list(replay.steps) if replay is not None else [],
             replay_identical=explanation.replay_identical,
             replay_differences=list(explanation.differences),
-            **_replayed_risk(explanation),
         ),
     )
-
-
-def _replayed_risk(explanation: AssessmentExplanation) -> dict[str, object]:
-    risk = explanation.risk
-    if risk is None:
-        return {}
-    return {"risk_model_score": risk.score, "risk_reasons": reasons_to_proto(risk.reasons)}
+    if explanation.risk is not None:
+        response.explanation.risk_model_score = explanation.risk.score
+        response.explanation.risk_reasons.extend(reasons_to_proto(explanation.risk.reasons))
+    return response
 
 
 def simulate_command(request: scoring_service_pb2.SimulateRequest) -> Simulate:
