@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from customs.common.v1 import selectivity_pb2
+from customs.common.v1 import selection_rule_pb2, selectivity_pb2
 from customs.exam_reports.v1 import (
     exam_reports_service_pb2,
     exam_reports_service_pb2_grpc,
@@ -61,7 +61,15 @@ FULL_MEANS_DOCUMENTS = capacity_policy_pb2.CapacityPolicy(
     name=DEFAULT,
     rules=[
         capacity_policy_pb2.DowngradeRule(
-            selected_channel=RED, utilisation_percent=100, min_priority=2, downgrade_to=YELLOW
+            selected_channel=RED,
+            utilisation_percent=100,
+            min_priority=2,
+            downgrade_to=YELLOW,
+            documents_to_check=[
+                selection_rule_pb2.DocumentRequirement(
+                    document_type_code="N271", description="Packing list"
+                )
+            ],
         )
     ],
 )

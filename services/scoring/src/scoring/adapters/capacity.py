@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 import grpc
 import structlog
+from customs.common.v1 import selection_rule_pb2
 from customs.exam_reports.v1 import (
     exam_reports_service_pb2,
     exam_reports_service_pb2_grpc,
@@ -40,7 +41,7 @@ from scoring.domain.capacity import (
     DowngradeRule,
     office_day,
 )
-from scoring.domain.rules import Channel, ExaminationLevel
+from scoring.domain.rules import Channel, DocumentRequirement, ExaminationLevel
 
 _log = structlog.get_logger(__name__)
 
@@ -61,6 +62,10 @@ def policy_from_proto(message: capacity_policy_pb2.CapacityPolicy) -> CapacityPo
                 utilisation_percent=rule.utilisation_percent,
                 min_priority=rule.min_priority,
                 downgrade_to=channel_from_proto(rule.downgrade_to),
+                documents=tuple(
+                    DocumentRequirement(document.document_type_code, document.description)
+                    for document in rule.documents_to_check
+                ),
             )
             for rule in message.rules
         ),
@@ -78,6 +83,13 @@ def _policy_content(policy: CapacityPolicy) -> capacity_policy_pb2.CapacityPolic
                 utilisation_percent=rule.utilisation_percent,
                 min_priority=rule.min_priority,
                 downgrade_to=channel_to_proto(rule.downgrade_to),
+                documents_to_check=[
+                    selection_rule_pb2.DocumentRequirement(
+                        document_type_code=document.document_type_code,
+                        description=document.description,
+                    )
+                    for document in rule.documents
+                ],
             )
             for rule in policy.rules
         ],
