@@ -174,9 +174,7 @@ CASES = {
     "criteria-yellow": decided(criterion("invoices", YELLOW)),
     "random-red": decided(random_percent=100.0),
     "downgraded-criterion": at_full_capacity(decided(RED_CRITERION), FULL_MEANS_PACKING_LIST),
-    "downgraded-random": at_full_capacity(
-        decided(random_percent=100.0), FULL_MEANS_PACKING_LIST
-    ),
+    "downgraded-random": at_full_capacity(decided(random_percent=100.0), FULL_MEANS_PACKING_LIST),
     "downgraded-beside-a-yellow-criterion": at_full_capacity(
         decided(RED_CRITERION, criterion("invoices", YELLOW)), FULL_MEANS_PACKING_LIST
     ),

@@ -12,6 +12,10 @@ from customs_kit.server import Application, ServiceRegistration, run_service
 from customs_kit.settings import ServiceSettings
 from exam_reports.adapters.events import EVENT_DESTINATIONS
 from exam_reports.entrypoints.servicer import ExamReportsServicer
+from exam_reports.service_layer.capacity_feed import (
+    OfficeCapacityWatch,
+    publish_all_capacity_limits,
+)
 from exam_reports.service_layer.common import Pager
 from exam_reports.service_layer.examinations import WaitingTaskAssigner
 
@@ -33,7 +37,12 @@ async def bootstrap(settings: ServiceSettings) -> Application:
     database = Database(settings.database_url)
     peers = Peers(settings)
     relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
-    servicer = ExamReportsServicer(database, Pager(PageTokens(settings.page_token_secret)))
+    # Offices created before the capacity feed existed join it before anyone watches.
+    await publish_all_capacity_limits(database)
+    capacity_watch = OfficeCapacityWatch(database)
+    servicer = ExamReportsServicer(
+        database, Pager(PageTokens(settings.page_token_secret)), capacity_watch
+    )
     return Application(
         registrations=[
             ServiceRegistration(
@@ -42,7 +51,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
                 exam_reports_service_pb2.DESCRIPTOR.services_by_name["ExamReportsService"],
             )
         ],
-        background=[WaitingTaskAssigner(database), relay],
+        background=[WaitingTaskAssigner(database), relay, capacity_watch],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,

@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from customs.audit_referral.v1 import audit_referral_service_pb2
 from customs.audit_referral.v1 import events_pb2 as audit_events_pb2
-from customs.compliance.v1 import compliance_service_pb2
 from customs.common.v1 import selectivity_pb2
+from customs.compliance.v1 import compliance_service_pb2
 from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.exam_reports.v1 import events_pb2 as exam_events_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2, examination_pb2

@@ -193,6 +193,65 @@ class CapacityDowngrade:
     utilisation_percent: float
 
 
+#: An examination type: (channel, level); the level is NONE for YELLOW.
+ExaminationType = tuple[Channel, ExaminationLevel]
+
+
+@dataclass(frozen=True)
+class OfficeLimit:
+    """An office's time zone and daily capacity per examination type, as exam_reports has it.
+
+    A type without an entry has no capacity (unlimited for the capacity step).
+    """
+
+    office_code: str
+    time_zone: str
+    capacities: Mapping[ExaminationType, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class OfficeDayCapacity:
+    """An office's daily capacity per examination type on one day (office time zone).
+
+    ``known`` is False for an office exam_reports does not know: no capacity
+    limit applies then, and its day is the UTC day.
+    """
+
+    office_code: str
+    day: date
+    known: bool
+    capacities: Mapping[ExaminationType, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class OfficeLimits:
+    """Every office's capacity limit as of one revision of exam_reports' capacity stream.
+
+    Revision 0: nothing received yet.
+    """
+
+    revision: int = 0
+    offices: Mapping[str, OfficeLimit] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, revision: int, limits: Sequence[OfficeLimit]) -> OfficeLimits:
+        """The set of ``limits`` at ``revision``."""
+        return cls(revision, MappingProxyType({limit.office_code: limit for limit in limits}))
+
+    def changed(self, revision: int, limit: OfficeLimit) -> OfficeLimits:
+        """These limits with one office's replaced, at ``revision``."""
+        return OfficeLimits(revision, MappingProxyType({**self.offices, limit.office_code: limit}))
+
+    def on(self, office_code: str, moment: datetime) -> OfficeDayCapacity:
+        """The office's capacity on the calendar day of ``moment`` in its own time zone."""
+        limit = self.offices.get(office_code)
+        if limit is None:
+            return OfficeDayCapacity(office_code, office_day(moment, ""), known=False)
+        return OfficeDayCapacity(
+            office_code, office_day(moment, limit.time_zone), True, limit.capacities
+        )
+
+
 def office_day(moment: datetime, time_zone: str) -> date:
     """The calendar day of ``moment`` in the office's IANA zone (UTC when unknown or empty)."""
     zone: ZoneInfo | None = None

@@ -43,7 +43,12 @@ from scoring.domain.random_examinations import (
     draw_random_examinations,
     random_selections,
 )
-from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
+from scoring.service_layer.capacity import (
+    CapacityLimits,
+    CapacityStep,
+    OfficeCapacityNotLoaded,
+    replay_capacity,
+)
 from scoring.service_layer.random_rates import RandomInputs, replay_random
 from scoring.service_layer.rules import CriteriaNotLoaded, RulesHolder, journaled_rules_at
 
@@ -141,7 +146,8 @@ class Assessor:
         """
         try:
             engine = self._rules.engine()
-        except CriteriaNotLoaded as error:
+            self._capacity.offices.held()
+        except (CriteriaNotLoaded, OfficeCapacityNotLoaded) as error:
             return [error for _ in commands]
         for _ in range(2):
             try:
