@@ -37,6 +37,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, snapshot
+from sqlalchemy import make_url
 
 from customs_kit.auth import Role
 from customs_kit.settings import ServiceSettings
@@ -569,3 +570,66 @@ async def test_a_selection_near_midnight_is_counted_on_the_office_s_own_day(
     assert (after_midnight.channel, after_midnight.replay.capacity.day) == (RED, "2026-03-03")
     assert (same_day.channel, same_day.replay.capacity.day) == (YELLOW, "2026-03-03")
     assert same_day.capacity_downgrades[0].utilisation_percent == 100.0
+
+
+async def test_concurrent_transactions_overshoot_capacity_at_most_by_the_documented_bound(
+    start_scoring: StartScoring,
+    make_settings: Callable[..., ServiceSettings],
+    tmp_path: Path,
+    test_keys: SigningKeys,
+) -> None:
+    """Capacity 3, and 16 selections at once: 4 single calls and 3 bulk streams of 4.
+
+    The single calls share one transaction (group commit) and each stream
+    assesses its batch in one, so k = 4 transactions run at once. The README's
+    bound: at most k times capacity = 12 examinations kept (exactly 3 on SQLite,
+    where transactions are serialised); every other one is downgraded.
+    """
+    rmc = test_keys.metadata(Role.RMC, subject="rita")
+    system = test_keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda")
+    capacity, streams, per_stream, singles = 3, 3, 4, 4
+    async with running_exam_reports(make_settings, tmp_path) as exam_reports:
+        await create_office(exam_reports, test_keys, "40", capacity=capacity)
+        async with start_scoring(RULES, peers={"exam-reports": exam_reports.address}) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            await desk.stub.UpdateCapacityPolicy(
+                update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
+            )
+
+            async def bulk(first: int) -> list[assessment_pb2.Assessment]:
+                requests = [
+                    scoring_service_pb2.AssessDeclarationsRequest(
+                        declaration=lodgement(first + n, "440890", office="40")
+                    )
+                    for n in range(per_stream)
+                ]
+                call = desk.stub.AssessDeclarations(iter(requests), metadata=system)
+                return [response.assessment async for response in call]
+
+            results = await asyncio.gather(
+                *(bulk(100 * (stream + 1)) for stream in range(streams)),
+                *(desk.lodge(lodgement(n, "440890", office="40")) for n in range(1, singles + 1)),
+            )
+            decided = [
+                assessment
+                for result in results
+                for assessment in (result if isinstance(result, list) else [result])
+            ]
+            later = await desk.lodge(lodgement(999, "440890", office="40"))
+
+    transactions = streams + 1
+    kept = [a for a in decided if a.channel == RED]
+    downgraded = [a for a in decided if a.channel == YELLOW]
+    assert len(decided) == streams * per_stream + singles
+    assert capacity <= len(kept) <= transactions * capacity
+    assert len(kept) + len(downgraded) == len(decided)
+    assert all(a.capacity_downgrades[0].to_channel == YELLOW for a in downgraded)
+    if backend(scoring) == "sqlite":
+        assert len(kept) == capacity
+    # Once they have committed, the count holds exactly again.
+    assert later.channel == YELLOW
+
+
+def backend(service: RunningService) -> str:
+    return make_url(service.settings.database_url).get_backend_name()
