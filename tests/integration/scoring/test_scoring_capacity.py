@@ -562,14 +562,15 @@ async def test_a_selection_near_midnight_is_counted_on_the_office_s_own_day(
             def at(hour: int, minute: int) -> datetime:
                 return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
 
-            late = await desk.lodge(lodgement(1, "440890", office="50", lodged=at(14, 59)))
-            after_midnight = await desk.lodge(lodgement(2, "440890", office="50", lodged=at(15, 1)))
-            same_day = await desk.lodge(lodgement(3, "440890", office="50", lodged=at(16, 0)))
+            # The first selection at the office is already past its midnight.
+            after_midnight = await desk.lodge(lodgement(1, "440890", office="50", lodged=at(15, 1)))
+            same_day = await desk.lodge(lodgement(2, "440890", office="50", lodged=at(16, 0)))
+            late = await desk.lodge(lodgement(3, "440890", office="50", lodged=at(14, 59)))
 
-    assert (late.channel, late.replay.capacity.day) == (RED, "2026-03-02")
     assert (after_midnight.channel, after_midnight.replay.capacity.day) == (RED, "2026-03-03")
     assert (same_day.channel, same_day.replay.capacity.day) == (YELLOW, "2026-03-03")
     assert same_day.capacity_downgrades[0].utilisation_percent == 100.0
+    assert (late.channel, late.replay.capacity.day) == (RED, "2026-03-02")
 
 
 async def test_concurrent_transactions_overshoot_capacity_at_most_by_the_documented_bound(
