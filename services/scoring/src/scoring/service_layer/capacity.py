@@ -349,8 +349,8 @@ def _narrate(decision: Decision, snapshot: CapacitySnapshot) -> list[str]:
     """The capacity step in sentences."""
     if not snapshot.known:
         return [
-            f"No office capacity limit applied: the capacity of office {snapshot.office_code} "
-            f"on {snapshot.day} was not known."
+            f"No office capacity limit applied: office {snapshot.office_code} had no capacity "
+            f"known to scoring on {snapshot.day}."
         ]
     if not decision.capacity_downgrades:
         return [
