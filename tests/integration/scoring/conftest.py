@@ -47,6 +47,8 @@ def start_scoring(make_settings: Callable[..., ServiceSettings], database_url: s
         options = ScoringOptions(
             selection_seed=seed,
             watch_criteria=watch_criteria,
+            # Office capacity is followed (and waited for) only from a running exam_reports.
+            watch_office_capacity="exam-reports" in (peers or {}),
             initial_rules=initial_rules,
             watch_retry_base_seconds=0.05,
             watch_retry_cap_seconds=0.2,

@@ -45,7 +45,12 @@ from scoring.domain.random_examinations import (
 )
 from scoring.domain.rules import Channel
 from scoring.domain.training import RiskScore
-from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
+from scoring.service_layer.capacity import (
+    CapacityLimits,
+    CapacityStep,
+    OfficeCapacityNotLoaded,
+    replay_capacity,
+)
 from scoring.service_layer.random_rates import RandomInputs, replay_random
 from scoring.service_layer.risk_scoring import (
     ArtifactUnavailable,
@@ -156,7 +161,8 @@ class Assessor:
         """
         try:
             engine = self._rules.engine()
-        except CriteriaNotLoaded as error:
+            self._capacity.offices.held()
+        except (CriteriaNotLoaded, OfficeCapacityNotLoaded) as error:
             return [error for _ in commands]
         for _ in range(2):
             try:
