@@ -112,14 +112,24 @@ class OutboxEvent(_KitBase):
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        # The relay only ever scans undelivered rows; a partial index keeps that
-        # scan as small as the backlog, however many rows were delivered.
+        # The relay only ever scans rows still to deliver; a partial index keeps
+        # that scan as small as the backlog, however many rows were delivered or
+        # dead-lettered.
         Index(
             "ix_outbox_events_pending",
             "next_attempt_at",
-            postgresql_where=text("delivered_at IS NULL"),
-            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
         ),
+        # Dead letters are few among many delivered rows: listed without a scan.
+        Index(
+            "ix_outbox_events_dead_lettered",
+            "id",
+            postgresql_where=text("dead_lettered_at IS NOT NULL"),
+            sqlite_where=text("dead_lettered_at IS NOT NULL"),
+        ),
+        # A resource's delivery state is read from its rows when it is read.
+        Index("ix_outbox_events_resource", "resource"),
     )
 
     #: Insertion order, which is the delivery order.
@@ -135,6 +145,10 @@ class OutboxEvent(_KitBase):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When the receiver refused the event for good; it waits for an operator then.
+    dead_lettered_at: Mapped[datetime | None]
+    #: The resource whose change caused the event (``assessments/...``), if recorded.
+    resource: Mapped[str | None] = mapped_column(String(255))
 
 
 class InboxEvent(_KitBase):
