@@ -331,20 +331,25 @@ class OutboxRelay(StoppableLoop):
             for event in events:
                 await self._mark_failed(event, failure)
             return
+        # One span per event and attempt, whichever way it goes out.
+        spans = [self._start_span(event) for event in events]
         if destination not in self._unary_only:
             try:
-                await self._deliver_batch(channel, events, delivered)
+                await self._deliver_batch(channel, events, spans, delivered)
                 return
             except _BatchUnavailable:
                 _log.warning("outbox_batch_ingest_unavailable", destination=destination)
                 self._unary_only.add(destination)
-        await self._deliver_one_by_one(channel, events, delivered)
+        await self._deliver_one_by_one(channel, events, spans, delivered)
 
     async def _deliver_batch(
-        self, channel: grpc.aio.Channel, events: list[OutboxEvent], delivered: list[OutboxEvent]
+        self,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        spans: list[Span],
+        delivered: list[OutboxEvent],
     ) -> None:
-        """One IngestEventBatch call for ``events``, each under a span of its own."""
-        spans = [self._start_span(event) for event in events]
+        """One IngestEventBatch call for ``events``; each receiver span continues its own."""
         request = events_pb2.IngestEventBatchRequest(
             events=[
                 events_pb2.EventEnvelope(
@@ -366,8 +371,6 @@ class OutboxRelay(StoppableLoop):
             response = await call(request, metadata=self._metadata(), timeout=self._call_timeout)
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.UNIMPLEMENTED:
-                for span in spans:
-                    span.end()
                 raise _BatchUnavailable from error
             # The call as a whole failed: the events are not at fault, so none is
             # dead-lettered for it.
@@ -385,13 +388,18 @@ class OutboxRelay(StoppableLoop):
             span.end()
 
     async def _deliver_one_by_one(
-        self, channel: grpc.aio.Channel, events: list[OutboxEvent], delivered: list[OutboxEvent]
+        self,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        spans: list[Span],
+        delivered: list[OutboxEvent],
     ) -> None:
-        for index, event in enumerate(events):
+        for index, (event, span) in enumerate(zip(events, spans, strict=True)):
             if self.stopping.is_set():
+                for unsent in spans[index:]:
+                    unsent.end()
                 await self._release(events[index:])
                 return
-            span = self._start_span(event)
             with trace.use_span(span, end_on_exit=True):
                 failure = await self._call(channel, event)
                 if failure is None:
