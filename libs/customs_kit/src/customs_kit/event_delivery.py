@@ -110,7 +110,8 @@ class EventDeliveryServicer:
         carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
         with (
             _tracer.start_as_current_span(
-                envelope.method.lstrip("/"),
+                # Named as the unary call's server span would be.
+                envelope.method,
                 context=TraceContextTextMapPropagator().extract(carrier),
                 kind=SpanKind.SERVER,
                 attributes={"customs.event_id": envelope.event_id, "rpc.system": "grpc"},
