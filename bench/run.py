@@ -4,7 +4,9 @@ a. engine time per declaration at 1k, 10k and 100k generated criteria over
    the data set's declarations, beside the linear reference evaluator;
 b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
-c. AssessDeclarations (the bulk stream) throughput, persisted.
+c. AssessDeclarations (the bulk stream) throughput, persisted;
+d. delivery: seconds from assessment to examination task (scoring's outbox
+   relay to a real exam_reports) over one 2,000-declaration bulk stream.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
 from customs.scoring.v1 import declaration_pb2
 from declarations_dataset import read_declarations
+from delivery_bench import delivery
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from report import Target, machine, say
@@ -43,6 +46,8 @@ _SIZES = (1_000, 10_000, 100_000)
 _LINEAR_SAMPLES = {1_000: 2_000, 10_000: 300, 100_000: 40}
 _QUICK_DECLARATIONS = 5_000
 _SERVER_CRITERIA = 10_000
+_DELIVERY_DECLARATIONS = 2_000
+_QUICK_DELIVERY_DECLARATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abc", help="which parts to run, e.g. 'a' or 'bc' (default: abc)"
+        "--parts", default="abcd", help="which parts to run, e.g. 'a' or 'bc' (default: abcd)"
     )
     return parser.parse_args()
 
@@ -100,6 +105,10 @@ def main() -> None:
     if "b" in arguments.parts or "c" in arguments.parts:
         targets += _service_part(
             messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+        )
+    if "d" in arguments.parts:
+        targets += _delivery_part(
+            messages, criteria, named_lists, arguments.postgres or None, quick
         )
     say()
     say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
@@ -186,6 +195,31 @@ def _service_part(
                 )
                 say(targets[-1].line())
     return targets
+
+
+def _delivery_part(
+    messages: Sequence[declaration_pb2.Declaration],
+    criteria: Sequence[criterion_pb2.ActiveCriterion],
+    named_lists: Sequence[named_list_pb2.NamedList],
+    postgres: str | None,
+    quick: bool,
+) -> list[Target]:
+    rules = snapshot_messages(1, criteria[:_SERVER_CRITERIA], named_lists)
+    count = _QUICK_DELIVERY_DECLARATIONS if quick else _DELIVERY_DECLARATIONS
+    # The last declarations of the data set: parts b and c lodge the first ones.
+    declarations = list(messages[-count:])
+    say()
+    say(
+        f"d. Delivery from assessment to examination task: {count:,} declarations in one "
+        "bulk stream, scoring and exam_reports as processes"
+    )
+    latencies, database = delivery(rules, postgres, declarations)
+    say(f"  persisted in {database}; tasks not opened in time: {latencies.missing}")
+    p50, p99 = latencies.p50_s, latencies.p99_s
+    say(f"delivery events={latencies.events} p50_s={p50:.3f} p99_s={p99:.3f}")
+    target = Target("delivery p99 from assessment to task", latencies.p99_s, "s", 2, True)
+    say(target.line())
+    return [target]
 
 
 if __name__ == "__main__":
