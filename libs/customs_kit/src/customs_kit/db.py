@@ -289,11 +289,15 @@ class Database:
         return self.engine.dialect.name
 
     def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work: ``async with database.unit_of_work() as uow: ...``."""
-        # Imported here because the unit of work's stores import this module's tables.
-        from customs_kit.uow import UnitOfWork
+        """A new unit of work: ``async with database.unit_of_work() as uow: ...``.
 
-        return UnitOfWork(self)
+        A savepoint of the enclosing unit of work when there is one
+        (:func:`customs_kit.uow.enclosing`).
+        """
+        # Imported here because the unit of work's stores import this module's tables.
+        from customs_kit.uow import UnitOfWork, enclosing_unit_of_work
+
+        return UnitOfWork(self, within=enclosing_unit_of_work(self))
 
     async def dispose(self) -> None:
         """Closes every pooled connection."""
