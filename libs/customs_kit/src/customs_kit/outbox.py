@@ -200,7 +200,8 @@ class OutboxRelay(StoppableLoop):
     meanwhile go out as one batch rather than costing a claim each), when a retry falls
     due, and every ``poll_interval`` seconds for events committed by other
     processes. ``batch_size`` (at most :data:`MAX_BATCH_EVENTS`) events are
-    claimed at a time, and each destination's share of them is one call.
+    claimed at a time; each destination's share of them goes out in calls of
+    at most ``events_per_call`` events, one after the other.
     """
 
     def __init__(
@@ -218,6 +219,7 @@ class OutboxRelay(StoppableLoop):
         backoff_cap: float = 60.0,
         lease_seconds: float | None = None,
         linger: float = 0.05,
+        events_per_call: int = 100,
     ) -> None:
         super().__init__("outbox relay")
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
@@ -235,6 +237,8 @@ class OutboxRelay(StoppableLoop):
         )
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        # A busy receiver answers a call of this many events well within the timeout.
+        self._events_per_call = max(1, min(events_per_call, batch_size))
         self._call_timeout = call_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -322,15 +326,27 @@ class OutboxRelay(StoppableLoop):
         self, destination: str, events: list[OutboxEvent], delivered: list[OutboxEvent]
     ) -> None:
         """Delivers one destination's events, adding the successes to ``delivered``."""
-        if self.stopping.is_set():
-            await self._release(events)
-            return
         channel = self._channels.get(destination)
         if channel is None:
             failure = _Failure(True, f"no channel for destination {destination!r}")
             for event in events:
                 await self._mark_failed(event, failure)
             return
+        for start in range(0, len(events), self._events_per_call):
+            if self.stopping.is_set():
+                await self._release(events[start:])
+                return
+            await self._deliver_call(
+                destination, channel, events[start : start + self._events_per_call], delivered
+            )
+
+    async def _deliver_call(
+        self,
+        destination: str,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        delivered: list[OutboxEvent],
+    ) -> None:
         # One span per event and attempt, whichever way it goes out.
         spans = [self._start_span(event) for event in events]
         if destination not in self._unary_only:
