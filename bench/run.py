@@ -7,7 +7,9 @@ b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
 c. AssessDeclarations (the bulk stream) throughput, persisted;
 h. ImportHistory: the whole data set with its outcomes, one stream, persisted;
 m. the risk model: trained on train.csv, precision@5/10 % and AUC on
-   valid.csv, training time and memory, artifact size, score latency.
+   valid.csv, training time and memory, artifact size, score latency;
+d. delivery: seconds from assessment to examination task (scoring's outbox
+   relay to a real exam_reports) over one 2,000-declaration bulk stream.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
 from customs.scoring.v1 import declaration_pb2
 from declarations_dataset import read_declarations
+from delivery_bench import delivery
 from engine_bench import measure, print_figures
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from history_bench import history
@@ -48,6 +51,8 @@ _SIZES = (1_000, 10_000, 100_000)
 _LINEAR_SAMPLES = {1_000: 2_000, 10_000: 300, 100_000: 40}
 _QUICK_DECLARATIONS = 5_000
 _SERVER_CRITERIA = 10_000
+_DELIVERY_DECLARATIONS = 2_000
+_QUICK_DELIVERY_DECLARATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abchm", help="which parts to run, e.g. 'a' or 'bm' (default: abchm)"
+        "--parts", default="abcdhm", help="which parts to run, e.g. 'a' or 'bm' (default: abcdhm)"
     )
     return parser.parse_args()
 
@@ -91,7 +96,7 @@ def main() -> None:
     started = time.perf_counter()
     say(f"Scoring benchmark{' (--quick)' if quick else ''}: {machine()}")
     targets: list[Target] = []
-    if set("abch") & set(arguments.parts):
+    if set("abcdh") & set(arguments.parts):
         messages = list(read_declarations())
         say(
             f"Data set: {len(messages):,} declarations, "
@@ -109,6 +114,10 @@ def main() -> None:
         if any(part in arguments.parts for part in "bch"):
             targets += _service_part(
                 messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+            )
+        if "d" in arguments.parts:
+            targets += _delivery_part(
+                messages, criteria, named_lists, arguments.postgres or None, quick
             )
     if "m" in arguments.parts:
         targets += model_part()
@@ -210,6 +219,31 @@ def _service_part(
             )
             say(targets[-1].line())
     return targets
+
+
+def _delivery_part(
+    messages: Sequence[declaration_pb2.Declaration],
+    criteria: Sequence[criterion_pb2.ActiveCriterion],
+    named_lists: Sequence[named_list_pb2.NamedList],
+    postgres: str | None,
+    quick: bool,
+) -> list[Target]:
+    rules = snapshot_messages(1, criteria[:_SERVER_CRITERIA], named_lists)
+    count = _QUICK_DELIVERY_DECLARATIONS if quick else _DELIVERY_DECLARATIONS
+    # The last declarations of the data set: parts b and c lodge the first ones.
+    declarations = list(messages[-count:])
+    say()
+    say(
+        f"d. Delivery from assessment to examination task: {count:,} declarations in one "
+        "bulk stream, scoring and exam_reports as processes"
+    )
+    latencies, database = delivery(rules, postgres, declarations)
+    say(f"  persisted in {database}; tasks not opened in time: {latencies.missing}")
+    p50, p99 = latencies.p50_s, latencies.p99_s
+    say(f"delivery events={latencies.events} p50_s={p50:.3f} p99_s={p99:.3f}")
+    target = Target("delivery p99 from assessment to task", latencies.p99_s, "s", 2, True)
+    say(target.line())
+    return [target]
 
 
 if __name__ == "__main__":

@@ -112,14 +112,24 @@ class OutboxEvent(_KitBase):
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        # The relay only ever scans undelivered rows; a partial index keeps that
-        # scan as small as the backlog, however many rows were delivered.
+        # The relay only ever scans rows still to deliver; a partial index keeps
+        # that scan as small as the backlog, however many rows were delivered or
+        # dead-lettered.
         Index(
             "ix_outbox_events_pending",
             "next_attempt_at",
-            postgresql_where=text("delivered_at IS NULL"),
-            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
         ),
+        # Dead letters are few among many delivered rows: listed without a scan.
+        Index(
+            "ix_outbox_events_dead_lettered",
+            "id",
+            postgresql_where=text("dead_lettered_at IS NOT NULL"),
+            sqlite_where=text("dead_lettered_at IS NOT NULL"),
+        ),
+        # A resource's delivery state is read from its rows when it is read.
+        Index("ix_outbox_events_resource", "resource"),
     )
 
     #: Insertion order, which is the delivery order.
@@ -135,6 +145,10 @@ class OutboxEvent(_KitBase):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When the receiver refused the event for good; it waits for an operator then.
+    dead_lettered_at: Mapped[datetime | None]
+    #: The resource whose change caused the event (``assessments/...``), if recorded.
+    resource: Mapped[str | None] = mapped_column(String(255))
 
 
 class InboxEvent(_KitBase):
@@ -275,11 +289,15 @@ class Database:
         return self.engine.dialect.name
 
     def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work: ``async with database.unit_of_work() as uow: ...``."""
-        # Imported here because the unit of work's stores import this module's tables.
-        from customs_kit.uow import UnitOfWork
+        """A new unit of work: ``async with database.unit_of_work() as uow: ...``.
 
-        return UnitOfWork(self)
+        A savepoint of the enclosing unit of work when there is one
+        (:func:`customs_kit.uow.enclosing`).
+        """
+        # Imported here because the unit of work's stores import this module's tables.
+        from customs_kit.uow import UnitOfWork, enclosing_unit_of_work
+
+        return UnitOfWork(self, within=enclosing_unit_of_work(self))
 
     async def dispose(self) -> None:
         """Closes every pooled connection."""

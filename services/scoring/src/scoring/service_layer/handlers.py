@@ -13,6 +13,7 @@ from opentelemetry import metrics, trace
 
 from customs_kit.batching import GroupCommit, Submission
 from customs_kit.db import Database, utcnow
+from customs_kit.dead_letters import DeliveryState, delivery_states
 from customs_kit.errors import (
     AlreadyExists,
     DomainError,
@@ -276,7 +277,14 @@ def _in_context(
 
 def _add_events(uow: UnitOfWork, assessment: Assessment) -> None:
     for event in assessment_events(assessment):
-        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+        # Recorded with the assessment's name: its delivery state is read from them.
+        uow.outbox.add(
+            event.destination,
+            event.method,
+            event.payload,
+            event.event_id,
+            resource=assessment.name,
+        )
 
 
 def _new_assessment(
@@ -364,6 +372,58 @@ async def get_assessment(assessment_id: str, *, database: Database) -> Assessmen
     if assessment is None:
         raise NotFound(_ASSESSMENT, f"assessments/{assessment_id}")
     return assessment
+
+
+async def get_assessment_delivery(
+    assessment_id: str, *, database: Database
+) -> tuple[Assessment, DeliveryState]:
+    """The stored assessment and where the events it caused stand; raises ``NotFound``."""
+    async with database.unit_of_work() as uow:
+        assessment = await AssessmentRepository(uow.session).get(assessment_id)
+        if assessment is None:
+            raise NotFound(_ASSESSMENT, f"assessments/{assessment_id}")
+        states = await delivery_states(uow.session, [assessment.name])
+    return assessment, states[assessment.name]
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """The revisions of the inputs this process applies to the decisions it takes now."""
+
+    criteria_revision: int
+    named_lists_revision: int
+    trader_profiles_revision: int
+    random_examination_rates_revision: int
+    capacity_policies_revision: int
+    capacity_revision: int
+    #: ``riskModels/{version}`` scoring scores with; "" when no model is active.
+    risk_model_version: str
+    engine_version: str
+    seed_id: str
+
+
+def serving_state(
+    rules: RulesHolder,
+    random: RandomInputs,
+    capacity: CapacityLimits,
+    seed: SelectionSeed,
+    risk_models: RiskModelHolder,
+) -> ServingState:
+    """What a decision taken now would record in its replay record (0 before any input)."""
+    snapshot = rules.snapshot
+    revision = 0 if snapshot is None else snapshot.revision
+    serving = risk_models.current
+    return ServingState(
+        criteria_revision=revision,
+        named_lists_revision=revision,
+        trader_profiles_revision=random.traders.current.revision,
+        random_examination_rates_revision=random.rates.current.revision,
+        capacity_policies_revision=capacity.policies.current.revision,
+        capacity_revision=capacity.offices.held().revision,
+        risk_model_version="" if serving is None else serving.name,
+        engine_version=ENGINE_VERSION,
+        seed_id=seed.seed_id,
+    )
 
 
 @dataclass(frozen=True)
