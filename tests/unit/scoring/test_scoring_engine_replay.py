@@ -21,7 +21,11 @@ from customs.criteria.v1 import criterion_pb2, named_list_pb2
 from google.protobuf import json_format
 from scoring_builders import SEED
 
-from scoring.adapters.codec import assessment_from_record, criterion_from_proto, named_list_from_proto
+from scoring.adapters.codec import (
+    assessment_from_record,
+    criterion_from_proto,
+    named_list_from_proto,
+)
 from scoring.domain.assessment import ENGINE_VERSION, Assessment, decision_differences
 from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import evaluate
