@@ -65,6 +65,7 @@ from scoring.domain.rules import (
     NumericElement,
     NumericRange,
     Predicate,
+    RiskModelScore,
     SelectionRule,
     Treatment,
     UnitValue,
@@ -276,6 +277,12 @@ def predicate_from_proto(message: selection_rule_pb2.Predicate) -> Predicate:
         case "codes_equal":
             equal = message.codes_equal
             return CodesEqual(_code_element(equal.first), _code_element(equal.second))
+        case "risk_model_score":
+            score = message.risk_model_score
+            return RiskModelScore(
+                minimum=score.min if score.HasField("min") else None,
+                maximum=score.max if score.HasField("max") else None,
+            )
     raise UnusableRule(f"unknown predicate {message.WhichOneof('test')!r}")
 
 

@@ -300,7 +300,12 @@ def _new_assessment(
     snapshot = engine.snapshot
     rates, traders = random.rates.current, random.traders.current
     approved = traders.is_approved(declaration.importer.id)
-    decision = engine.assess(declaration, seed, importer_approved=approved)
+    decision = engine.assess(
+        declaration,
+        seed,
+        importer_approved=approved,
+        risk_score=risk.score if risk is not None else None,
+    )
     return Assessment(
         assessment_id=str(uuid.uuid4()),
         declaration=declaration,
@@ -562,6 +567,8 @@ async def explain_assessment(
         seed,
         importer_approved=assessment.decision.importer_approved_trader,
         explain=True,
+        # The score the decision recorded, so a criterion on the score replays as decided.
+        risk_score=assessment.risk.score if assessment.risk is not None else None,
     )
     random_replay = await replay_random(database, assessment, replay, seed)
     replay = await replay_capacity(
