@@ -26,9 +26,11 @@ from grpc_reflection.v1alpha import reflection
 from customs_kit.auth import TokenVerifier, allowed_roles
 from customs_kit.interceptors import (
     CallGuardInterceptor,
+    CallShapeInterceptor,
     MethodPolicy,
     answers_invalid_messages_itself,
 )
+from customs_kit.limits import Admission
 from customs_kit.logging import configure_logging
 from customs_kit.retention import RetentionPruner
 from customs_kit.settings import ServiceSettings, SettingsError
@@ -122,13 +124,16 @@ class GrpcServer:
         self._settings = settings
         self._application = application
         self._health = health.aio.HealthServicer()
+        error_domain = f"{settings.service_name}.customs"
         self._server = grpc.aio.server(
             interceptors=[
+                CallShapeInterceptor(error_domain),
                 *server_interceptors(),
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
                     method_policies(application.registrations),
-                    error_domain=f"{settings.service_name}.customs",
+                    error_domain=error_domain,
+                    admission=Admission(settings.call_limits),
                 ),
             ],
             options=[("grpc.so_reuseport", 0)],

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from customs_kit.limits import CallLimits
+
 #: Peer services a process may call, by Kubernetes name, with the variable that holds
 #: each address (``host:port``).
 PEER_ADDRESS_VARIABLES: Mapping[str, str] = {
@@ -52,6 +54,8 @@ class ServiceSettings:
     outbox_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
     #: How long a stored response answers a retry under the same ``request_id``.
     idempotency_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
+    #: How many calls and streams are served at once (``MAX_CALLS``, ``MAX_STREAMS``...).
+    call_limits: CallLimits = field(default_factory=CallLimits)
 
     @classmethod
     def from_env(
@@ -107,6 +111,21 @@ class ServiceSettings:
         grace = number("SHUTDOWN_GRACE_SECONDS", 10.0)
         outbox_retention = retention("OUTBOX_RETENTION_DAYS")
         idempotency_retention = retention("IDEMPOTENCY_RETENTION_DAYS")
+
+        def limit(variable: str, default: int) -> int:
+            value = number(variable, default)
+            if not (value >= 1 and value == int(value)):
+                problems.append(f"{variable} must be a whole number of at least 1, got {value!r}")
+                return default
+            return int(value)
+
+        defaults = CallLimits()
+        call_limits = CallLimits(
+            calls=limit("MAX_CALLS", defaults.calls),
+            calls_per_caller=limit("MAX_CALLS_PER_CALLER", defaults.calls_per_caller),
+            streams=limit("MAX_STREAMS", defaults.streams),
+            streams_per_caller=limit("MAX_STREAMS_PER_CALLER", defaults.streams_per_caller),
+        )
         package = service_name.replace("-", "_")
         migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
         if migrate not in ("true", "false"):
@@ -132,6 +151,7 @@ class ServiceSettings:
             shutdown_grace_seconds=grace,
             outbox_retention=outbox_retention,
             idempotency_retention=idempotency_retention,
+            call_limits=call_limits,
         )
 
     def peer_address(self, peer: str) -> str:

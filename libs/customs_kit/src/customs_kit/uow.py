@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 class UnitOfWork:
     """``async with database.unit_of_work() as uow: ...; await uow.commit()``."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, read_only: bool = False) -> None:
         self.database = database
-        self.session: AsyncSession = database.session_factory()
+        self.read_only = read_only
+        factory = database.read_session_factory if read_only else database.session_factory
+        self.session: AsyncSession = factory()
         self.outbox = OutboxWriter(self.session)
         self.inbox = Inbox(self.session)
         self.idempotency = IdempotencyKeys(self.session)
@@ -48,6 +50,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commits, then wakes the outbox relay and change watchers of this process."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self.outbox.write()
         await self.session.commit()
         if self.outbox.take_added():
