@@ -16,6 +16,8 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from customs_kit.auth import Role, allow, current_principal, generate_key_pair, mint_token
 from customs_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
@@ -26,6 +28,21 @@ from customs_kit.testing.services import RunningService, SigningKeys, running_se
 
 #: The generated probe_pb2 and probe_pb2_grpc modules.
 Probe = tuple[ModuleType, ModuleType]
+
+
+async def _query_once(url: str, *, hold: int) -> None:
+    """Queries a real database through a one-connection pool, ``hold`` connections taken."""
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    try:
+        held = [await engine.connect() for _ in range(hold)]
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            for connection in held:
+                await connection.close()
+    finally:
+        await engine.dispose()
 
 
 def probe_application(probe: Probe) -> Callable[..., Any]:
@@ -47,6 +64,11 @@ def probe_application(probe: Probe) -> Callable[..., Any]:
                     "only a submitted criterion can be approved",
                     [PreconditionViolation("STATE", "criteria/42", "state is DRAFT")],
                 )
+            if request.kind == "database_lost":
+                # Nothing listens on the discard port: the connection is refused.
+                await _query_once("postgresql+psycopg://nobody@127.0.0.1:9/gone", hold=0)
+            if request.kind == "pool_exhausted":
+                await _query_once(request.database_url, hold=1)
             raise RuntimeError("database password is hunter2")
 
         @allow(Role.ANALYST)
@@ -528,3 +550,27 @@ async def test_open_streams_are_limited_per_caller(
     again = stub.Count(request, metadata=test_keys.metadata(Role.ANALYST, subject="ana"))
     assert (await again.read()).text == "1"
     again.cancel()
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("database_lost", "DATABASE_UNAVAILABLE"), ("pool_exhausted", "DATABASE_BUSY")],
+)
+async def test_a_database_that_cannot_answer_is_unavailable_with_retry_info(
+    probe_service: RunningService,
+    probe_modules: Probe,
+    test_keys: SigningKeys,
+    sqlite_url: str,
+    kind: str,
+    reason: str,
+) -> None:
+    pb2, pb2_grpc = probe_modules
+    stub = pb2_grpc.ProbeServiceStub(probe_service.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Fail(
+            pb2.FailRequest(kind=kind, database_url=sqlite_url),
+            metadata=test_keys.metadata(Role.ANALYST),
+        )
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert details(raised.value)["ErrorInfo"].reason == reason
+    assert _retry_delay(raised.value) > 0

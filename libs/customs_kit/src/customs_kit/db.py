@@ -157,12 +157,16 @@ class InboxEvent(_KitBase):
 
 
 class IdempotencyKey(_KitBase):
-    """The stored response of a request carrying a ``request_id``."""
+    """The stored response of a request carrying a ``request_id``, per caller and method."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (PrimaryKeyConstraint("method", "request_id", name="pk_idempotency_keys"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("method", "caller", "request_id", name="pk_idempotency_keys"),
+    )
 
     method: Mapped[str] = mapped_column(String(255))
+    #: The subject of the caller's token: another caller's id is another key.
+    caller: Mapped[str] = mapped_column(String(255))
     request_id: Mapped[str] = mapped_column(String(128))
     #: Hex SHA-256 of the request's deterministic serialization.
     fingerprint: Mapped[str] = mapped_column(String(64))
