@@ -18,6 +18,7 @@ import secrets
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,44 +42,57 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _probe_health(address: str, done: threading.Event, latencies: list[float]) -> None:
+    # A thread and a channel of its own: the burst's event loop must not delay the probe.
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while not done.is_set():
+            started = time.monotonic()
+            try:
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+                latencies.append(time.monotonic() - started)
+            except grpc.RpcError:
+                latencies.append(float("inf"))
+            done.wait(0.1)
+
+
 async def _burst(address: str, private_pem: bytes) -> tuple[collections.Counter[str], float, int]:
     tokens = [
         mint_token(private_pem, subject=f"analyst-{n}", roles=[Role.ANALYST])
         for n in range(CALLERS)
     ]
-    done = asyncio.Event()
+    done = threading.Event()
+    details: dict[str, str] = {}
     health_latencies: list[float] = []
-
-    async def probe_health() -> None:
-        async with grpc.aio.insecure_channel(address) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            while not done.is_set():
-                started = time.monotonic()
-                try:
-                    await stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
-                    health_latencies.append(time.monotonic() - started)
-                except grpc.aio.AioRpcError:
-                    health_latencies.append(float("inf"))
-                await asyncio.sleep(0.1)
+    prober = threading.Thread(target=_probe_health, args=(address, done, health_latencies))
 
     async def call(stub: criteria_service_pb2_grpc.CriteriaServiceStub, n: int) -> str:
-        token = tokens[n % CALLERS]
         try:
             await stub.ListCriteria(
                 criteria_service_pb2.ListCriteriaRequest(page_size=50),
-                metadata=(("authorization", f"Bearer {token}"),),
+                metadata=(("authorization", f"Bearer {tokens[n % CALLERS]}"),),
                 timeout=120,
             )
         except grpc.aio.AioRpcError as error:
+            details[error.code().name] = error.details() or ""
             return error.code().name
         return "OK"
 
-    health = asyncio.create_task(probe_health())
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = criteria_service_pb2_grpc.CriteriaServiceStub(channel)
-        codes = collections.Counter(await asyncio.gather(*(call(stub, n) for n in range(CALLS))))
-    done.set()
-    await health
+    prober.start()
+    # One connection per caller, as separate clients would have.
+    channels = [grpc.aio.insecure_channel(address) for _ in range(CALLERS)]
+    try:
+        stubs = [criteria_service_pb2_grpc.CriteriaServiceStub(c) for c in channels]
+        codes = collections.Counter(
+            await asyncio.gather(*(call(stubs[n % CALLERS], n) for n in range(CALLS)))
+        )
+    finally:
+        for channel in channels:
+            await channel.close()
+        done.set()
+        prober.join()
+    for code, detail in details.items():
+        print(f"  e.g. {code}: {detail}")
     return codes, max(health_latencies, default=0.0), len(health_latencies)
 
 
