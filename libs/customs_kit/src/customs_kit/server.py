@@ -84,6 +84,12 @@ class Application:
     database: Database | None = None
 
 
+def _streams_per_connection(settings: ServiceSettings) -> int:
+    # One connection carries at most what one caller may have open at once.
+    limits = settings.call_limits
+    return limits.calls_per_caller + limits.streams_per_caller
+
+
 def method_policies(registrations: Sequence[ServiceRegistration]) -> dict[str, MethodPolicy]:
     """Who may call each RPC, read from the ``allow`` declarations on the servicers.
 
@@ -136,7 +142,14 @@ class GrpcServer:
                     admission=Admission(settings.call_limits),
                 ),
             ],
-            options=[("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # Beyond this many streams on one connection the client is refused
+                # at once (REFUSED_STREAM: UNAVAILABLE, safe to retry). Unbounded,
+                # a flood queued in grpc until grpc cancelled the calls it could
+                # not take in time (CANCELLED, which clients must not retry).
+                ("grpc.max_concurrent_streams", _streams_per_connection(settings)),
+            ],
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None
