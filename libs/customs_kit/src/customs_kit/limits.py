@@ -32,6 +32,9 @@ class CallLimits:
     streams: int = 1_024
     #: ... by one caller.
     streams_per_caller: int = 256
+    #: Calls and streams of any kind in progress on one client connection (HTTP/2
+    #: streams); grpc refuses more with REFUSED_STREAM before the guard sees them.
+    streams_per_connection: int = 384
     #: The delay a refused caller is told to wait before retrying.
     retry_after_seconds: float = 0.5
 

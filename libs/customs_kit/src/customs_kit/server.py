@@ -84,12 +84,6 @@ class Application:
     database: Database | None = None
 
 
-def _streams_per_connection(settings: ServiceSettings) -> int:
-    # One connection carries at most what one caller may have open at once.
-    limits = settings.call_limits
-    return limits.calls_per_caller + limits.streams_per_caller
-
-
 def method_policies(registrations: Sequence[ServiceRegistration]) -> dict[str, MethodPolicy]:
     """Who may call each RPC, read from the ``allow`` declarations on the servicers.
 
@@ -148,7 +142,7 @@ class GrpcServer:
                 # at once (REFUSED_STREAM: UNAVAILABLE, safe to retry). Unbounded,
                 # a flood queued in grpc until grpc cancelled the calls it could
                 # not take in time (CANCELLED, which clients must not retry).
-                ("grpc.max_concurrent_streams", _streams_per_connection(settings)),
+                ("grpc.max_concurrent_streams", settings.call_limits.streams_per_connection),
             ],
         )
         self.port = 0

@@ -125,6 +125,9 @@ class ServiceSettings:
             calls_per_caller=limit("MAX_CALLS_PER_CALLER", defaults.calls_per_caller),
             streams=limit("MAX_STREAMS", defaults.streams),
             streams_per_caller=limit("MAX_STREAMS_PER_CALLER", defaults.streams_per_caller),
+            streams_per_connection=limit(
+                "MAX_STREAMS_PER_CONNECTION", defaults.streams_per_connection
+            ),
         )
         package = service_name.replace("-", "_")
         migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
