@@ -497,7 +497,7 @@ async def test_calls_over_the_limits_are_refused_with_retry_info_and_health_stay
 ) -> None:
     pb2, pb2_grpc = probe_modules
     stub = pb2_grpc.ProbeServiceStub(limited_probe.channel)
-    slow = pb2.EchoRequest(text="slow", delay_ms=500)
+    slow = pb2.EchoRequest(text="slow", delay_ms=1500)
 
     retry_delays: list[float] = []
 
@@ -510,8 +510,10 @@ async def test_calls_over_the_limits_are_refused_with_retry_info_and_health_stay
             return error.code()
         return grpc.StatusCode.OK
 
-    # Ana sends 4 at once (2 admitted: her limit), Bob 2 (1 admitted: the total is 3).
+    # Ana sends 4 at once (2 admitted: her limit), then, while hers are in
+    # progress, Bob 2 (1 admitted: the total is 3).
     calls = [asyncio.ensure_future(outcome("ana")) for _ in range(4)]
+    await asyncio.sleep(0.4)
     calls += [asyncio.ensure_future(outcome("bob")) for _ in range(2)]
     await asyncio.sleep(0.2)
     health = health_pb2_grpc.HealthStub(limited_probe.channel)
