@@ -143,13 +143,17 @@ class RetentionPruner(StoppableLoop):
 
     def _idempotency_keys(self, created_before: datetime) -> Delete:
         chosen = self._batch(
-            select(IdempotencyKey.method, IdempotencyKey.request_id).where(
+            select(IdempotencyKey.method, IdempotencyKey.caller, IdempotencyKey.request_id).where(
                 IdempotencyKey.created_at < created_before
             )
         )
         return (
             delete(IdempotencyKey)
-            .where(tuple_(IdempotencyKey.method, IdempotencyKey.request_id).in_(chosen))
+            .where(
+                tuple_(IdempotencyKey.method, IdempotencyKey.caller, IdempotencyKey.request_id).in_(
+                    chosen
+                )
+            )
             .execution_options(synchronize_session=False)
         )
 

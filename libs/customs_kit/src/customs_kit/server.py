@@ -34,9 +34,11 @@ from customs_kit.event_delivery import DESCRIPTOR as EVENT_DELIVERY
 from customs_kit.event_delivery import EventDeliveryServicer, ingest_targets
 from customs_kit.interceptors import (
     CallGuardInterceptor,
+    CallShapeInterceptor,
     MethodPolicy,
     answers_invalid_messages_itself,
 )
+from customs_kit.limits import Admission
 from customs_kit.logging import configure_logging
 from customs_kit.metrics import RpcMetricsInterceptor, configure_metrics
 from customs_kit.outbox_metrics import OutboxBacklogMonitor
@@ -134,17 +136,28 @@ class GrpcServer:
         self._application = application
         self._registrations = _with_kit_services(settings, application)
         self._health = health.aio.HealthServicer()
+        error_domain = f"{settings.service_name}.customs"
         self._server = grpc.aio.server(
             interceptors=[
+                CallShapeInterceptor(error_domain),
                 RpcMetricsInterceptor(),
                 *server_interceptors(),
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
                     method_policies(self._registrations),
-                    error_domain=f"{settings.service_name}.customs",
+                    error_domain=error_domain,
+                    admission=Admission(settings.call_limits),
                 ),
             ],
-            options=[("grpc.so_reuseport", 0), *settings.keepalive.server_options()],
+            options=[
+                ("grpc.so_reuseport", 0),
+                *settings.keepalive.server_options(),
+                # Beyond this many streams on one connection the client is refused
+                # at once (REFUSED_STREAM: UNAVAILABLE, safe to retry). Unbounded,
+                # a flood queued in grpc until grpc cancelled the calls it could
+                # not take in time (CANCELLED, which clients must not retry).
+                ("grpc.max_concurrent_streams", settings.call_limits.streams_per_connection),
+            ],
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None

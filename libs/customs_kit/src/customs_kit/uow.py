@@ -39,15 +39,22 @@ _enclosing: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
 class UnitOfWork:
     """``async with database.unit_of_work() as uow: ...; await uow.commit()``.
 
-    ``within`` makes it a savepoint of that (enclosing) unit of work.
+    ``within`` makes it a savepoint of that (enclosing) unit of work;
+    ``read_only`` reads on a session of its own (on SQLite without the write
+    lock) and never joins an enclosing transaction.
     """
 
-    def __init__(self, database: Database, *, within: UnitOfWork | None = None) -> None:
+    def __init__(
+        self, database: Database, *, within: UnitOfWork | None = None, read_only: bool = False
+    ) -> None:
         self.database = database
-        self._within = within
-        self.session: AsyncSession = (
-            within.session if within is not None else database.session_factory()
-        )
+        self.read_only = read_only
+        self._within = None if read_only else within
+        if self._within is not None:
+            self.session: AsyncSession = self._within.session
+        else:
+            factory = database.read_session_factory if read_only else database.session_factory
+            self.session = factory()
         self._savepoint: AsyncSessionTransaction | None = None
         self.outbox = OutboxWriter(self.session)
         self.inbox = Inbox(self.session)
@@ -76,6 +83,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commits, then wakes the outbox relay and change watchers of this process."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self.outbox.write()
         if self._within is not None:
             assert self._savepoint is not None, "a nested unit of work is used in its block"

@@ -112,7 +112,7 @@ async def cancel_intervention(
 
 async def get_intervention(database: Database, intervention_id: str) -> ComplianceIntervention:
     """One intervention; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await InterventionRepository(uow.session).get(intervention_id)
     if found is None:
         raise NotFound(INTERVENTION, intervention_name(intervention_id))
@@ -134,7 +134,7 @@ async def list_interventions(
         page_size,
         page_token,
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await InterventionRepository(uow.session).find(
             where, time_position(request.after), request.size + 1
         )
