@@ -12,10 +12,12 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def assert_drawn(paths: tuple[Path, Path], *texts: str) -> None:
     png, svg = paths
-    assert png.suffix == ".png" and png.read_bytes().startswith(_PNG_SIGNATURE)
+    assert png.suffix == ".png"
+    assert png.read_bytes().startswith(_PNG_SIGNATURE)
     assert png.stat().st_size > 5_000, "an empty canvas"
     picture = svg.read_text()
-    assert picture.lstrip().startswith("<?xml") and "<svg" in picture
+    assert picture.lstrip().startswith("<?xml")
+    assert "<svg" in picture
     for text in texts:
         assert text in picture, text
 
