@@ -107,7 +107,7 @@ def _run(label: str, database_urls: dict[str, str] | None) -> bool:
         credentials = Credentials(
             data_dir / "public.pem", data_dir / "service.token", secrets.token_hex(32)
         )
-        services = [Service(s.package, _free_port()) for s in SERVICES]
+        services = [Service(s.package, _free_port(), _free_port()) for s in SERVICES]
         platform = start_platform(
             host="127.0.0.1",
             services=services,

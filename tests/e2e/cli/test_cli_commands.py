@@ -363,7 +363,8 @@ def test_random_rates_and_capacity_policies_are_set_and_listed(
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         "rules: [{selected_channel: RED, utilisation_percent: 90, min_priority: 50,"
-        " downgrade_to: YELLOW}]\ndowngrade_random_examinations: true\n"
+        " downgrade_to: YELLOW, documents_to_check: [{document_type_code: N380,"
+        " description: Commercial invoice}]}]\ndowngrade_random_examinations: true\n"
     )
 
     set_rate = customs(platform, rmc, "rates", "set", str(rate), "--reason", "pilot")

@@ -76,7 +76,7 @@ def own_platform(
             try:
                 running = start_platform(
                     host="127.0.0.1",
-                    services=[Service(s.package, _free_port()) for s in SERVICES],
+                    services=[Service(s.package, _free_port(), _free_port()) for s in SERVICES],
                     credentials=credentials,
                     data_dir=data_dir,
                     startup_timeout=90,

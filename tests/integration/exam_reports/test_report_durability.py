@@ -39,6 +39,7 @@ def _environment(database_url: str, keys: SigningKeys, tmp_path: Path) -> dict[s
         "CRITERIA_ADDR": "127.0.0.1:9",
         "COMPLIANCE_ADDR": "127.0.0.1:9",
         "AUDIT_REFERRAL_ADDR": "127.0.0.1:9",
+        "SCORING_ADDR": "127.0.0.1:9",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -45,6 +45,9 @@ async def test_an_assessment_reads_back_as_decided(stub: Stub, test_keys: Signin
         metadata=test_keys.metadata(Role.SERVICE),
     )
 
+    # Read back, the assessment also says where its events stand.
+    assert full.assessment.delivery_state != assessment_pb2.DELIVERY_STATE_UNSPECIFIED
+    full.assessment.ClearField("delivery_state")
     assert full.assessment == decided
     assert list(basic.assessment.declaration.items) == []
     assert basic.assessment.etag == decided.etag

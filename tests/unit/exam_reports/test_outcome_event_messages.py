@@ -9,6 +9,7 @@ import pytest
 from customs.audit_referral.v1 import audit_referral_service_pb2
 from customs.compliance.v1 import compliance_service_pb2
 from customs.criteria.v1 import criteria_service_pb2
+from customs.scoring.v1 import scoring_service_pb2
 from google.protobuf.message import Message
 from review_builders import ANNA, CLEAN, FINDING, NOW, SAM, examination, submitted
 
@@ -25,6 +26,7 @@ _REQUESTS: dict[str, type[Message]] = {
     "criteria": criteria_service_pb2.IngestExaminationOutcomeEventRequest,
     "compliance": compliance_service_pb2.IngestExaminationOutcomeEventRequest,
     "audit-referral": audit_referral_service_pb2.IngestExaminationFindingEventRequest,
+    "scoring": scoring_service_pb2.IngestExaminationOutcomeEventRequest,
 }
 
 
@@ -76,13 +78,14 @@ def test_a_finding_with_a_penalty_goes_to_all_three_with_the_same_facts() -> Non
     assert (discrepancy.found_value.units, discrepancy.found_value.nanos) == (31_000, 500_000_000)
     assert finding.discrepancies[0].description == "Undervalued handsets"
     assert list(finding.matched_criteria) == ["criteria/cigarettes-2402"]
-    assert len({event.event_id for event in outcome_events(report, examination())}) == 3
+    # criteria, compliance, audit_referral and scoring (which learns from outcomes).
+    assert len({event.event_id for event in outcome_events(report, examination())}) == 4
 
 
 def test_a_random_examination_is_flagged_as_such_and_nothing_is_referred() -> None:
     received = _received(outcome_events(_approved(CLEAN), examination(random=True, criteria=())))
 
-    assert set(received) == {"criteria", "compliance"}
+    assert set(received) == {"criteria", "compliance", "scoring"}
     assert received["compliance"].examination_outcome.random_selection  # type: ignore[attr-defined]
     assert received["criteria"].outcome.randomly_selected  # type: ignore[attr-defined]
 

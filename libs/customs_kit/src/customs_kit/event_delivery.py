@@ -36,6 +36,7 @@ from customs_kit.auth import Role, allow, allowed_roles, authorize, current_prin
 from customs_kit.dead_letters import DeadLetter, list_dead_letters, retry_dead_letters
 from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
 from customs_kit.interceptors import violations_of
+from customs_kit.outbox import is_event_ingest
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import enclosing
 
@@ -70,7 +71,7 @@ def ingest_targets(
     targets: dict[str, _Target] = {}
     for servicer, descriptor in services:
         for method in descriptor.methods:
-            if not (method.name.startswith("Ingest") and method.name.endswith("Event")):
+            if not is_event_ingest(method.name):
                 continue
             if method.client_streaming or method.server_streaming:
                 continue

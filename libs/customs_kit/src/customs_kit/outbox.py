@@ -84,6 +84,12 @@ MAX_BATCH_EVENTS = 500
 _CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
+def is_event_ingest(method: str) -> bool:
+    """Whether an RPC (by name or full path) is an ``Ingest...Event`` RPC: what a batch carries."""
+    name = method.rsplit("/", 1)[-1]
+    return name.startswith("Ingest") and name.endswith("Event")
+
+
 def backoff_delay(
     attempts: int,
     *,
@@ -348,15 +354,25 @@ class OutboxRelay(StoppableLoop):
         delivered: list[OutboxEvent],
     ) -> None:
         # One span per event and attempt, whichever way it goes out.
-        spans = [self._start_span(event) for event in events]
+        pairs = [(event, self._start_span(event)) for event in events]
         if destination not in self._unary_only:
-            try:
-                await self._deliver_batch(channel, events, spans, delivered)
-                return
-            except _BatchUnavailable:
-                _log.warning("outbox_batch_ingest_unavailable", destination=destination)
-                self._unary_only.add(destination)
-        await self._deliver_one_by_one(channel, events, spans, delivered)
+            # Only Ingest...Event RPCs travel in a batch; a command sent through the
+            # outbox (criteria's CreateReferral on an accepted recommendation) goes
+            # as its own call.
+            batchable = [(e, span) for e, span in pairs if is_event_ingest(e.method)]
+            if batchable:
+                try:
+                    await self._deliver_batch(
+                        channel, [e for e, _ in batchable], [s for _, s in batchable], delivered
+                    )
+                    pairs = [(e, span) for e, span in pairs if not is_event_ingest(e.method)]
+                except _BatchUnavailable:
+                    _log.warning("outbox_batch_ingest_unavailable", destination=destination)
+                    self._unary_only.add(destination)
+        if pairs:
+            await self._deliver_one_by_one(
+                channel, [e for e, _ in pairs], [s for _, s in pairs], delivered
+            )
 
     async def _deliver_batch(
         self,

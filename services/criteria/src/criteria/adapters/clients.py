@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import grpc
 import structlog
@@ -37,6 +37,8 @@ MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
 
 #: A replay reads every declaration of the window; a year of a busy office takes a while.
 SIMULATE_TIMEOUT_SECONDS = 300.0
+#: The longest date range exam_reports' ListOfficeCapacities answers in one request.
+_CAPACITY_WINDOW_DAYS = 90
 CAPACITY_TIMEOUT_SECONDS = 30.0
 #: The largest page ListOfficeCapacities returns.
 _CAPACITY_PAGE = 500
@@ -147,7 +149,17 @@ class PeerImpactSources:
         number of offices; an office exam_reports does not list (unknown or
         inactive) has no known capacity.
         """
-        wanted = set(office_codes)
+        found: dict[tuple[str, str, ExaminationType], int] = {}
+        # exam_reports answers at most 92 days per request (a model's
+        # impact analysis replays a year).
+        window_start = first_day
+        while window_start <= last_day:
+            window_end = min(last_day, window_start + timedelta(days=_CAPACITY_WINDOW_DAYS - 1))
+            found.update(await self._capacities_in(set(office_codes), window_start, window_end))
+            window_start = window_end + timedelta(days=1)
+        return found
+
+    async def _capacities_in(self, wanted: set[str], first_day: date, last_day: date) -> Capacities:
         found: dict[tuple[str, str, ExaminationType], int] = {}
         page_token = ""
         while True:
