@@ -32,6 +32,8 @@ class Service:
 
     package: str
     port: int
+    #: Port of the service's Prometheus ``/metrics`` endpoint.
+    metrics_port: int
 
     @property
     def name(self) -> str:
@@ -45,11 +47,11 @@ class Service:
 
 
 SERVICES = (
-    Service("scoring", 50051),
-    Service("criteria", 50052),
-    Service("exam_reports", 50053),
-    Service("compliance", 50054),
-    Service("audit_referral", 50055),
+    Service("scoring", 50051, 9461),
+    Service("criteria", 50052, 9462),
+    Service("exam_reports", 50053, 9463),
+    Service("compliance", 50054, 9464),
+    Service("audit_referral", 50055, 9465),
 )
 
 #: Roles of the token printed for a developer: every human role, so each RPC can be tried.
@@ -112,6 +114,7 @@ def service_environment(
             "AUTH_PUBLIC_KEY_FILE": str(public_key),
             "SERVICE_TOKEN_FILE": str(service_token),
             "PAGE_TOKEN_SECRET": page_secret,
+            "METRICS_PORT": str(service.metrics_port),
         }
     )
     if service.package == "scoring":
@@ -164,6 +167,11 @@ class Platform:
         """``host:port`` of the service whose Python package is ``package``."""
         service = next(s for s in self.services if s.package == package)
         return f"{self.host}:{service.port}"
+
+    def metrics_url(self, package: str) -> str:
+        """The Prometheus endpoint of the service whose Python package is ``package``."""
+        service = next(s for s in self.services if s.package == package)
+        return f"http://{self.host}:{service.metrics_port}/metrics"
 
     def exited(self) -> list[tuple[Service, int]]:
         """The services whose process has ended, with their exit codes."""
@@ -270,7 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     token_file.write_text(token)
     print(f"All services SERVING after {time.monotonic() - started:.1f} s:")
     for service in SERVICES:
-        print(f"  {service.name:<15} {args.host}:{service.port}")
+        print(
+            f"  {service.name:<15} {args.host}:{service.port}"
+            f"   metrics http://{args.host}:{service.metrics_port}/metrics"
+        )
     print(f"\nLogs: {platform.log_dir}/<service>.log   Databases: {args.data_dir}/<service>.db")
     print(f"\nDeveloper token (roles: {', '.join(DEVELOPER_ROLES)}), also in {token_file}:")
     print(f"  export TOKEN={token}")

@@ -40,6 +40,8 @@ _CALLS = {
     "audit-referral": {"criteria", "compliance"},
 }
 _CLIENT_NAMESPACE_LABEL = "customs-platform/client"
+# Every service serves Prometheus metrics on this port (METRICS_PORT).
+_METRICS_PORT = 9464
 # Secrets no overlay defines: minted outside the repository (deploy/k8s/README.md).
 _CREDENTIAL_SECRETS = {"customs-auth"} | {f"{name}-credentials" for name in _SERVICES}
 _WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -223,7 +225,8 @@ def test_every_service_probes_its_grpc_port_with_the_health_service(target: str)
     objects = _render(target)
     for name, (_, port) in _SERVICES.items():
         (container,) = _pod_spec(_named(objects, "Deployment", name))["containers"]
-        assert [p["containerPort"] for p in container["ports"]] == [port], name
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"grpc": port, "metrics": _METRICS_PORT}, name
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             grpc = container[probe]["grpc"]
             assert grpc["port"] == port, f"{name} {probe}"
@@ -278,7 +281,7 @@ def test_each_service_port_is_the_container_port_of_the_pods_it_selects(target: 
                 assert resolved in container_ports.values(), f"{name} -> {target_port}"
                 assert port["port"] == resolved, f"Service {name} port differs from its pods'"
         if name in _SERVICES:
-            assert [p.get("appProtocol") for p in service["spec"]["ports"]] == ["grpc"]
+            assert [p.get("appProtocol") for p in service["spec"]["ports"]] == ["grpc", "http"]
 
 
 @pytest.mark.parametrize("target", _BUILDS)
@@ -478,3 +481,26 @@ def test_production_images_carry_a_release_tag() -> None:
                 image = container["image"]
                 _, _, tag = image.rpartition("/")[2].rpartition(":")
                 assert tag not in ("", "latest", "dev"), image
+
+
+@pytest.mark.parametrize("overlay", _OVERLAYS)
+def test_every_service_serves_metrics_for_scraping_from_the_monitoring_namespace(
+    overlay: str,
+) -> None:
+    objects = _render(f"overlays/{overlay}")
+    network = _Network(objects)
+    monitoring: Endpoint = ({_CLIENT_NAMESPACE_LABEL: "monitoring"}, {"app": "prometheus"})
+    for name in _SERVICES:
+        deployment = next(
+            o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == name
+        )
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        (server,) = _containers(deployment)
+        ports = {port["name"]: port["containerPort"] for port in server["ports"]}
+        environment = {variable["name"]: variable.get("value") for variable in server["env"]}
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert int(annotations["prometheus.io/port"]) == ports["metrics"] == _METRICS_PORT, name
+        assert int(environment["METRICS_PORT"]) == _METRICS_PORT, name
+        pod = network.pod(_pod_labels(objects, "Deployment", name))
+        assert network.allows(monitoring, pod, ports["metrics"]), name
+        assert not network.allows(({}, {"app": "client"}), pod, ports["metrics"]), name

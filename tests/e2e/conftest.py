@@ -69,7 +69,7 @@ def platform(
         )
         for attempt in range(_START_ATTEMPTS):
             # A port found free can be taken by another test before a service binds it.
-            services = [Service(s.package, _free_port()) for s in SERVICES]
+            services = [Service(s.package, _free_port(), _free_port()) for s in SERVICES]
             try:
                 running = start_platform(
                     host="127.0.0.1",

@@ -6,16 +6,22 @@ officer's approved reports travel back through the outbox, criteria measures
 the criterion against the random baseline of the same office, compliance
 counts the random examination of the approved trader, and once the office's
 capacity is used up a further selection is downgraded by the capacity policy
-(handbook steps 11 and 20, issue 3 items 3-5, issue 4 item 7).
+(handbook steps 11 and 20, issue 3 items 3-5, issue 4 item 7). One
+declaration is one trace from lodgement to the audit referral, in the logs of
+all five services, and the revenue its examination found counts for the
+criterion and the officer (issue 10 items 5 and 6).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -31,6 +37,7 @@ from customs.criteria.v1 import (
     criteria_service_pb2,
     criteria_service_pb2_grpc,
     criterion_pb2,
+    oversight_report_pb2,
     risk_profile_pb2,
 )
 from customs.exam_reports.v1 import (
@@ -52,6 +59,10 @@ from customs.scoring.v1 import (
 from e2e_support import eventually
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
+from opentelemetry.propagate import inject
+from opentelemetry.sdk.trace import TracerProvider
+from otlp_receiver import Collector
 from run_platform import Platform
 
 from customs_kit.auth import Role
@@ -625,3 +636,144 @@ def test_once_the_office_capacity_is_used_up_a_further_selection_is_downgraded(
     assert later.replay.capacity.known
     assert enforcement.capacity == 1
     assert enforcement.used >= 1
+
+
+def _log_lines(platform: Platform, package: str) -> list[dict[str, Any]]:
+    """The JSON log lines ``package`` has written so far."""
+    lines = []
+    for raw in (platform.log_dir / f"{package}.log").read_text().splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            continue
+    return lines
+
+
+#: What each service logs about one examined declaration, in the declaration's trace.
+_LOGGED_IN_TRACE: dict[str, set[str]] = {
+    "scoring": set(),
+    "exam_reports": {"examination_opened", "exam_report_approved"},
+    "compliance": {"assessment_ingested", "examination_outcome_ingested"},
+    "criteria": {"examination_outcome_ingested"},
+    "audit_referral": {"examination_finding_ingested"},
+}
+
+
+def _logged_in_trace(platform: Platform, trace_id: str) -> dict[str, set[str]] | None:
+    """The messages each service logged under ``trace_id``, once all of ``_LOGGED_IN_TRACE`` are."""
+    logged = {
+        package: {
+            line["message"]
+            for line in _log_lines(platform, package)
+            if line.get("trace_id") == trace_id
+        }
+        for package in _LOGGED_IN_TRACE
+    }
+    complete = all(
+        logged[package] and expected <= logged[package]
+        for package, expected in _LOGGED_IN_TRACE.items()
+    )
+    return logged if complete else None
+
+
+def test_one_declaration_is_one_trace_and_its_revenue_counts_per_criterion_and_officer(
+    office: Office, platform: Platform, collector: tuple[Collector, int]
+) -> None:
+    services = office.services
+    received, _ = collector
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    revenues = (
+        money_pb2.Money(currency_code="KRW", units=1_250_000, nanos=500_000_000),
+        money_pb2.Money(currency_code="KRW", units=49_999, nanos=500_000_000),
+    )
+    tracer = TracerProvider().get_tracer("e2e")
+    with tracer.start_as_current_span("lodgement") as root:
+        trace_id = format(root.get_span_context().trace_id, "032x")
+        carrier: dict[str, str] = {}
+        inject(carrier, context=trace.set_span_in_context(root))
+
+        def lodge_traced() -> assessment_pb2.Assessment | None:
+            decided = services.scoring.AssessDeclaration(
+                scoring_service_pb2.AssessDeclarationRequest(
+                    declaration=declaration(OTHER_IMPORTER, POULTRY)
+                ),
+                metadata=[*services.as_(Role.DECLARATION_SYSTEM, "asycuda"), *carrier.items()],
+            ).assessment
+            return decided if decided.channel == selectivity_pb2.CHANNEL_RED else None
+
+        traced = eventually(lodge_traced)
+    untraced = lodge_until(services, OTHER_IMPORTER, POULTRY)
+
+    # The officer's and the supervisor's requests are traces of their own.
+    for assessment, revenue in zip((traced, untraced), revenues, strict=True):
+        task = services.examination_of(assessment)
+        olga = services.as_(Role.OFFICER, "olga")
+        started_task = services.exam_reports.StartExamination(
+            exam_reports_service_pb2.StartExaminationRequest(name=task.name, etag=task.etag),
+            metadata=olga,
+        ).examination
+        form = report(started_task, examination_pb2.EXAMINATION_REASON_CRITERIA, discrepancy=True)
+        form.revenue_found.CopyFrom(revenue)
+        submitted = services.exam_reports.SubmitExamReport(
+            exam_reports_service_pb2.SubmitExamReportRequest(
+                exam_report_id=str(uuid.uuid4()),
+                exam_report=form,
+                sign_time=stamp(datetime.now(UTC)),
+            ),
+            metadata=olga,
+        ).exam_report
+        services.exam_reports.ApproveExamReport(
+            exam_reports_service_pb2.ApproveExamReportRequest(
+                name=submitted.name, request_id=str(uuid.uuid4()), etag=submitted.etag
+            ),
+            metadata=services.as_(Role.SUPERVISOR, "sofia"),
+        )
+
+    # From lodgement to the audit referral: one trace id in all five services' logs.
+    eventually(lambda: _logged_in_trace(platform, trace_id))
+    assert {"scoring", "exam-reports", "compliance", "criteria", "audit-referral"} <= eventually(
+        lambda: spans if len(spans := received.services_in_trace(trace_id)) >= 5 else None
+    )
+
+    total = money_pb2.Money(currency_code="KRW", units=1_300_000)
+    period = {
+        "start_time": stamp(started),
+        "end_time": stamp(datetime.now(UTC) + timedelta(hours=1)),
+    }
+
+    def revenue_counted() -> criteria_service_pb2.GetCriterionPerformanceResponse | None:
+        answer = services.criteria.GetCriterionPerformance(
+            criteria_service_pb2.GetCriterionPerformanceRequest(
+                criterion=office.criterion, office_code=OFFICE, **period
+            ),
+            metadata=services.as_(Role.ANALYST, "ana"),
+        )
+        arrived = answer.criterion_performance.revenue_found.units >= total.units
+        return answer if arrived else None
+
+    assert eventually(revenue_counted).criterion_performance.revenue_found == total
+    committee = services.as_(Role.RMC, "rita")
+    oversight = services.criteria.GetOversightReport(
+        criteria_service_pb2.GetOversightReportRequest(**period), metadata=committee
+    ).oversight_report
+    [entry] = [c for c in oversight.criteria if c.criterion == office.criterion]
+    assert entry.performance.revenue_found == total
+    exported = services.criteria.ExportOversightReport(
+        criteria_service_pb2.ExportOversightReportRequest(
+            format=oversight_report_pb2.REPORT_FORMAT_TEXT, **period
+        ),
+        metadata=committee,
+    )
+    assert "1300000.00 KRW" in exported.content.decode()
+
+    today = datetime.now(ZoneInfo("Europe/Brussels")).date()
+    integrity = services.exam_reports.GetOfficerIntegrityReport(
+        exam_reports_service_pb2.GetOfficerIntegrityReportRequest(
+            office=f"offices/{OFFICE}",
+            start_date=(today - timedelta(days=1)).isoformat(),
+            end_date=(today + timedelta(days=1)).isoformat(),
+        ),
+        metadata=services.as_(Role.SUPERVISOR, "sofia"),
+    ).officer_integrity_report
+    [olga_figures] = [o for o in integrity.officers if o.officer == "officers/olga"]
+    assert olga_figures.revenue_found == total

@@ -2,7 +2,8 @@
 
 Opened once at bootstrap from the ``*_ADDR`` settings, traced (the client
 interceptor propagates the W3C context to the callee), authenticated with this
-service's own token, and closed at shutdown.
+service's own token, with the keepalive the platform's servers accept
+(:mod:`customs_kit.keepalive`), and closed at shutdown.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ class Peers:
     def channel(self, peer: str) -> grpc.aio.Channel:
         """The channel to ``peer``; raises ``SettingsError`` if its address is not set."""
         if peer not in self._channels:
-            self._channels[peer] = instrumented_channel(self._settings.peer_address(peer))
+            self._channels[peer] = instrumented_channel(
+                self._settings.peer_address(peer), self._settings.keepalive
+            )
         return self._channels[peer]
 
     def metadata(self) -> tuple[tuple[str, str], ...]:

@@ -30,6 +30,8 @@ from customs_kit.interceptors import (
     answers_invalid_messages_itself,
 )
 from customs_kit.logging import configure_logging
+from customs_kit.metrics import RpcMetricsInterceptor, configure_metrics
+from customs_kit.outbox_metrics import OutboxBacklogMonitor
 from customs_kit.retention import RetentionPruner
 from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
@@ -124,6 +126,7 @@ class GrpcServer:
         self._health = health.aio.HealthServicer()
         self._server = grpc.aio.server(
             interceptors=[
+                RpcMetricsInterceptor(),
                 *server_interceptors(),
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
@@ -131,12 +134,15 @@ class GrpcServer:
                     error_domain=f"{settings.service_name}.customs",
                 ),
             ],
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 0), *settings.keepalive.server_options()],
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None
         self._background: list[BackgroundTask] = list(application.background)
         if application.database is not None:
+            self._background.append(
+                OutboxBacklogMonitor(application.database, settings.service_name)
+            )
             self._background.append(
                 RetentionPruner(
                     application.database,
@@ -246,9 +252,15 @@ def run_service(service_name: str, default_port: int, bootstrap: Bootstrap) -> N
     settings = settings_or_exit(lambda: ServiceSettings.from_env(service_name, default_port))
     configure_logging(settings.log_level, service_name)
     telemetry = configure_telemetry(service_name)
+    metrics = configure_metrics(
+        service_name, metrics_port=settings.metrics_port, host=settings.grpc_host
+    )
+    if metrics.port is not None:
+        _log.info("metrics_served", url=f"http://{settings.grpc_host}:{metrics.port}/metrics")
     try:
         asyncio.run(serve(settings, bootstrap))
     finally:
+        metrics.shutdown()
         telemetry.shutdown()
 
 

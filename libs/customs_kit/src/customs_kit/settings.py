@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from customs_kit.keepalive import Keepalive
+
 #: Peer services a process may call, by Kubernetes name, with the variable that holds
 #: each address (``host:port``).
 PEER_ADDRESS_VARIABLES: Mapping[str, str] = {
@@ -52,6 +54,10 @@ class ServiceSettings:
     outbox_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
     #: How long a stored response answers a retry under the same ``request_id``.
     idempotency_retention: timedelta = timedelta(days=_DEFAULT_RETENTION_DAYS)
+    #: Port of the Prometheus ``/metrics`` endpoint (``None``: no endpoint; 0: any free port).
+    metrics_port: int | None = None
+    #: The keepalive of this process's client channels and the ping policy of its server.
+    keepalive: Keepalive = field(default_factory=Keepalive)
 
     @classmethod
     def from_env(
@@ -107,6 +113,13 @@ class ServiceSettings:
         grace = number("SHUTDOWN_GRACE_SECONDS", 10.0)
         outbox_retention = retention("OUTBOX_RETENTION_DAYS")
         idempotency_retention = retention("IDEMPOTENCY_RETENTION_DAYS")
+        metrics_port: int | None = None
+        raw_metrics_port = env.get("METRICS_PORT", "")
+        if raw_metrics_port:
+            if raw_metrics_port.isdigit() and int(raw_metrics_port) <= 65_535:
+                metrics_port = int(raw_metrics_port)
+            else:
+                problems.append(f"METRICS_PORT must be a port number, got {raw_metrics_port!r}")
         package = service_name.replace("-", "_")
         migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
         if migrate not in ("true", "false"):
@@ -132,6 +145,7 @@ class ServiceSettings:
             shutdown_grace_seconds=grace,
             outbox_retention=outbox_retention,
             idempotency_retention=idempotency_retention,
+            metrics_port=metrics_port,
         )
 
     def peer_address(self, peer: str) -> str:

@@ -10,15 +10,21 @@ instrumentation that :mod:`customs_kit.db` attaches to each engine.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Link, Span
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from customs_kit.keepalive import Keepalive
 
 # Health probes every few seconds would drown the traces that matter.
 _NOT_TRACED = filters.negate(filters.service_name("grpc.health.v1.Health"))
@@ -70,10 +76,50 @@ def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     return [aio_server_interceptor(filter_=_NOT_TRACED)]  # type: ignore[no-untyped-call]
 
 
-def instrumented_channel(address: str) -> grpc.aio.Channel:
-    """An insecure aio channel to ``address`` whose calls are traced and propagate context."""
+def instrumented_channel(address: str, keepalive: Keepalive | None = None) -> grpc.aio.Channel:
+    """An insecure aio channel to ``address`` whose calls are traced and propagate context.
+
+    Its keepalive is ``keepalive`` (the service's settings; the default otherwise),
+    which the servers of the platform accept.
+    """
     return grpc.aio.insecure_channel(
         address,
         interceptors=aio_client_interceptors(filter_=_NOT_TRACED),  # type: ignore[no-untyped-call]
-        options=[("grpc.keepalive_time_ms", 30_000)],
+        options=(keepalive or Keepalive()).channel_options(),
     )
+
+
+def current_traceparent() -> str:
+    """The W3C ``traceparent`` of the active span ("" outside a valid trace).
+
+    A resource that starts a piece of work lasting beyond one request (an
+    examination task opened by a decision) stores it, so that what the work
+    causes later can continue the same trace.
+    """
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+@contextmanager
+def continued_trace(
+    traceparent: str, name: str, *, tracer_provider: TracerProvider | None = None
+) -> Iterator[Span]:
+    """A span continuing the trace of ``traceparent``, linked to the current request's span.
+
+    A person's later request about a resource (an officer's report, a
+    supervisor's approval) runs in a trace of its own; what it causes belongs
+    to the resource's trace, so that one declaration can be followed end to
+    end. Inside the block, logs carry that trace's id and outbox events
+    continue it; the request's span is kept as a span link (the OpenTelemetry
+    way of relating two traces). Without a stored context the span is simply
+    a child of the current one. ``tracer_provider`` defaults to the global one.
+    """
+    request = trace.get_current_span().get_span_context()
+    stored = TraceContextTextMapPropagator().extract({"traceparent": traceparent})
+    continues = bool(traceparent) and trace.get_current_span(stored).get_span_context().is_valid
+    parent: Context | None = stored if continues else None
+    links = [Link(request)] if continues and request.is_valid else []
+    tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+    with tracer.start_as_current_span(name, context=parent, links=links) as span:
+        yield span

@@ -105,7 +105,7 @@ async def running_service(
     application = await bootstrap(settings)
     async with GrpcServer(settings, application) as server:
         bound = replace(settings, grpc_port=server.port)
-        async with instrumented_channel(f"127.0.0.1:{server.port}") as channel:
+        async with instrumented_channel(f"127.0.0.1:{server.port}", settings.keepalive) as channel:
             yield RunningService(settings=bound, server=server, channel=channel)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
+import structlog
+
 from audit_referral.adapters.publisher import publish_audit_report
 from audit_referral.adapters.repositories import (
     AuditCaseFilter,
@@ -50,6 +52,8 @@ from audit_referral.domain.referrals import (
 from customs_kit.db import Database, utcnow
 from customs_kit.inbox import apply_once
 from customs_kit.uow import UnitOfWork
+
+_log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -94,7 +98,15 @@ async def ingest_blue_decision(
             decision, referral_id=referral_id, source_service=source_service, now=now
         )
 
-    return await _ingest(database, event_id, source_service, make)
+    return await _ingest(
+        database,
+        event_id,
+        source_service,
+        make,
+        event="blue_decision",
+        assessment=decision.assessment,
+        declaration=decision.declaration.number,
+    )
 
 
 async def ingest_examination_finding(
@@ -107,7 +119,15 @@ async def ingest_examination_finding(
             finding, referral_id=referral_id, source_service=source_service, now=now
         )
 
-    return await _ingest(database, event_id, source_service, make)
+    return await _ingest(
+        database,
+        event_id,
+        source_service,
+        make,
+        event="examination_finding",
+        exam_report=finding.exam_report,
+        declaration=finding.declaration.number,
+    )
 
 
 async def _ingest(
@@ -115,7 +135,16 @@ async def _ingest(
     event_id: str,
     source_service: str,
     make: Callable[[str, datetime], Referral],
+    *,
+    event: str,
+    **resources: str,
 ) -> IngestOutcome:
+    """Opens the referral ``make`` builds, once per event, and logs the ingest.
+
+    ``event`` names the kind of event in the log line and ``resources`` the
+    resources it concerns, so that the line (with the trace id the event
+    carries) ties the referral to the declaration's trace.
+    """
     opened: list[Referral] = []
 
     async def apply(uow: UnitOfWork) -> None:
@@ -124,6 +153,12 @@ async def _ingest(
         opened.append(referral)
 
     if await apply_once(database, event_id, source_service, apply):
+        _log.info(
+            f"{event}_ingested",
+            event_id=event_id,
+            referral=opened[0].resource_name,
+            **resources,
+        )
         return IngestOutcome(duplicate=False, referral=opened[0])
     async with database.unit_of_work() as uow:
         existing = await ReferralRepository(uow.session).find_by_source_event(event_id)
@@ -131,6 +166,12 @@ async def _ingest(
         # The inbox record and the referral are written in one transaction, so
         # an applied event without its referral means the data was edited by hand.
         raise RuntimeError(f"event {event_id} was applied but opened no referral")
+    _log.info(
+        f"{event}_event_duplicate",
+        event_id=event_id,
+        referral=existing.resource_name,
+        **resources,
+    )
     return IngestOutcome(duplicate=True, referral=existing)
 
 

@@ -777,7 +777,17 @@ async def ingest_examination_outcome(
         await store.repository.add_examination_outcome(event, outcome, utcnow())
         await _recommend(store, policy, outcome)
 
-    return not await apply_once(database, event.event_id, event.source_service, apply)
+    applied = await apply_once(database, event.event_id, event.source_service, apply)
+    _log.info(
+        "examination_outcome_ingested" if applied else "examination_outcome_event_duplicate",
+        event_id=event.event_id,
+        exam_report=outcome.examination_report,
+        assessment=outcome.assessment,
+        declaration=outcome.declaration_number,
+        criteria=sorted({hit.criterion for hit in outcome.criterion_hits}),
+        discrepancy_found=outcome.discrepancy_found,
+    )
+    return not applied
 
 
 async def _recommend(
@@ -838,7 +848,15 @@ async def ingest_audit_finding(
     async def store(uow: UnitOfWork) -> None:
         await Repository(uow.session).add_audit_finding(event, finding, utcnow())
 
-    return not await apply_once(database, event.event_id, event.source_service, store)
+    applied = await apply_once(database, event.event_id, event.source_service, store)
+    _log.info(
+        "audit_finding_ingested" if applied else "audit_finding_event_duplicate",
+        event_id=event.event_id,
+        audit_case=finding.audit_case,
+        declarations=list(finding.declaration_numbers),
+        criteria=list(finding.criteria),
+    )
+    return not applied
 
 
 # -- performance -----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The events an approved report causes, as the receiving services' ingest requests.
+"""The events an approved report causes: the receiving services' ingest requests, and
+the declaration system's outcome record.
 
 Written to the outbox in the same transaction as the approval and relayed by
 the chassis:
@@ -30,10 +31,12 @@ from customs.compliance.v1 import compliance_service_pb2
 from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.criteria.v1 import criteria_service_pb2
 from customs.criteria.v1 import events_pb2 as criteria_events_pb2
+from customs.exam_reports.v1 import declaration_outcome_pb2
 from customs.scoring.v1 import events_pb2 as scoring_events_pb2
 from customs.scoring.v1 import scoring_service_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from exam_reports.domain.declaration_outcomes import DeclarationOutcome
 from exam_reports.domain.exam_reports import (
     Discrepancy,
     ExamReport,
@@ -135,9 +138,9 @@ def _criteria_event(
     """The outcome for the criteria's performance.
 
     ``criterion_outcomes`` has one entry per criterion hit that scoring
-    reported with its decision, so criteria can credit the revision that hit.
-    ``revenue_found`` stays unset: the report records values found, not the
-    duties on them.
+    reported with its decision, so criteria can credit the revision that hit;
+    ``revenue_found`` is the report's, so each of those criteria is credited
+    with the duties and taxes the examination assessed.
     """
     form = report.form
     signature = report.officer_signature
@@ -169,6 +172,7 @@ def _criteria_event(
                 )
                 for hit in examination.selected_criteria[:_MAX_CRITERION_OUTCOMES]
             ],
+            revenue_found=_money(form.revenue_found),
             penalty_recommended=bool(form.penalty_recommended),
             seized=bool(form.merchandise_seized),
         ),
@@ -253,6 +257,7 @@ def _compliance_event(
             penalty_recommended=bool(form.penalty_recommended),
             merchandise_seized=bool(form.merchandise_seized),
             approve_time=_timestamp(approve_time),
+            revenue_found=_money(form.revenue_found),
         ),
     )
     return OutboundEvent(COMPLIANCE, _COMPLIANCE_METHOD, event_id, request.SerializeToString())
@@ -304,3 +309,28 @@ def _audit_referral_event(
     return OutboundEvent(
         AUDIT_REFERRAL, _AUDIT_REFERRAL_METHOD, event_id, request.SerializeToString()
     )
+
+
+#: The change-feed kind of the declaration outcomes (WatchDeclarationOutcomes), keyed
+#: by declaration number: a snapshot holds each declaration's latest outcome.
+DECLARATION_OUTCOME_FEED = "declaration_outcome"
+
+
+def declaration_outcome_payload(outcome: DeclarationOutcome) -> bytes:
+    """The serialized ``DeclarationOutcome`` message recorded in the change feed."""
+    return declaration_outcome_pb2.DeclarationOutcome(
+        declaration_number=outcome.declaration_number,
+        declaration_version=outcome.declaration_version,
+        office=f"offices/{outcome.office_id}",
+        assessment=outcome.assessment,
+        examination=f"examinations/{outcome.examination_id}",
+        exam_report=f"examReports/{outcome.exam_report_id}",
+        channel=_channel(outcome.channel),
+        examination_level=_level(outcome.examination_level),
+        release_decision=f"RELEASE_DECISION_{outcome.release_decision.value}",
+        discrepancy_found=outcome.discrepancy_found,
+        amended_duties=_money(outcome.amended_duties),
+        penalty_recommended=outcome.penalty_recommended,
+        seizure_case_number=outcome.seizure_case_number,
+        decide_time=_timestamp(outcome.decide_time),
+    ).SerializeToString()

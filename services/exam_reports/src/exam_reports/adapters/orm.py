@@ -162,6 +162,9 @@ class ExaminationRow(Base):
     assignments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     exam_report_id: Mapped[str | None] = mapped_column(String(_ID))
     decide_time: Mapped[datetime]
+    #: The W3C trace context the decision arrived with: the report's outcome
+    #: events continue that trace, so one declaration is one trace.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     start_time: Mapped[datetime | None]
     complete_time: Mapped[datetime | None]
     create_time: Mapped[datetime]
@@ -209,6 +212,10 @@ class ExamReportRow(Base):
     intelligence_information: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[str]] = mapped_column(JSON)
     post_clearance_audit_recommended: Mapped[bool] = mapped_column(Boolean)
+    #: The additional duties and taxes assessed, in national currency (unset: none).
+    revenue_currency: Mapped[str | None] = mapped_column(String(3))
+    revenue_units: Mapped[int | None] = mapped_column(BigInteger)
+    revenue_nanos: Mapped[int | None] = mapped_column(Integer)
     officer_signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     supervisor_signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     corrections: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

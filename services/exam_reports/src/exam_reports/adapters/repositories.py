@@ -570,6 +570,7 @@ def _examination(row: ExaminationRow) -> Examination:
         ),
         exam_report_id=row.exam_report_id,
         decide_time=row.decide_time,
+        trace_parent=row.traceparent or "",
         start_time=row.start_time,
         complete_time=row.complete_time,
         create_time=row.create_time,
@@ -622,6 +623,7 @@ def _examination_values(examination: Examination) -> dict[str, Any]:
         ],
         "exam_report_id": examination.exam_report_id,
         "decide_time": examination.decide_time,
+        "traceparent": examination.trace_parent or None,
         "start_time": examination.start_time,
         "complete_time": examination.complete_time,
         "create_time": examination.create_time,
@@ -856,6 +858,19 @@ def _signature_data(signature: Signature | None) -> dict[str, Any] | None:
     }
 
 
+def _revenue(currency: str | None, units: int | None, nanos: int | None) -> Money | None:
+    return None if currency is None else Money(currency, int(units or 0), int(nanos or 0))
+
+
+def _revenue_values(revenue: Money | None) -> dict[str, Any]:
+    # Columns rather than JSON, so that revenue can be summed in SQL one day.
+    return {
+        "revenue_currency": None if revenue is None else revenue.currency_code,
+        "revenue_units": None if revenue is None else revenue.units,
+        "revenue_nanos": None if revenue is None else revenue.nanos,
+    }
+
+
 def _exam_report(row: ExamReportRow) -> ExamReport:
     document = row.driver["identity_document"]
     form = ExamReportForm(
@@ -891,6 +906,7 @@ def _exam_report(row: ExamReportRow) -> ExamReport:
         intelligence_information=row.intelligence_information,
         attachments=tuple(row.attachments),
         post_clearance_audit_recommended=row.post_clearance_audit_recommended,
+        revenue_found=_revenue(row.revenue_currency, row.revenue_units, row.revenue_nanos),
     )
     return ExamReport(
         id=row.exam_report_id,
@@ -961,6 +977,7 @@ def _exam_report_values(report: ExamReport) -> dict[str, Any]:
         "intelligence_information": form.intelligence_information,
         "attachments": list(form.attachments),
         "post_clearance_audit_recommended": form.post_clearance_audit_recommended,
+        **_revenue_values(form.revenue_found),
         "officer_signature": _signature_data(report.officer_signature),
         "supervisor_signature": _signature_data(report.supervisor_signature),
         "corrections": [
@@ -1053,10 +1070,16 @@ class ExamReports:
 
     async def approved_at_office(
         self, office_id: str, begin: datetime, end: datetime
-    ) -> list[tuple[str, bool]]:
-        """(author, discrepancy found) of the office's reports approved in [begin, end)."""
+    ) -> list[tuple[str, bool, Money | None]]:
+        """(author, discrepancy found, revenue) of the office's reports approved in [begin, end)."""
         rows = await self._session.execute(
-            select(ExamReportRow.author_officer_id, ExamReportRow.discrepancy_found)
+            select(
+                ExamReportRow.author_officer_id,
+                ExamReportRow.discrepancy_found,
+                ExamReportRow.revenue_currency,
+                ExamReportRow.revenue_units,
+                ExamReportRow.revenue_nanos,
+            )
             .join(ExaminationRow, ExaminationRow.examination_id == ExamReportRow.examination_id)
             .where(
                 ExaminationRow.office_id == office_id,
@@ -1065,4 +1088,7 @@ class ExamReports:
                 ExamReportRow.approve_time < end,
             )
         )
-        return [(author, bool(found)) for author, found in rows]
+        return [
+            (author, bool(found), _revenue(currency, units, nanos))
+            for author, found, currency, units, nanos in rows
+        ]

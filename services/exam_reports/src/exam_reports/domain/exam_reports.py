@@ -9,7 +9,7 @@ supervisor's approval obtained *before* the examination.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -64,6 +64,9 @@ class Quantity:
     unit: str
 
 
+_NANOS = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class Money:
     """An amount of money: whole units and billionths, in an ISO 4217 currency."""
@@ -71,6 +74,30 @@ class Money:
     currency_code: str
     units: int
     nanos: int
+
+    @property
+    def in_nanos(self) -> int:
+        """The amount in billionths of a unit, for exact sums."""
+        return self.units * _NANOS + self.nanos
+
+    @classmethod
+    def of_nanos(cls, currency_code: str, total: int) -> Money:
+        """The amount of ``total`` billionths of a unit, with units and nanos of one sign."""
+        units, nanos = divmod(abs(total), _NANOS)
+        sign = -1 if total < 0 else 1
+        return cls(currency_code, sign * units, sign * nanos)
+
+
+def total_of(amounts: Iterable[Money | None]) -> Money | None:
+    """The sum of the amounts given; ``None`` when there are none.
+
+    The report form admits the national currency only (see
+    :func:`check_national_currency`), so every amount is in the same one.
+    """
+    listed = [amount for amount in amounts if amount is not None]
+    if not listed:
+        return None
+    return Money.of_nanos(listed[0].currency_code, sum(amount.in_nanos for amount in listed))
 
 
 @dataclass(frozen=True)
@@ -175,6 +202,8 @@ class ExamReportForm:
     intelligence_information: str = ""
     attachments: tuple[str, ...] = ()
     post_clearance_audit_recommended: bool = False
+    #: The additional duties and taxes the examination assessed, in national currency.
+    revenue_found: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +242,26 @@ def check_submission(form: ExamReportForm, sign_time: datetime, now: datetime) -
     violations = submission_violations(form, sign_time, now)
     if violations:
         raise InvalidArgument(violations)
+
+
+def check_national_currency(form: ExamReportForm, national_currency: str) -> None:
+    """INVALID_ARGUMENT on ``exam_report.revenue_found.currency_code`` in a foreign currency.
+
+    Duties are assessed and reported in the national currency: an amount in
+    another one could be neither summed per criterion or officer nor billed.
+    Checked on drafts too, so the tablet shows the mistake while it is typed.
+    """
+    revenue = form.revenue_found
+    if revenue is not None and revenue.currency_code != national_currency:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "exam_report.revenue_found.currency_code",
+                    f"must be the national currency {national_currency}, "
+                    f"not {revenue.currency_code}",
+                )
+            ]
+        )
 
 
 def _missing(field: str, why: str = "is required") -> FieldViolation:

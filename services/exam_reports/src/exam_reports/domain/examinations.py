@@ -157,6 +157,9 @@ class Examination:
     create_time: datetime
     update_time: datetime
     version: int = 1
+    #: The W3C ``traceparent`` the decision arrived with ("" for an override's
+    #: task): what the examination causes continues the declaration's trace.
+    trace_parent: str = ""
 
     @property
     def type(self) -> ExaminationType:

@@ -23,6 +23,8 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from exam_reports.domain.exam_reports import Money, total_of
+
 #: The p-value below which an officer is flagged when the caller does not choose one.
 DEFAULT_SIGNIFICANCE_LEVEL = 0.01
 #: Completed examinations below which an officer is listed but not tested, by default.
@@ -60,6 +62,8 @@ class OfficerActivity:
     override_requests: int
     green_examined: int
     red_released: int
+    #: The additional duties and taxes the officer's approved reports assessed.
+    revenue_found: Money | None = None
 
     @property
     def examinations_per_day(self) -> float:
@@ -105,6 +109,7 @@ class OfficeNorms:
     override_rate: float
     green_examined_rate: float
     red_released_rate: float
+    revenue_found: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +288,7 @@ def _norms(activities: Sequence[OfficerActivity]) -> OfficeNorms:
         override_rate=_rate(sum(a.override_requests for a in activities), examinations),
         green_examined_rate=_rate(sum(a.green_examined for a in activities), examinations),
         red_released_rate=_rate(sum(a.red_released for a in activities), examinations),
+        revenue_found=total_of(activity.revenue_found for activity in activities),
     )
 
 

@@ -506,6 +506,7 @@ def exam_report_form_from_proto(report: exam_report_pb2.ExamReport) -> ExamRepor
         intelligence_information=report.intelligence_information,
         attachments=tuple(report.attachments),
         post_clearance_audit_recommended=report.post_clearance_audit_recommended,
+        revenue_found=_money(report, "revenue_found"),
     )
 
 
@@ -605,6 +606,7 @@ def exam_report_to_proto(report: ExamReport) -> exam_report_pb2.ExamReport:
         intelligence_information=form.intelligence_information,
         attachments=list(form.attachments),
         post_clearance_audit_recommended=form.post_clearance_audit_recommended,
+        revenue_found=_money_to_proto(form.revenue_found),
         officer_signature=_signature_to_proto(report.officer_signature),
         supervisor_signature=_signature_to_proto(report.supervisor_signature),
         corrections=[_correction_to_proto(entry) for entry in report.corrections],

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from customs.common.v1 import money_pb2
 from customs.exam_reports.v1 import (
+    declaration_outcome_pb2,
     exam_report_pb2,
     integrity_pb2,
     intelligence_note_pb2,
@@ -14,9 +16,10 @@ from customs.exam_reports.v1 import (
 from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from customs_kit.changefeed import Change, FeedEvent, SnapshotEnded, SnapshotEntry, SnapshotStarted
 from customs_kit.errors import FieldViolation, InvalidArgument
 from exam_reports.domain.attachments import Attachment, AttachmentParent, UploadHeader
-from exam_reports.domain.exam_reports import ExamReportFilter, ExamReportState
+from exam_reports.domain.exam_reports import ExamReportFilter, ExamReportState, Money
 from exam_reports.domain.examinations import TraderReference
 from exam_reports.domain.integrity import MetricTest, OfficerIntegrity
 from exam_reports.domain.intelligence import (
@@ -300,7 +303,15 @@ def _officer_integrity_to_proto(entry: OfficerIntegrity) -> integrity_pb2.Office
         red_released_without_examination=activity.red_released,
         tests=[_metric_test_to_proto(test) for test in entry.tests],
         flagged=entry.flagged,
+        revenue_found=money_to_proto(activity.revenue_found),
     )
+
+
+def money_to_proto(money: Money | None) -> money_pb2.Money | None:
+    """The ``Money`` message, or None (the field left unset)."""
+    if money is None:
+        return None
+    return money_pb2.Money(currency_code=money.currency_code, units=money.units, nanos=money.nanos)
 
 
 def integrity_report_to_proto(
@@ -323,6 +334,37 @@ def integrity_report_to_proto(
             override_rate=norms.override_rate,
             green_examined_rate=norms.green_examined_rate,
             red_released_rate=norms.red_released_rate,
+            revenue_found=money_to_proto(norms.revenue_found),
         ),
         officers=[_officer_integrity_to_proto(entry) for entry in report.analysis.officers],
+    )
+
+
+# --- the declaration system's outcome stream ---------------------------------------------
+
+
+def declaration_outcome_watch_message(event: FeedEvent) -> pb2.WatchDeclarationOutcomesResponse:
+    """The stream message of ``event``; outcomes are stored as ``DeclarationOutcome`` messages."""
+    match event:
+        case SnapshotStarted(revision):
+            return pb2.WatchDeclarationOutcomesResponse(
+                revision=revision, snapshot_start=pb2.DeclarationOutcomesSnapshotStart()
+            )
+        case SnapshotEntry(revision, change):
+            return _outcome_message(revision, change)
+        case SnapshotEnded(revision):
+            return pb2.WatchDeclarationOutcomesResponse(
+                revision=revision, snapshot_end=pb2.DeclarationOutcomesSnapshotEnd()
+            )
+        case Change(revision):
+            return _outcome_message(revision, event)
+    raise TypeError(f"not a feed event: {event!r}")
+
+
+def _outcome_message(revision: int, change: Change) -> pb2.WatchDeclarationOutcomesResponse:
+    if change.payload is None:
+        raise ValueError(f"a declaration outcome is never removed ({change.key})")
+    return pb2.WatchDeclarationOutcomesResponse(
+        revision=revision,
+        declaration_outcome=declaration_outcome_pb2.DeclarationOutcome.FromString(change.payload),
     )

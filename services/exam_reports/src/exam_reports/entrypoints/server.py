@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
 
+from customs_kit.changefeed import FeedStreams
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
 from customs_kit.peers import Peers
-from customs_kit.server import Application, ServiceRegistration, run_service
+from customs_kit.server import Application, ServiceRegistration, run_service, settings_or_exit
 from customs_kit.settings import ServiceSettings
-from exam_reports.adapters.events import EVENT_DESTINATIONS
+from exam_reports.adapters.events import DECLARATION_OUTCOME_FEED, EVENT_DESTINATIONS
+from exam_reports.entrypoints.options import ExamReportsOptions
 from exam_reports.entrypoints.servicer import ExamReportsServicer
 from exam_reports.service_layer.common import Pager
 from exam_reports.service_layer.examinations import WaitingTaskAssigner
@@ -20,20 +24,30 @@ DEFAULT_PORT = 50053
 MIGRATIONS = "exam_reports:migrations"
 
 
-async def bootstrap(settings: ServiceSettings) -> Application:
+async def bootstrap(
+    settings: ServiceSettings, options: ExamReportsOptions | None = None
+) -> Application:
     """Builds the service from its settings: database (migrated), servicer, background work.
 
     Approved reports publish their outcome through the outbox, so the relay
     needs the addresses of criteria, compliance and audit referral
     (``CRITERIA_ADDR``, ``COMPLIANCE_ADDR``, ``AUDIT_REFERRAL_ADDR``) and
     ``SERVICE_TOKEN_FILE``; a missing one stops the start-up with its name.
+    ``options`` default to :class:`ExamReportsOptions`' defaults.
     """
+    options = options or ExamReportsOptions()
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     peers = Peers(settings)
     relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
-    servicer = ExamReportsServicer(database, Pager(PageTokens(settings.page_token_secret)))
+    outcomes = FeedStreams(database, (DECLARATION_OUTCOME_FEED,))
+    servicer = ExamReportsServicer(
+        database,
+        Pager(PageTokens(settings.page_token_secret)),
+        outcomes=outcomes,
+        national_currency=options.national_currency,
+    )
     return Application(
         registrations=[
             ServiceRegistration(
@@ -42,7 +56,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
                 exam_reports_service_pb2.DESCRIPTOR.services_by_name["ExamReportsService"],
             )
         ],
-        background=[WaitingTaskAssigner(database), relay],
+        background=[WaitingTaskAssigner(database), relay, outcomes],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,
@@ -51,7 +65,8 @@ async def bootstrap(settings: ServiceSettings) -> Application:
 
 def main() -> None:
     """Runs the service until SIGTERM or SIGINT."""
-    run_service(SERVICE_NAME, DEFAULT_PORT, bootstrap)
+    options = settings_or_exit(ExamReportsOptions.from_env)
+    run_service(SERVICE_NAME, DEFAULT_PORT, functools.partial(bootstrap, options=options))
 
 
 if __name__ == "__main__":

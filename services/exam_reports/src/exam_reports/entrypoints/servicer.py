@@ -15,6 +15,7 @@ from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
 
 from customs_kit.auth import Role, allow, current_principal
+from customs_kit.changefeed import FeedStreams
 from customs_kit.db import Database
 from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.idempotency import fingerprint, run_idempotent
@@ -53,9 +54,13 @@ def _caller() -> Caller:
 class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
     """``customs.exam_reports.v1.ExamReportsService``."""
 
-    def __init__(self, database: Database, pager: Pager) -> None:
+    def __init__(
+        self, database: Database, pager: Pager, *, outcomes: FeedStreams, national_currency: str
+    ) -> None:
         self._database = database
         self._pager = pager
+        self._outcomes = outcomes
+        self._national_currency = national_currency
 
     # --- offices -------------------------------------------------------------------------
 
@@ -424,6 +429,7 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
             mappers.exam_report_form_from_proto(request.exam_report),
             mappers.to_datetime(request.sign_time),
             fingerprint(request),
+            national_currency=self._national_currency,
         )
         return pb2.SubmitExamReportResponse(exam_report=mappers.exam_report_to_proto(report))
 
@@ -463,6 +469,7 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
             request.exam_report_id,
             mappers.exam_report_form_from_proto(request.exam_report),
             request.etag,
+            national_currency=self._national_currency,
         )
         return pb2.SaveExamReportDraftResponse(exam_report=mappers.exam_report_to_proto(report))
 
@@ -757,3 +764,12 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
         return pb2.GetOfficerIntegrityReportResponse(
             officer_integrity_report=review_mappers.integrity_report_to_proto(report)
         )
+
+    # --- the declaration system ----------------------------------------------------------
+
+    @allow(Role.DECLARATION_SYSTEM, Role.SERVICE)
+    async def WatchDeclarationOutcomes(
+        self, request: pb2.WatchDeclarationOutcomesRequest, context: Any
+    ) -> AsyncIterator[pb2.WatchDeclarationOutcomesResponse]:
+        async for event in self._outcomes.follow(request.since_revision):
+            yield review_mappers.declaration_outcome_watch_message(event)

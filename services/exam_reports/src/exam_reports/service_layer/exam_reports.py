@@ -10,12 +10,18 @@ import structlog
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import Aborted, NotFound
 from customs_kit.pagination import clamp_page_size
+from customs_kit.telemetry import continued_trace
 from customs_kit.uow import UnitOfWork
 from exam_reports.adapters.attachments import Attachments
-from exam_reports.adapters.events import outcome_events
+from exam_reports.adapters.events import (
+    DECLARATION_OUTCOME_FEED,
+    declaration_outcome_payload,
+    outcome_events,
+)
 from exam_reports.adapters.overrides import Overrides
 from exam_reports.adapters.repositories import DuplicateReport, Examinations, ExamReports, Officers
 from exam_reports.domain.attachments import AttachmentParent
+from exam_reports.domain.declaration_outcomes import declaration_outcome
 from exam_reports.domain.exam_reports import (
     ExamReport,
     ExamReportFilter,
@@ -24,6 +30,7 @@ from exam_reports.domain.exam_reports import (
     check_attachments_uploaded,
     check_inspecting_officer,
     check_matches_examination,
+    check_national_currency,
     check_override_approved_before_examination,
     check_reviewable,
     check_same_examination,
@@ -58,6 +65,8 @@ async def submit_exam_report(
     form: ExamReportForm,
     sign_time: datetime,
     fingerprint: str,
+    *,
+    national_currency: str,
 ) -> ExamReport:
     """Submits and signs a report, exactly once per ``exam_report_id`` and content.
 
@@ -65,9 +74,11 @@ async def submit_exam_report(
     same submission after losing the connection gets the stored report (in
     whatever state the review has brought it to) and nothing changes. The
     report is committed before this returns, so an acknowledged report
-    survives a crash of the service.
+    survives a crash of the service. INVALID_ARGUMENT for a revenue in another
+    currency than ``national_currency``.
     """
     check_submission(form, sign_time, utcnow())
+    check_national_currency(form, national_currency)
     try:
         return await _submit(database, caller, exam_report_id, form, sign_time, fingerprint)
     except DuplicateReport:
@@ -116,14 +127,17 @@ async def _submit(
             await reports.update(report)
         await examinations.update(examination.reported(report.id, form.examination_time, now))
         await uow.commit()
-    _log.info(
-        "exam_report_submitted",
-        exam_report=exam_report_id,
-        examination=examination.id,
-        officer=signer.id,
-        discrepancy_found=form.discrepancy_found,
-        submission=report.submission_count,
-    )
+    # Logged in the declaration's trace, linked to the officer's request.
+    with continued_trace(examination.trace_parent, "exam_report submitted"):
+        _log.info(
+            "exam_report_submitted",
+            exam_report=exam_report_id,
+            examination=examination.id,
+            declaration=examination.declaration_number,
+            officer=signer.id,
+            discrepancy_found=form.discrepancy_found,
+            submission=report.submission_count,
+        )
     return report
 
 
@@ -146,7 +160,13 @@ async def _uploaded(uow: UnitOfWork, exam_report_id: str) -> frozenset[str]:
 
 
 async def save_exam_report_draft(
-    database: Database, caller: Caller, exam_report_id: str, form: ExamReportForm, etag: str
+    database: Database,
+    caller: Caller,
+    exam_report_id: str,
+    form: ExamReportForm,
+    etag: str,
+    *,
+    national_currency: str,
 ) -> ExamReport:
     """Creates or replaces the draft of a report, complete or not.
 
@@ -155,8 +175,10 @@ async def save_exam_report_draft(
     ``REPORT_NOT_EDITABLE`` once SUBMITTED or APPROVED, or when the examination
     is closed or answered by another report; ABORTED when ``etag`` is given and
     stale. The form's mandatory boxes are not checked: a draft is whatever the
-    officer has typed so far.
+    officer has typed so far; a revenue in another currency than
+    ``national_currency`` is INVALID_ARGUMENT, as on submission.
     """
+    check_national_currency(form, national_currency)
     try:
         return await _save_draft(database, caller, exam_report_id, form, etag)
     except DuplicateReport:
@@ -204,8 +226,9 @@ async def approve_exam_report(
     """The report signed off by the calling supervisor, and its outcome on its way out.
 
     Runs inside the request's idempotent unit of work: the approval, the
-    completed examination and the events for criteria, compliance and (when
-    the finding calls for it) audit referral are committed together, so an
+    completed examination, the events for criteria, compliance and (when
+    the finding calls for it) audit referral, and the declaration's outcome
+    for the declaration system's watch stream are committed together, so an
     approved report's outcome is always published and never twice.
     """
     supervisor = require_supervisor(await calling_officer(uow, caller))
@@ -223,18 +246,30 @@ async def approve_exam_report(
         raise RuntimeError(f"examReports/{exam_report_id} answers a missing examination")
     await reports.update(approved)
     await examinations.update(examination.completed(now))
-    events = outcome_events(approved, examination)
-    for event in events:
-        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
-    _log.info(
-        "exam_report_approved",
-        exam_report=exam_report_id,
-        examination=examination.id,
-        supervisor=supervisor.id,
-        officer=report.author_officer_id,
-        discrepancy_found=report.form.discrepancy_found,
-        events=[event.destination for event in events],
-    )
+    outcome = declaration_outcome(approved, examination)
+    # The outcome continues the declaration's trace (the outbox stores the
+    # active context with each event); the supervisor's request is linked.
+    with continued_trace(examination.trace_parent, "exam_report approved"):
+        events = outcome_events(approved, examination)
+        for event in events:
+            uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+        revision = await uow.changes.append(
+            DECLARATION_OUTCOME_FEED,
+            examination.declaration_number,
+            declaration_outcome_payload(outcome),
+        )
+        _log.info(
+            "exam_report_approved",
+            exam_report=exam_report_id,
+            examination=examination.id,
+            declaration=examination.declaration_number,
+            supervisor=supervisor.id,
+            officer=report.author_officer_id,
+            discrepancy_found=report.form.discrepancy_found,
+            release_decision=outcome.release_decision.value,
+            outcome_revision=revision,
+            events=[event.destination for event in events],
+        )
     return approved
 
 

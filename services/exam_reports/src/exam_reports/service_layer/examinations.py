@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -14,6 +14,7 @@ from customs_kit.db import Database, utcnow
 from customs_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import clamp_page_size
+from customs_kit.telemetry import current_traceparent
 from customs_kit.uow import UnitOfWork
 from exam_reports.adapters.repositories import Examinations, Facilities, Officers, Offices
 from exam_reports.domain.examinations import (
@@ -73,6 +74,13 @@ async def ingest_decision(
         return IngestOutcome(False, opened[0].id if opened else None)
     async with database.unit_of_work() as uow:
         earlier = await Examinations(uow.session).opened_by_event(event_id)
+    _log.info(
+        "decision_event_duplicate",
+        event_id=event_id,
+        assessment=decision.assessment,
+        declaration=decision.declaration_number,
+        examination=None if earlier is None else earlier.id,
+    )
     return IngestOutcome(True, None if earlier is None else earlier.id)
 
 
@@ -111,7 +119,10 @@ async def _apply_decision(
             why="a task exists for the same or a newer declaration version",
         )
         return None
-    examination = open_examination(str(uuid.uuid4()), event_id, decision, now)
+    examination = replace(
+        open_examination(str(uuid.uuid4()), event_id, decision, now),
+        trace_parent=current_traceparent(),
+    )
     if office.active:
         assignee = choose_assignee(
             await Officers(uow.session).assignment_candidates(office.id, now)
@@ -121,7 +132,9 @@ async def _apply_decision(
     await examinations.add(examination)
     _log.info(
         "examination_opened",
+        event_id=event_id,
         examination=examination.id,
+        assessment=decision.assessment,
         declaration=decision.declaration_number,
         version=decision.declaration_version,
         office=decision.office_id,

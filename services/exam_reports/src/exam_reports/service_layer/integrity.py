@@ -10,6 +10,7 @@ from customs_kit.db import Database
 from customs_kit.errors import NotFound
 from exam_reports.adapters.overrides import Overrides
 from exam_reports.adapters.repositories import ExamReports, Officers, Offices, Shifts
+from exam_reports.domain.exam_reports import Money, total_of
 from exam_reports.domain.integrity import (
     DEFAULT_MIN_EXAMINATIONS,
     DEFAULT_SIGNIFICANCE_LEVEL,
@@ -45,8 +46,8 @@ async def officer_integrity_report(
 ) -> OfficerIntegrityReport:
     """Every officer of the office against their peers over [start_date, end_date].
 
-    Computed on request from the stored shifts, approved reports and
-    overrides, in the office's calendar. Officers are those with a day on
+    Computed on request from the stored shifts, approved reports (with the
+    revenue each assessed) and overrides, in the office's calendar. Officers are those with a day on
     duty, an examination or an override request at the office in the period.
     INVALID_ARGUMENT for a period over 366 days; NOT_FOUND for an unknown office.
     """
@@ -62,8 +63,12 @@ async def officer_integrity_report(
         worked: defaultdict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
         for shift in shifts:
             worked[shift.officer_id].append((shift.start_time, shift.end_time))
-        examinations = Counter(author for author, _ in approved)
-        discrepancies = Counter(author for author, found in approved if found)
+        examinations = Counter(author for author, _, _ in approved)
+        discrepancies = Counter(author for author, found, _ in approved if found)
+        revenue: defaultdict[str, list[Money]] = defaultdict(list)
+        for author, _, found_revenue in approved:
+            if found_revenue is not None:
+                revenue[author].append(found_revenue)
 
         def within(moment: datetime | None) -> bool:
             return moment is not None and begin <= moment < end
@@ -94,6 +99,7 @@ async def officer_integrity_report(
             override_requests=requests[officer_id],
             green_examined=green[officer_id],
             red_released=red[officer_id],
+            revenue_found=total_of(revenue[officer_id]),
         )
         for officer_id in sorted(officer_ids)
     ]

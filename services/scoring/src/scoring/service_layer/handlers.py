@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from customs_kit.batching import GroupCommit, Submission
 from customs_kit.db import Database, utcnow
@@ -110,6 +110,12 @@ class Assessor:
         self._lodgements: GroupCommit[AssessDeclaration, AssessmentOutcome | DomainError] = (
             GroupCommit(self._assess_submitted, max_batch=_GROUP_COMMIT_BATCH)
         )
+        self._decisions = metrics.get_meter("scoring").create_counter(
+            "customs.scoring.decisions",
+            unit="{decision}",
+            description="Declarations decided (first assessments, not re-sends), "
+            "by channel and office.",
+        )
 
     async def assess(self, command: AssessDeclaration) -> AssessmentOutcome:
         """Assesses one declaration version; raises the DomainError that refuses it."""
@@ -162,6 +168,13 @@ class Assessor:
             for (_, context), result in zip(commands, results, strict=True):
                 if isinstance(result, AssessmentOutcome) and not result.already_assessed:
                     _in_context(context, _log_assessed, result.assessment)
+                    self._decisions.add(
+                        1,
+                        {
+                            "channel": result.assessment.decision.channel.value,
+                            "office": result.assessment.declaration.office_code,
+                        },
+                    )
             return results
         raise RuntimeError("a declaration version was stored concurrently twice over")
 
