@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
 import os
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import time
 
 from customs.audit_referral.v1 import audit_referral_service_pb2 as referral_api
 from customs.compliance.v1 import compliance_service_pb2 as compliance_api
@@ -75,6 +75,8 @@ class Summary:
     """What the replay counted on its side: decisions per channel and month, tasks, findings."""
 
     channels: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: Decisions that call for an examination (RED or YELLOW).
+    selected: int = 0
     examined: int = 0
     discrepancies: int = 0
     days: list[str] = field(default_factory=list)
@@ -224,7 +226,8 @@ def _subject(options: DemoOptions, role: str) -> str:
     return f"demo-{role}"
 
 
-#: The handbook's criteria: (id, profile, title, predicate YAML, channel, level, percent, mandatory).
+#: The handbook's criteria: id, profile, title, predicate (YAML), channel, level, percent,
+#: mandatory.
 CRITERIA = (
     (
         "tobacco",
@@ -250,7 +253,8 @@ CRITERIA = (
         "low-value",
         "valuation",
         "Undervaluation: under 1,000 KRW per kg",
-        "numeric_range: {element: NUMERIC_ELEMENT_ITEM_VALUE_PER_KG, max: 1000, currency_code: KRW}",
+        "numeric_range: {element: NUMERIC_ELEMENT_ITEM_VALUE_PER_KG, max: 1000,"
+        " currency_code: KRW}",
         "RED",
         "COMMERCIAL_SAMPLE",
         30,
@@ -280,7 +284,8 @@ def _criteria(options: DemoOptions, setup: Path) -> None:
             "sources:\n  - kind: SOURCE_KIND_EXAMINATION_RESULTS\n"
             "    description: Examination results of 2020\n"
             f"indicators: [{profile}]\n"
-            "intended_treatment: {channel: CHANNEL_RED, examination_level: EXAMINATION_LEVEL_COMMERCIAL_SAMPLE}\n"
+            "intended_treatment: {channel: CHANNEL_RED,"
+            " examination_level: EXAMINATION_LEVEL_COMMERCIAL_SAMPLE}\n"
             f'owner: {_subject(options, "analyst")}\nnext_review_date: "2027-06-30"\n'
         )
         _must(log, analyst, "profiles", "draft", str(path), "--id", profile)
@@ -311,7 +316,10 @@ def _model(options: DemoOptions, console: Console) -> None:
     log = options.out_dir / CLI_LOG
     analyst, approver = options.tokens["analyst"], options.tokens["approver"]
     if cli(analyst, "model", "train", "--wait", log=log):
-        console.print(f"the risk model did not train (see {log}); the replay runs on criteria and random draws")
+        console.print(
+            f"the risk model did not train (see {log}); "
+            "the replay runs on criteria and random draws"
+        )
         return
     # The trained version reaches criteria (which governs it) through scoring's outbox.
     deadline = time.monotonic() + TASK_WAIT_SECONDS
@@ -382,7 +390,7 @@ def _replay(options: DemoOptions, offices: Sequence[str], console: Console) -> S
                 summary,
                 pool,
                 day,
-                lambda: progress.advance(exam_bar),
+                functools.partial(progress.advance, exam_bar),
             )
             progress.remove_task(exam_bar)
             progress.advance(day_bar)
@@ -403,6 +411,7 @@ def _assess(
         channel = enum_label(_CHANNEL, answer.assessment.channel)
         summary.channels[day.strftime("%Y-%m")][channel] += 1
         examined += channel in ("RED", "YELLOW")
+    summary.selected += examined
     return examined
 
 
@@ -528,7 +537,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
     """Prints the committee's figures and writes the oversight report and charts."""
     out = options.out_dir
     ended = datetime.now(UTC) + timedelta(minutes=1)
-    window = {"start_time": _stamp(started), "end_time": _stamp(ended)}
+    begin, end = _stamp(started), _stamp(ended)
     client = CustomsClient(token=options.tokens["approver"], addresses=options.addresses)
     console.print("[bold]Declarations per channel per month[/bold]")
     channels = ("GREEN", "YELLOW", "RED", "BLUE")
@@ -542,7 +551,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
         lambda: list(
             paginate(
                 client.criteria.ListCriterionPerformance,
-                criteria_api.ListCriterionPerformanceRequest(**window),
+                criteria_api.ListCriterionPerformanceRequest(start_time=begin, end_time=end),
             )
         ),
     )
@@ -566,7 +575,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
     model = _safe(
         console,
         lambda: client.criteria.GetRiskModelPerformance(
-            criteria_api.GetRiskModelPerformanceRequest(**window)
+            criteria_api.GetRiskModelPerformanceRequest(start_time=begin, end_time=end)
         ),
     )
     if model is not None:
@@ -587,18 +596,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
         ),
     )
     for measurement in measurements or []:
-        rates = (
-            _safe(
-                console,
-                lambda m=measurement: list(
-                    paginate(
-                        client.compliance.ListComplianceRates,
-                        compliance_api.ListComplianceRatesRequest(parent=m.name),
-                    )
-                ),
-            )
-            or []
-        )
+        rates = _safe(console, functools.partial(_rates, client, measurement.name)) or []
         for r in rates:
             console.print(
                 f"  {r.stratum_display_name or r.stratum:<28} {r.rate:6.1%} "
@@ -630,15 +628,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
     for office in sorted({o for o, _ in summary.tasks_per_office_day}):
         integrity = _safe(
             console,
-            lambda o=office: (
-                client.exam_reports.GetOfficerIntegrityReport(
-                    exam_api.GetOfficerIntegrityReportRequest(
-                        office=f"offices/{o}",
-                        start_date=started.date().isoformat(),
-                        end_date=ended.date().isoformat(),
-                    )
-                ).officer_integrity_report
-            ),
+            functools.partial(_integrity, client, office, started.date(), ended.date()),
         )
         for officer in getattr(integrity, "officers", []):
             flags = [f.name for f, v in officer.ListFields() if f.name.endswith("flagged") and v]
@@ -672,7 +662,7 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
         charts.channel_mix({m: dict(c) for m, c in summary.channels.items()}, out),
         charts.hit_rates(rows, None, out),
         charts.compliance_by_segment(segments, None, out),
-        charts.model_ranking(charts.RankingCurve([0.01, 0.05, 0.1], [0, 0, 0], [0, 0, 0]), {}, out),
+        charts.model_ranking(*_ranking(client, model), out),
         charts.capacity_use(
             [
                 charts.CapacityUse(o, d, n, 120)
@@ -684,6 +674,34 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
     for png, svg in written:
         console.print(f"  {png} and {svg.name} written")
     client.close()
+
+
+def _rates(client: CustomsClient, measurement: str) -> list[Any]:
+    request = compliance_api.ListComplianceRatesRequest(parent=measurement)
+    return list(paginate(client.compliance.ListComplianceRates, request))
+
+
+def _integrity(client: CustomsClient, office: str, start: date, end: date) -> Any:
+    request = exam_api.GetOfficerIntegrityReportRequest(
+        office=f"offices/{office}", start_date=start.isoformat(), end_date=end.isoformat()
+    )
+    return client.exam_reports.GetOfficerIntegrityReport(request).officer_integrity_report
+
+
+def _ranking(client: CustomsClient, model: Any) -> tuple[charts.RankingCurve, dict[str, float]]:
+    """The active model's validated precision and recall at 5 and 10 % selected, and its
+    score drift (population stability) over the replay; empty without a model."""
+    if model is None or not model.risk_model:
+        return charts.RankingCurve([], [], []), {}
+    card = client.scoring.GetRiskModelCard(
+        scoring_api.GetRiskModelCardRequest(risk_model=model.risk_model)
+    ).card.validation
+    curve = charts.RankingCurve(
+        [0.05, 0.10],
+        [card.precision_at_5, card.precision_at_10],
+        [card.recall_at_5, card.recall_at_10],
+    )
+    return curve, {"replay": model.population_stability_index}
 
 
 def _stamp(moment: datetime) -> Timestamp:
