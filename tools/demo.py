@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -46,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--history-rows", type=int, default=0, help="0: all of 2020.")
     args = parser.parse_args(argv)
     console = Console(stderr=False)
+    # A stopped demo (Ctrl-C or SIGTERM) still stops the platform it started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     began = time.monotonic()
 
     credentials, private_pem = prepare_credentials(args.run_dir)

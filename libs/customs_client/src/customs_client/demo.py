@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 from customs.audit_referral.v1 import audit_referral_service_pb2 as referral_api
 from customs.compliance.v1 import compliance_service_pb2 as compliance_api
 from customs.criteria.v1 import criteria_service_pb2 as criteria_api
@@ -53,7 +54,7 @@ ROLES = ("analyst", "approver", "supervisor")
 #: How long the replay waits for a day's examination tasks to reach exam_reports.
 TASK_WAIT_SECONDS = 20.0
 #: Officers examining at the same time (each a thread with its own channel).
-OFFICER_POOL = 4
+OFFICER_POOL = 6
 
 
 @dataclass(frozen=True)
@@ -315,10 +316,13 @@ def _criteria(options: DemoOptions, setup: Path) -> None:
 def _model(options: DemoOptions, console: Console) -> None:
     log = options.out_dir / CLI_LOG
     analyst, approver = options.tokens["analyst"], options.tokens["approver"]
-    if cli(analyst, "model", "train", "--wait", log=log):
+    with CustomsClient(token=analyst, addresses=options.addresses) as client:
+        training = _train(client, console)
+    if training.state != risk_model_pb2.RISK_MODEL_TRAINING_STATE_SUCCEEDED:
         console.print(
-            f"the risk model did not train (see {log}); "
-            "the replay runs on criteria and random draws"
+            f"the risk model did not train ({training.error_reason}: {training.error_message}); "
+            "the replay runs on criteria and random draws",
+            markup=False,
         )
         return
     # The trained version reaches criteria (which governs it) through scoring's outbox.
@@ -346,6 +350,34 @@ def _model(options: DemoOptions, console: Console) -> None:
         "first model trained on 2020's examination outcomes",
     )
     _must(log, approver, "model", "approve", newest.name)
+
+
+def _train(client: CustomsClient, console: Console) -> Any:
+    """Starts a training and follows it to its end.
+
+    Unlike `customs model train --wait` it keeps polling through a failed poll:
+    on SQLite the training's own writes can make a read fail for a moment, and
+    the training goes on regardless.
+    """
+    training = client.scoring.TrainRiskModel(
+        scoring_api.TrainRiskModelRequest(request_id=new_request_id())
+    ).training
+    with Progress(
+        TextColumn("training"), BarColumn(), TextColumn("{task.description}"), console=console
+    ) as progress:
+        bar = progress.add_task(training.stage, total=100)
+        while training.state == risk_model_pb2.RISK_MODEL_TRAINING_STATE_RUNNING:
+            time.sleep(1.0)
+            try:
+                training = client.scoring.GetRiskModelTraining(
+                    scoring_api.GetRiskModelTrainingRequest(name=training.name)
+                ).training
+            except CustomsError as error:
+                if error.code() not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
+                    raise
+                continue
+            progress.update(bar, completed=training.progress_percent, description=training.stage)
+    return training
 
 
 def _replay(options: DemoOptions, offices: Sequence[str], console: Console) -> Summary:
@@ -380,13 +412,13 @@ def _replay(options: DemoOptions, offices: Sequence[str], console: Console) -> S
         day_bar = progress.add_task("days", total=len(days))
         for day in days:
             summary.days.append(day.isoformat())
-            expected = _assess(scoring, [d for d, _ in by_day[day]], summary, day)
-            exam_bar = progress.add_task(f"  examinations {day}", total=expected)
+            selected = _assess(scoring, [d for d, _ in by_day[day]], summary, day)
+            exam_bar = progress.add_task(f"  examinations {day}", total=sum(selected.values()))
             _examine_day(
                 inspectors,
                 supervisor,
                 outcomes,
-                expected,
+                selected,
                 summary,
                 pool,
                 day,
@@ -399,55 +431,82 @@ def _replay(options: DemoOptions, offices: Sequence[str], console: Console) -> S
 
 def _assess(
     scoring: Any, declarations: Sequence[declaration_pb2.Declaration], summary: Summary, day: date
-) -> int:
-    """Assesses the day's declarations in one bulk stream; returns how many need an examination."""
+) -> Counter[str]:
+    """Assesses the day's declarations in one bulk stream; returns, per office, how many
+    decisions call for an examination."""
     requests: Iterator[scoring_api.AssessDeclarationsRequest] = (
         scoring_api.AssessDeclarationsRequest(declaration=d) for d in declarations
     )
-    examined = 0
+    selected: Counter[str] = Counter()
     for answer in scoring.AssessDeclarations(requests):
         if answer.WhichOneof("result") != "assessment":
             continue
         channel = enum_label(_CHANNEL, answer.assessment.channel)
         summary.channels[day.strftime("%Y-%m")][channel] += 1
-        examined += channel in ("RED", "YELLOW")
-    summary.selected += examined
-    return examined
+        if channel in ("RED", "YELLOW"):
+            selected[answer.assessment.declaration.office_code] += 1
+    summary.selected += sum(selected.values())
+    return selected
 
 
 def _examine_day(
     inspectors: Mapping[str, CustomsClient],
     supervisor: CustomsClient,
     outcomes: Mapping[str, risk_model_pb2.HistoryOutcome],
-    expected: int,
+    selected: Counter[str],
     summary: Summary,
     pool: ThreadPoolExecutor,
     day: date,
     advance: Callable[[], None],
 ) -> None:
-    """Each inspector takes their open tasks until the day's tasks are all examined."""
-    done = 0
+    """The inspectors of the offices with tasks work in parallel until each has examined as
+    many as its office's decisions called for (or the tasks stop arriving)."""
     deadline = time.monotonic() + TASK_WAIT_SECONDS
-    while done < expected and time.monotonic() < deadline:
-        jobs = [
-            pool.submit(_examine_open, office, client, supervisor, outcomes, day, advance)
-            for office, client in inspectors.items()
-        ]
-        results = [job.result() for job in jobs]
-        for office, (count, found) in zip(inspectors, results, strict=True):
-            done += count
-            summary.examined += count
-            summary.discrepancies += found
-            summary.tasks_per_office_day[(office, day.isoformat())] += count
-        if done < expected:
-            time.sleep(0.3)
+    jobs = {
+        office: pool.submit(
+            _examine_office,
+            inspectors[office],
+            supervisor,
+            outcomes,
+            day,
+            advance,
+            wanted,
+            deadline,
+        )
+        for office, wanted in selected.items()
+        if office in inspectors
+    }
+    for office, job in jobs.items():
+        count, found = job.result()
+        summary.examined += count
+        summary.discrepancies += found
+        summary.tasks_per_office_day[(office, day.isoformat())] += count
+
+
+def _examine_office(
+    client: CustomsClient,
+    supervisor: CustomsClient,
+    outcomes: Mapping[str, risk_model_pb2.HistoryOutcome],
+    day: date,
+    advance: Callable[[], None],
+    wanted: int,
+    deadline: float,
+) -> tuple[int, int]:
+    """One inspector's day: the open tasks as they arrive (through exam_reports' inbox)."""
+    count = found = 0
+    while count < wanted and time.monotonic() < deadline:
+        examined, discrepancies = _examine_open(client, supervisor, outcomes, day, advance)
+        count += examined
+        found += discrepancies
+        if count < wanted and not examined:
+            time.sleep(0.2)
+    return count, found
 
 
 _OPEN = (examination_pb2.EXAMINATION_STATE_ASSIGNED,)
 
 
 def _examine_open(
-    office: str,
     client: CustomsClient,
     supervisor: CustomsClient,
     outcomes: Mapping[str, risk_model_pb2.HistoryOutcome],
