@@ -52,6 +52,11 @@ BENCH_FLAGS ?=
 bench: proto ## Benchmark the engine and scoring on the data set (BENCH_FLAGS=--quick; TEST_POSTGRES_URL for PostgreSQL).
 	PYTHONPATH=tools $(PY) bench/run.py $(BENCH_FLAGS)
 
+.PHONY: fuzz
+fuzz: proto ## 300 generated requests per RPC of every service, then 10,000 concurrent reads (TEST_POSTGRES_URL for PostgreSQL too).
+	FUZZ_EXAMPLES=300 FUZZ_RANDOM=1 $(PY) -m pytest -p no:xdist -q tests/fuzz
+	PYTHONPATH=tools $(PY) tests/fuzz/load.py
+
 .PHONY: lint
 lint: proto ## ruff, mypy and buf lint.
 	$(VENV)/bin/ruff check libs services tests tools bench

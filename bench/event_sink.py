@@ -1,9 +1,10 @@
-"""Stands in for exam_reports, compliance and audit_referral while scoring is measured.
+"""Stands in for the services that receive scoring's events while scoring is measured.
 
 Run as ``python bench/event_sink.py PORT``: accepts every unary call (the
 outbox relay's Ingest...Event deliveries) and answers with an empty message,
-so that scoring's relay does its real delivery work without the benchmark
-depending on three more services and their databases.
+and accepts every event of an IngestEventBatch call, so that scoring's relay
+does its real delivery work without the benchmark depending on more services
+and their databases.
 """
 
 from __future__ import annotations
@@ -13,14 +14,26 @@ import sys
 from typing import Any
 
 import grpc
+from customs.events.v1 import event_delivery_service_pb2 as events_pb2
+
+_BATCH = "/customs.events.v1.EventDeliveryService/IngestEventBatch"
 
 
 def _accept(request: bytes, context: Any) -> bytes:
     return b""
 
 
+def _accept_batch(request: bytes, context: Any) -> bytes:
+    batch = events_pb2.IngestEventBatchRequest.FromString(request)
+    return events_pb2.IngestEventBatchResponse(
+        results=[events_pb2.EventResult(event_id=event.event_id) for event in batch.events]
+    ).SerializeToString()
+
+
 class _AcceptEverything(grpc.GenericRpcHandler):
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        if handler_call_details.method == _BATCH:
+            return grpc.unary_unary_rpc_method_handler(_accept_batch)
         return grpc.unary_unary_rpc_method_handler(_accept)
 
 

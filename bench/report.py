@@ -35,9 +35,10 @@ class Target:
     def line(self) -> str:
         sign = "<=" if self.at_most else ">="
         verdict = "met" if self.met else "NOT MET"
+        ratio = self.value / self.limit if self.limit else float("nan")
         return (
             f"  target {self.label}: {self.value:,.2f} {self.unit} "
-            f"(target {sign} {self.limit:,.0f} {self.unit}) -> {verdict}"
+            f"(target {sign} {self.limit:,g} {self.unit}, ratio {ratio:.2f}) -> {verdict}"
         )
 
 

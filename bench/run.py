@@ -1,11 +1,18 @@
 """`make bench`: the selectivity engine and the scoring service, measured on the data set.
 
-a. engine time per declaration at 1k, 10k and 100k generated criteria over
-   the data set's declarations, beside the linear reference evaluator;
+a. engine CPU time per declaration (bench/engine_bench.py): the project's
+   generated criteria and issue 13's rule shape at 1k, 10k and 100k, beside a
+   minimal HS-prefix index and the linear reference evaluator, and a worker's
+   memory; with ``--rules FILE.jsonl`` (and ``--declarations FILE.csv``) only
+   that rule set;
 b. AssessDeclaration over gRPC on loopback with 10k criteria and decisions
    persisted, at concurrency 1 and 32;
 c. AssessDeclarations (the bulk stream) throughput, persisted;
-h. ImportHistory: the whole data set with its outcomes, one stream, persisted.
+h. ImportHistory: the whole data set with its outcomes, one stream, persisted;
+m. the risk model: trained on train.csv, precision@5/10 % and AUC on
+   valid.csv, training time and memory, artifact size, score latency;
+d. delivery: seconds from assessment to examination task (scoring's outbox
+   relay to a real exam_reports) over one 2,000-declaration bulk stream.
 
 Decisions are persisted in a SQLite file unless ``--postgres URL`` (or
 ``TEST_POSTGRES_URL``) names a PostgreSQL server on which a fresh database is
@@ -19,32 +26,25 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import engine_bench
 from customs.criteria.v1 import criterion_pb2, named_list_pb2
 from customs.scoring.v1 import declaration_pb2
 from declarations_dataset import read_declarations
-from engine_bench import measure, print_figures
+from delivery_bench import delivery
 from generated_rules import DataProfile, generate_criteria, generate_named_lists, snapshot_messages
 from history_bench import history
+from model_bench import model_part
 from report import Target, machine, say
 from service_bench import bulk, scoring_server, unary
 
-from scoring.adapters.codec import (
-    criterion_from_proto,
-    declaration_from_proto,
-    named_list_from_proto,
-)
-from scoring.domain.draws import SelectionSeed
-
-_SIZES = (1_000, 10_000, 100_000)
-#: Declarations the linear evaluator is timed on, per rule-set size (a quarter with --quick).
-_LINEAR_SAMPLES = {1_000: 2_000, 10_000: 300, 100_000: 40}
-_QUICK_DECLARATIONS = 5_000
 _SERVER_CRITERIA = 10_000
+_DELIVERY_DECLARATIONS = 2_000
+_QUICK_DELIVERY_DECLARATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,17 @@ def _arguments() -> argparse.Namespace:
         "a SQLite file without it)",
     )
     parser.add_argument(
-        "--parts", default="abch", help="which parts to run, e.g. 'a' or 'bc' (default: abch)"
+        "--parts", default="abcdhm", help="which parts to run, e.g. 'a' or 'bm' (default: abcdhm)"
+    )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        help="part a on this rule set only: JSON lines of customs.common.v1.SelectionRule",
+    )
+    parser.add_argument(
+        "--declarations",
+        type=Path,
+        help="part a over this CSV in the data set's columns (default: its held-out file)",
     )
     return parser.parse_args()
 
@@ -86,60 +96,39 @@ def main() -> None:
     arguments = _arguments()
     quick = arguments.quick
     started = time.perf_counter()
-    messages = list(read_declarations())
     say(f"Scoring benchmark{' (--quick)' if quick else ''}: {machine()}")
-    say(
-        f"Data set: {len(messages):,} declarations, "
-        f"{sum(len(message.items) for message in messages):,} items"
-    )
-    profile = DataProfile.of(messages)
-    named_lists = generate_named_lists(profile)
-    criteria = generate_criteria(max(_SIZES), profile)
-    say(
-        f"Generated {len(criteria):,} criteria and {len(named_lists)} named lists "
-        f"({time.perf_counter() - started:.0f} s so far)"
-    )
     targets: list[Target] = []
-    if "a" in arguments.parts:
-        targets += _engine_part(messages, criteria, named_lists, quick)
-    if any(part in arguments.parts for part in "bch"):
-        targets += _service_part(
-            messages, criteria, named_lists, arguments.postgres or None, arguments.parts, quick
+    if set("abcdh") & set(arguments.parts):
+        messages = list(read_declarations())
+        say(
+            f"Data set: {len(messages):,} declarations, "
+            f"{sum(len(message.items) for message in messages):,} items"
         )
+        if "a" in arguments.parts:
+            targets += engine_bench.run(messages, quick, arguments.rules, arguments.declarations)
+        if set("bcdh") & set(arguments.parts):
+            profile = DataProfile.of(messages)
+            named_lists = generate_named_lists(profile)
+            criteria = generate_criteria(_SERVER_CRITERIA, profile)
+            if set("bch") & set(arguments.parts):
+                targets += _service_part(
+                    messages,
+                    criteria,
+                    named_lists,
+                    arguments.postgres or None,
+                    arguments.parts,
+                    quick,
+                )
+            if "d" in arguments.parts:
+                targets += _delivery_part(
+                    messages, criteria, named_lists, arguments.postgres or None, quick
+                )
+    if "m" in arguments.parts:
+        targets += model_part()
     say()
     say(f"Summary ({time.perf_counter() - started:.0f} s in all)")
     for target in targets:
         say(target.line())
-
-
-def _engine_part(
-    messages: Sequence[declaration_pb2.Declaration],
-    criteria: Sequence[criterion_pb2.ActiveCriterion],
-    named_lists: Sequence[named_list_pb2.NamedList],
-    quick: bool,
-) -> list[Target]:
-    declarations = [declaration_from_proto(message) for message in messages]
-    if quick:
-        declarations = declarations[:: len(declarations) // _QUICK_DECLARATIONS]
-    domain_criteria = [criterion_from_proto(criterion) for criterion in criteria]
-    domain_lists = [named_list_from_proto(named_list) for named_list in named_lists]
-    seed = SelectionSeed(secrets.token_bytes(32))
-    say()
-    say(
-        f"a. Engine CPU time per declaration over {len(declarations):,} declarations "
-        f"({'a sample of' if quick else 'all of'} the data set)"
-    )
-    figures = [
-        measure(
-            domain_criteria[:size],
-            domain_lists,
-            declarations,
-            _LINEAR_SAMPLES[size] // (4 if quick else 1),
-            seed,
-        )
-        for size in _SIZES
-    ]
-    return print_figures(figures)
 
 
 def _service_part(
@@ -204,6 +193,31 @@ def _service_part(
             )
             say(targets[-1].line())
     return targets
+
+
+def _delivery_part(
+    messages: Sequence[declaration_pb2.Declaration],
+    criteria: Sequence[criterion_pb2.ActiveCriterion],
+    named_lists: Sequence[named_list_pb2.NamedList],
+    postgres: str | None,
+    quick: bool,
+) -> list[Target]:
+    rules = snapshot_messages(1, criteria[:_SERVER_CRITERIA], named_lists)
+    count = _QUICK_DELIVERY_DECLARATIONS if quick else _DELIVERY_DECLARATIONS
+    # The last declarations of the data set: parts b and c lodge the first ones.
+    declarations = list(messages[-count:])
+    say()
+    say(
+        f"d. Delivery from assessment to examination task: {count:,} declarations in one "
+        "bulk stream, scoring and exam_reports as processes"
+    )
+    latencies, database = delivery(rules, postgres, declarations)
+    say(f"  persisted in {database}; tasks not opened in time: {latencies.missing}")
+    p50, p99 = latencies.p50_s, latencies.p99_s
+    say(f"delivery events={latencies.events} p50_s={p50:.3f} p99_s={p99:.3f}")
+    target = Target("delivery p99 from assessment to task", latencies.p99_s, "s", 2, True)
+    say(target.line())
+    return [target]
 
 
 if __name__ == "__main__":

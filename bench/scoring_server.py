@@ -2,9 +2,10 @@
 
 Run as ``python bench/scoring_server.py RULES_FILE`` with the service's usual
 environment (DATABASE_URL, GRPC_PORT, AUTH_PUBLIC_KEY_FILE, SELECTION_SEED...).
-It is the production entrypoint but for two options: the active criteria come
+It is the production entrypoint but for three options: the active criteria come
 from RULES_FILE (stream messages, as criteria would send them) through the
-``initial_rules`` seam, and no criteria stream is followed.
+``initial_rules`` seam, no criteria stream is followed, and no office capacity
+stream either (the benchmark has no exam_reports: no capacity limit applies).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ def read_rules(path: Path) -> Iterator[Message]:
 def main() -> None:
     """Serves scoring with the rules of ``sys.argv[1]`` until SIGTERM."""
     rules = list(read_rules(Path(sys.argv[1])))
-    options = replace(ScoringOptions.from_env(), watch_criteria=False, initial_rules=rules)
+    options = replace(
+        ScoringOptions.from_env(),
+        watch_criteria=False,
+        initial_rules=rules,
+        watch_office_capacity=False,
+    )
     run_service(SERVICE_NAME, DEFAULT_PORT, functools.partial(bootstrap, options=options))
 
 

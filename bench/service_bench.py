@@ -46,14 +46,16 @@ class Server:
     database: str
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _wait_for_port(port: int, deadline: float) -> None:
+def wait_for_port(port: int, deadline: float) -> None:
+    """Returns once something listens on ``port``; raises at ``deadline``."""
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
@@ -62,12 +64,13 @@ def _wait_for_port(port: int, deadline: float) -> None:
 
 
 @contextlib.contextmanager
-def _database(postgres: str | None, directory: Path) -> Iterator[str]:
+def scoring_database(postgres: str | None, directory: Path, name: str = "scoring") -> Iterator[str]:
+    """A fresh PostgreSQL database on ``postgres`` or a SQLite file ``name`` in ``directory``."""
     if postgres:
         with fresh_postgres_database(postgres) as url:
             yield url
     else:
-        yield f"sqlite+aiosqlite:///{directory / 'scoring.db'}"
+        yield f"sqlite+aiosqlite:///{directory / name}.db"
 
 
 @contextlib.contextmanager
@@ -84,10 +87,10 @@ def scoring_server(
         )
         rules_file = directory / "rules.bin"
         write_rules(rules_file, rules)
-        sink_port, port = _free_port(), _free_port()
+        sink_port, port = free_port(), free_port()
         sink_address = f"127.0.0.1:{sink_port}"
         processes: list[subprocess.Popen[bytes]] = []
-        with _database(postgres, directory) as database, contextlib.ExitStack() as cleanup:
+        with scoring_database(postgres, directory) as database, contextlib.ExitStack() as cleanup:
             cleanup.callback(stop_all, processes, 15.0)
             log = cleanup.enter_context((directory / "scoring.log").open("wb"))
             processes.append(
@@ -118,7 +121,7 @@ def scoring_server(
                 )
             )
             deadline = time.monotonic() + _STARTUP_SECONDS
-            _wait_for_port(sink_port, deadline)
+            wait_for_port(sink_port, deadline)
             if not wait_until_serving(f"127.0.0.1:{port}", deadline):
                 raise RuntimeError(f"scoring did not start; see {directory / 'scoring.log'}")
             token = mint_token(private_pem, subject="bench", roles=[Role.DECLARATION_SYSTEM])

@@ -599,6 +599,11 @@ def test_once_the_office_capacity_is_used_up_a_further_selection_is_downgraded(
                         utilisation_percent=100,
                         min_priority=1,
                         downgrade_to=selectivity_pb2.CHANNEL_YELLOW,
+                        documents_to_check=[
+                            selection_rule_pb2.DocumentRequirement(
+                                document_type_code="N380", description="Commercial invoice"
+                            )
+                        ],
                     )
                 ],
             ),
@@ -608,15 +613,19 @@ def test_once_the_office_capacity_is_used_up_a_further_selection_is_downgraded(
         metadata=services.as_(Role.RMC, "rita"),
     )
 
+    # The office opened after scoring started: its capacity reaches scoring on
+    # exam_reports' capacity stream within moments of the commit.
+    def knows_the_office() -> assessment_pb2.Assessment | None:
+        probe = services.assess(declaration(OTHER_IMPORTER, TIMBER, office=busy_office))
+        return probe if probe.replay.capacity.known else None
+
+    assert eventually(knows_the_office).channel == selectivity_pb2.CHANNEL_GREEN
+
     first = lodge_until(services, OTHER_IMPORTER, POULTRY, office=busy_office)
+    later = services.assess(declaration(OTHER_IMPORTER, POULTRY, office=busy_office))
+
+    assert first.channel == selectivity_pb2.CHANNEL_RED
     assert list(first.capacity_downgrades) == []
-
-    def downgraded() -> assessment_pb2.Assessment | None:
-        decided = services.assess(declaration(OTHER_IMPORTER, POULTRY, office=busy_office))
-        return decided if decided.capacity_downgrades else None
-
-    # Scoring reads the office's capacity from exam_reports in the background.
-    later = eventually(downgraded)
     assert later.channel == selectivity_pb2.CHANNEL_YELLOW
     [downgrade] = later.capacity_downgrades
     assert downgrade.criterion == office.criterion
@@ -626,7 +635,7 @@ def test_once_the_office_capacity_is_used_up_a_further_selection_is_downgraded(
         selectivity_pb2.CHANNEL_YELLOW,
     )
     assert downgrade.capacity_policy == f"capacityPolicies/{busy_office}"
-    assert downgrade.utilisation_percent >= 100
+    assert downgrade.utilisation_percent == 100
     assert [hit.outcome for hit in later.criterion_hits] == [assessment_pb2.HIT_OUTCOME_DOWNGRADED]
     [enforcement] = [
         use
@@ -634,8 +643,21 @@ def test_once_the_office_capacity_is_used_up_a_further_selection_is_downgraded(
         if use.examination_level == selectivity_pb2.EXAMINATION_LEVEL_ENFORCEMENT
     ]
     assert later.replay.capacity.known
-    assert enforcement.capacity == 1
-    assert enforcement.used >= 1
+    assert (enforcement.capacity, enforcement.used) == (1, 1)
+
+    # The downgraded selection is carried out as a document review, and says why.
+    review = services.examination_of(later)
+    assert review.channel == selectivity_pb2.CHANNEL_YELLOW
+    assert review.reason == examination_pb2.EXAMINATION_REASON_CRITERIA
+    assert list(review.matched_criteria) == [office.criterion]
+    assert "N380" in [document.code for document in review.documents_to_check]
+    [recorded] = review.capacity_downgrades
+    assert (recorded.criterion, recorded.from_channel, recorded.to_channel) == (
+        office.criterion,
+        selectivity_pb2.CHANNEL_RED,
+        selectivity_pb2.CHANNEL_YELLOW,
+    )
+    assert services.examination_of(first).channel == selectivity_pb2.CHANNEL_RED
 
 
 def _log_lines(platform: Platform, package: str) -> list[dict[str, Any]]:

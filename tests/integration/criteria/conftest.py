@@ -79,6 +79,8 @@ async def peer_services(
         selection_seed=SelectionSeed(b"criteria-tests-selection-seed-01"),
         watch_criteria=False,
         initial_rules=SCORING_RULES,
+        # Its exam_reports peer is not wired: scoring assesses without office capacity.
+        watch_office_capacity=False,
     )
     async with (
         running_service(

@@ -11,16 +11,7 @@ from pathlib import Path
 import pytest
 from customs.criteria.v1 import criteria_service_pb2
 from customs.scoring.v1 import scoring_service_pb2_grpc
-from scoring_support import (
-    StartScoring,
-    all_of,
-    code_in,
-    companies,
-    criterion,
-    hs_prefix,
-    in_list,
-    snapshot,
-)
+from scoring_support import RULES, StartScoring
 
 from customs_kit.settings import ServiceSettings
 from customs_kit.testing.database import fresh_postgres_database
@@ -39,31 +30,6 @@ UNREACHABLE_PEERS = {
     "criteria": "127.0.0.1:9",
 }
 
-#: The rules of most tests, as criteria would publish them at revision 5.
-RULES = snapshot(
-    5,
-    [
-        criterion(
-            "cigarettes",
-            hs_prefix("2402"),
-            level="ENFORCEMENT",
-            priority=1,
-            instructions="Unload the container and count the cartons.",
-        ),
-        criterion(
-            "phones-from-cn",
-            all_of(hs_prefix("851713"), code_in("ITEM_ORIGIN_COUNTRY", "CN")),
-            priority=20,
-            instructions="Check the handsets against the invoice and the IMEI list.",
-        ),
-        criterion("apparel-documents", hs_prefix("61", "62"), channel="YELLOW", priority=40),
-        criterion(
-            "audit-importers", in_list("IMPORTER", "namedLists/audit-importers"), channel="BLUE"
-        ),
-    ],
-    [companies("audit-importers", "AUDIT001")],
-)
-
 
 @pytest.fixture
 def start_scoring(make_settings: Callable[..., ServiceSettings], database_url: str) -> StartScoring:
@@ -81,6 +47,8 @@ def start_scoring(make_settings: Callable[..., ServiceSettings], database_url: s
         options = ScoringOptions(
             selection_seed=seed,
             watch_criteria=watch_criteria,
+            # Office capacity is followed (and waited for) only from a running exam_reports.
+            watch_office_capacity="exam-reports" in (peers or {}),
             initial_rules=initial_rules,
             watch_retry_base_seconds=0.05,
             watch_retry_cap_seconds=0.2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 from customs.common.v1 import selection_rule_pb2
 from customs.criteria.v1 import criteria_service_pb2, criterion_pb2, named_list_pb2
 from customs.scoring.v1 import declaration_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -188,3 +190,40 @@ async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
             return list((await connection.execute(text(sql), params)).all())
     finally:
         await engine.dispose()
+
+
+#: The rules of most tests, as criteria would publish them at revision 5.
+RULES = snapshot(
+    5,
+    [
+        criterion(
+            "cigarettes",
+            hs_prefix("2402"),
+            level="ENFORCEMENT",
+            priority=1,
+            instructions="Unload the container and count the cartons.",
+        ),
+        criterion(
+            "phones-from-cn",
+            all_of(hs_prefix("851713"), code_in("ITEM_ORIGIN_COUNTRY", "CN")),
+            priority=20,
+            instructions="Check the handsets against the invoice and the IMEI list.",
+        ),
+        criterion("apparel-documents", hs_prefix("61", "62"), channel="YELLOW", priority=40),
+        criterion(
+            "audit-importers", in_list("IMPORTER", "namedLists/audit-importers"), channel="BLUE"
+        ),
+    ],
+    [companies("audit-importers", "AUDIT001")],
+)
+
+
+async def until_serving(service: RunningService) -> None:
+    """Waits, as a load balancer does, until the service reports SERVING."""
+    health = health_pb2_grpc.HealthStub(service.channel)
+    for _ in range(200):
+        answer = await health.Check(health_pb2.HealthCheckRequest())
+        if answer.status == health_pb2.HealthCheckResponse.SERVING:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("scoring never became ready")

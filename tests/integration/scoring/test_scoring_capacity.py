@@ -18,10 +18,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from customs.common.v1 import selectivity_pb2
+from customs.common.v1 import selection_rule_pb2, selectivity_pb2
 from customs.exam_reports.v1 import (
     exam_reports_service_pb2,
     exam_reports_service_pb2_grpc,
+    examination_pb2,
     office_pb2,
 )
 from customs.scoring.v1 import (
@@ -34,7 +35,16 @@ from customs.scoring.v1 import (
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, snapshot
+from scoring_support import (
+    StartScoring,
+    criterion,
+    declaration,
+    hs_prefix,
+    item,
+    snapshot,
+    until_serving,
+)
+from sqlalchemy import make_url
 
 from customs_kit.auth import Role
 from customs_kit.settings import ServiceSettings
@@ -61,7 +71,15 @@ FULL_MEANS_DOCUMENTS = capacity_policy_pb2.CapacityPolicy(
     name=DEFAULT,
     rules=[
         capacity_policy_pb2.DowngradeRule(
-            selected_channel=RED, utilisation_percent=100, min_priority=2, downgrade_to=YELLOW
+            selected_channel=RED,
+            utilisation_percent=100,
+            min_priority=2,
+            downgrade_to=YELLOW,
+            documents_to_check=[
+                selection_rule_pb2.DocumentRequirement(
+                    document_type_code="N271", description="Packing list"
+                )
+            ],
         )
     ],
 )
@@ -296,51 +314,102 @@ async def test_only_the_risk_management_committee_changes_policies(
 # --- downgrades under exhausted capacity -------------------------------------------
 
 
+async def create_office(
+    exam_reports: RunningService,
+    keys: SigningKeys,
+    office: str,
+    *,
+    capacity: int,
+    time_zone: str = "Africa/Nairobi",
+) -> None:
+    """An operator opens ``office`` with one shed examining ``capacity`` commercial samples."""
+    stub = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_reports.channel)
+    operator = keys.metadata(Role.OPERATOR, subject="oscar")
+    await stub.CreateOffice(
+        exam_reports_service_pb2.CreateOfficeRequest(
+            request_id=str(uuid.uuid4()),
+            office_id=office,
+            office=office_pb2.Office(
+                display_name=f"Office {office}", time_zone=time_zone, active=True
+            ),
+        ),
+        metadata=operator,
+    )
+    await stub.CreateExaminationFacility(
+        exam_reports_service_pb2.CreateExaminationFacilityRequest(
+            parent=f"offices/{office}",
+            request_id=str(uuid.uuid4()),
+            examination_facility_id="shed-1",
+            examination_facility=office_pb2.ExaminationFacility(
+                display_name="Examination shed 1",
+                daily_capacities=[
+                    office_pb2.ExaminationCapacity(
+                        channel=RED, examination_level=SAMPLE, examinations_per_day=capacity
+                    )
+                ],
+                active=True,
+            ),
+        ),
+        metadata=operator,
+    )
+
+
 @contextlib.asynccontextmanager
-async def exam_reports_with_office(
-    make_settings: Callable[..., ServiceSettings], tmp_path: Path, keys: SigningKeys
+async def running_exam_reports(
+    make_settings: Callable[..., ServiceSettings], tmp_path: Path
 ) -> AsyncIterator[RunningService]:
-    """A real exam_reports whose office 30 examines two commercial samples a day."""
+    """A real exam_reports on its own database (its peers unreachable)."""
     settings = make_settings(
         "exam-reports",
         f"sqlite+aiosqlite:///{tmp_path / 'exam-reports.db'}",
         {peer: "127.0.0.1:9" for peer in ("scoring", "criteria", "compliance", "audit-referral")},
     )
     async with running_service(settings, exam_reports_bootstrap) as service:
-        stub = exam_reports_service_pb2_grpc.ExamReportsServiceStub(service.channel)
-        operator = keys.metadata(Role.OPERATOR, subject="oscar")
-        await stub.CreateOffice(
-            exam_reports_service_pb2.CreateOfficeRequest(
-                request_id=str(uuid.uuid4()),
-                office_id="30",
-                office=office_pb2.Office(
-                    display_name="Office 30", time_zone="Africa/Nairobi", active=True
-                ),
-            ),
-            metadata=operator,
-        )
-        await stub.CreateExaminationFacility(
-            exam_reports_service_pb2.CreateExaminationFacilityRequest(
-                parent="offices/30",
-                request_id=str(uuid.uuid4()),
-                examination_facility_id="shed-1",
-                examination_facility=office_pb2.ExaminationFacility(
-                    display_name="Examination shed 1",
-                    daily_capacities=[
-                        office_pb2.ExaminationCapacity(
-                            channel=RED, examination_level=SAMPLE, examinations_per_day=2
-                        )
-                    ],
-                    active=True,
-                ),
-            ),
-            metadata=operator,
-        )
         yield service
 
 
-def lodgement(number: int, hs_code: str) -> declaration_pb2.Declaration:
-    return declaration(f"30/2026/{number:06d}", item(hs_code=hs_code), lodged=datetime.now(UTC))
+def lodgement(
+    number: int, hs_code: str, *, office: str = "30", lodged: datetime | None = None
+) -> declaration_pb2.Declaration:
+    return declaration(
+        f"{office}/2026/{number:06d}",
+        item(hs_code=hs_code),
+        lodged=lodged or datetime.now(UTC),
+        office_code=office,
+    )
+
+
+class Lodging:
+    """The declaration system lodging declarations at a scoring server."""
+
+    def __init__(self, scoring: RunningService, keys: SigningKeys) -> None:
+        self.stub = Stub(scoring.channel)
+        self._system = keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda")
+
+    async def lodge(self, message: declaration_pb2.Declaration) -> assessment_pb2.Assessment:
+        response = await self.stub.AssessDeclaration(
+            scoring_service_pb2.AssessDeclarationRequest(declaration=message),
+            metadata=self._system,
+        )
+        return response.assessment
+
+
+async def task_of(
+    exam_reports: RunningService, keys: SigningKeys, assessment: assessment_pb2.Assessment
+) -> examination_pb2.Examination:
+    """The examination task the decision opened, once scoring's outbox delivered it."""
+    stub = exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_reports.channel)
+    number = assessment.declaration.declaration_number
+    for _ in range(200):
+        found = await stub.ListExaminations(
+            exam_reports_service_pb2.ListExaminationsRequest(declaration_number=number),
+            metadata=keys.metadata(Role.SUPERVISOR, subject="sofia"),
+        )
+        if found.examinations:
+            [task] = found.examinations
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no examination task was opened for {number}")
 
 
 async def test_when_the_day_is_full_a_selection_is_downgraded_but_a_mandatory_one_is_not(
@@ -349,89 +418,217 @@ async def test_when_the_day_is_full_a_selection_is_downgraded_but_a_mandatory_on
     tmp_path: Path,
     test_keys: SigningKeys,
 ) -> None:
-    system = test_keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda")
     rmc = test_keys.metadata(Role.RMC, subject="rita")
-    async with (
-        exam_reports_with_office(make_settings, tmp_path, test_keys) as exam_reports,
-        start_scoring(RULES, peers={"exam-reports": exam_reports.address}) as scoring,
-    ):
-        stub = Stub(scoring.channel)
-        await stub.UpdateCapacityPolicy(
-            update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
-        )
-
-        async def lodge(
-            message: declaration_pb2.Declaration,
-        ) -> scoring_service_pb2.AssessDeclarationResponse:
-            return await stub.AssessDeclaration(
-                scoring_service_pb2.AssessDeclarationRequest(declaration=message), metadata=system
+    async with running_exam_reports(make_settings, tmp_path) as exam_reports:
+        await create_office(exam_reports, test_keys, "30", capacity=2)
+        async with start_scoring(RULES, peers={"exam-reports": exam_reports.address}) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            stub = desk.stub
+            await stub.UpdateCapacityPolicy(
+                update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
             )
 
-        # Scoring learns the office's capacity in the background, never on the hot path:
-        # declarations that select nothing show when it has.
-        for number in range(1, 100):
-            probe = (await lodge(lodgement(number, "010121"))).assessment
-            if probe.replay.capacity.known:
-                break
-            await asyncio.sleep(0.05)
-        assert probe.replay.capacity.known, "scoring never learnt office 30's capacity"
-        assert probe.channel == GREEN
+            first = await desk.lodge(lodgement(101, "440890"))
+            second = await desk.lodge(lodgement(102, "440890"))
+            third = await desk.lodge(lodgement(103, "440890"))
+            weapons = await desk.lodge(lodgement(104, "930200"))
 
-        first = (await lodge(lodgement(101, "440890"))).assessment
-        second = (await lodge(lodgement(102, "440890"))).assessment
-        third = (await lodge(lodgement(103, "440890"))).assessment
-        weapons = (await lodge(lodgement(104, "930200"))).assessment
+            assert (first.channel, second.channel) == (RED, RED)
+            assert not first.capacity_downgrades
+            assert not second.capacity_downgrades
+            assert [(u.capacity, u.used) for u in second.replay.capacity.uses] == [(2, 1)]
 
-        assert (first.channel, second.channel) == (RED, RED)
-        assert not first.capacity_downgrades
-        assert not second.capacity_downgrades
-        assert [(u.capacity, u.used) for u in second.replay.capacity.uses] == [(2, 1)]
-
-        assert (third.channel, third.examination_level) == (
-            YELLOW,
-            selectivity_pb2.EXAMINATION_LEVEL_UNSPECIFIED,
-        )
-        [downgrade] = third.capacity_downgrades
-        assert downgrade.criterion == "criteria/wood"
-        assert (downgrade.from_channel, downgrade.from_examination_level) == (RED, SAMPLE)
-        assert downgrade.to_channel == YELLOW
-        assert downgrade.capacity_policy == DEFAULT
-        assert downgrade.utilisation_percent == 100.0
-        assert third.criterion_hits[0].outcome == assessment_pb2.HIT_OUTCOME_DOWNGRADED
-        assert third.replay.capacity_policies_revision == 1
-        assert third.replay.capacity.office_code == "30"
-        assert [(u.channel, u.capacity, u.used) for u in third.replay.capacity.uses] == [
-            (RED, 2, 2)
-        ]
-
-        assert (weapons.channel, weapons.examination_level) == (RED, SAMPLE)
-        assert not weapons.capacity_downgrades
-        # Over capacity, and the downgraded selection counts as a document review.
-        assert [(u.channel, u.capacity, u.used) for u in weapons.replay.capacity.uses] == [
-            (RED, 2, 2),
-            (YELLOW, 0, 1),
-        ]
-
-        auditor = test_keys.metadata(Role.AUDITOR, subject="audrey")
-        stored = await stub.GetAssessment(
-            scoring_service_pb2.GetAssessmentRequest(name=third.name), metadata=auditor
-        )
-        assert stored.assessment == third
-
-        # A later change of the policy does not change how the decision replays.
-        current = (
-            await stub.GetCapacityPolicy(
-                scoring_service_pb2.GetCapacityPolicyRequest(name=DEFAULT), metadata=rmc
+            assert (third.channel, third.examination_level) == (
+                YELLOW,
+                selectivity_pb2.EXAMINATION_LEVEL_UNSPECIFIED,
             )
-        ).capacity_policy
-        del current.rules[:]
-        await stub.UpdateCapacityPolicy(update(current), metadata=rmc)
-        explained = await stub.ExplainAssessment(
-            scoring_service_pb2.ExplainAssessmentRequest(name=third.name), metadata=auditor
-        )
-        assert explained.explanation.replay_identical, explained.explanation.replay_differences
-        assert any(
-            "downgraded from RED to YELLOW by capacityPolicies/default" in step
-            for step in explained.explanation.steps
-        )
-        assert explained.explanation.steps[-1] == "Channel YELLOW after the capacity downgrades."
+            [downgrade] = third.capacity_downgrades
+            assert downgrade.criterion == "criteria/wood"
+            assert (downgrade.from_channel, downgrade.from_examination_level) == (RED, SAMPLE)
+            assert downgrade.to_channel == YELLOW
+            assert downgrade.capacity_policy == DEFAULT
+            assert downgrade.utilisation_percent == 100.0
+            assert third.criterion_hits[0].outcome == assessment_pb2.HIT_OUTCOME_DOWNGRADED
+            assert [d.document.document_type_code for d in third.documents_to_check] == ["N271"]
+            assert third.replay.capacity_policies_revision == 1
+            assert third.replay.capacity.office_code == "30"
+            assert [(u.channel, u.capacity, u.used) for u in third.replay.capacity.uses] == [
+                (RED, 2, 2)
+            ]
+
+            assert (weapons.channel, weapons.examination_level) == (RED, SAMPLE)
+            assert not weapons.capacity_downgrades
+            # Over capacity, and the downgraded selection counts as a document review.
+            assert [(u.channel, u.capacity, u.used) for u in weapons.replay.capacity.uses] == [
+                (RED, 2, 2),
+                (YELLOW, 0, 1),
+            ]
+
+            # The downgraded selection is still examined: its document review is a task.
+            review = await task_of(exam_reports, test_keys, third)
+            assert review.channel == YELLOW
+            assert review.reason == examination_pb2.EXAMINATION_REASON_CRITERIA
+            assert list(review.matched_criteria) == ["criteria/wood"]
+            assert [document.code for document in review.documents_to_check] == ["N271"]
+            [recorded] = review.capacity_downgrades
+            assert (recorded.criterion, recorded.from_channel, recorded.to_channel) == (
+                "criteria/wood",
+                RED,
+                YELLOW,
+            )
+            assert recorded.from_examination_level == SAMPLE
+            assert recorded.capacity_policy == DEFAULT
+            assert any(DEFAULT in text for text in review.examiner_instructions)
+
+            auditor = test_keys.metadata(Role.AUDITOR, subject="audrey")
+            stored = await stub.GetAssessment(
+                scoring_service_pb2.GetAssessmentRequest(name=third.name), metadata=auditor
+            )
+            # Read back, the assessment also says where its events stand.
+            stored.assessment.ClearField("delivery_state")
+            assert stored.assessment == third
+
+            # A later change of the policy does not change how the decision replays.
+            current = (
+                await stub.GetCapacityPolicy(
+                    scoring_service_pb2.GetCapacityPolicyRequest(name=DEFAULT), metadata=rmc
+                )
+            ).capacity_policy
+            del current.rules[:]
+            await stub.UpdateCapacityPolicy(update(current), metadata=rmc)
+            explained = await stub.ExplainAssessment(
+                scoring_service_pb2.ExplainAssessmentRequest(name=third.name), metadata=auditor
+            )
+            assert explained.explanation.replay_identical, explained.explanation.replay_differences
+            assert any(
+                "downgraded from RED to YELLOW by capacityPolicies/default" in step
+                for step in explained.explanation.steps
+            )
+            assert explained.explanation.steps[-1] == (
+                "Channel YELLOW after the capacity downgrades."
+            )
+
+
+async def test_a_new_office_holds_its_capacity_from_a_cold_start_and_across_a_restart(
+    start_scoring: StartScoring,
+    make_settings: Callable[..., ServiceSettings],
+    tmp_path: Path,
+    test_keys: SigningKeys,
+) -> None:
+    rmc = test_keys.metadata(Role.RMC, subject="rita")
+    async with running_exam_reports(make_settings, tmp_path) as exam_reports:
+        await create_office(exam_reports, test_keys, "40", capacity=3, time_zone="Asia/Tokyo")
+        peers = {"exam-reports": exam_reports.address}
+        # A scoring that never ran: it knows nothing until exam_reports' snapshot arrives.
+        async with start_scoring(RULES, peers=peers) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            await desk.stub.UpdateCapacityPolicy(
+                update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
+            )
+            before = [await desk.lodge(lodgement(n, "440890", office="40")) for n in range(1, 3)]
+        # Restarted on the same database: the count of the day continues.
+        async with start_scoring(RULES, peers=peers) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            after = [await desk.lodge(lodgement(n, "440890", office="40")) for n in range(3, 6)]
+
+    channels = [assessment.channel for assessment in before + after]
+    assert channels == [RED, RED, RED, YELLOW, YELLOW]
+    assert all(a.replay.capacity.known for a in before + after)
+    assert [u.used for a in after for u in a.replay.capacity.uses if u.channel == RED] == [2, 3, 3]
+
+
+async def test_a_selection_near_midnight_is_counted_on_the_office_s_own_day(
+    start_scoring: StartScoring,
+    make_settings: Callable[..., ServiceSettings],
+    tmp_path: Path,
+    test_keys: SigningKeys,
+) -> None:
+    rmc = test_keys.metadata(Role.RMC, subject="rita")
+    async with running_exam_reports(make_settings, tmp_path) as exam_reports:
+        # Tokyo is UTC+9: 14:59 UTC is 23:59 there, 15:01 UTC already the next day.
+        await create_office(exam_reports, test_keys, "50", capacity=1, time_zone="Asia/Tokyo")
+        async with start_scoring(RULES, peers={"exam-reports": exam_reports.address}) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            await desk.stub.UpdateCapacityPolicy(
+                update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
+            )
+
+            def at(hour: int, minute: int) -> datetime:
+                return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
+
+            # The first selection at the office is already past its midnight.
+            after_midnight = await desk.lodge(lodgement(1, "440890", office="50", lodged=at(15, 1)))
+            same_day = await desk.lodge(lodgement(2, "440890", office="50", lodged=at(16, 0)))
+            late = await desk.lodge(lodgement(3, "440890", office="50", lodged=at(14, 59)))
+
+    assert (after_midnight.channel, after_midnight.replay.capacity.day) == (RED, "2026-03-03")
+    assert (same_day.channel, same_day.replay.capacity.day) == (YELLOW, "2026-03-03")
+    assert same_day.capacity_downgrades[0].utilisation_percent == 100.0
+    assert (late.channel, late.replay.capacity.day) == (RED, "2026-03-02")
+
+
+async def test_concurrent_transactions_overshoot_capacity_at_most_by_the_documented_bound(
+    start_scoring: StartScoring,
+    make_settings: Callable[..., ServiceSettings],
+    tmp_path: Path,
+    test_keys: SigningKeys,
+) -> None:
+    """Capacity 3, and 16 selections at once: 4 single calls and 3 bulk streams of 4.
+
+    The single calls share one transaction (group commit) and each stream
+    assesses its batch in one, so k = 4 transactions run at once. The README's
+    bound: at most k times capacity = 12 examinations kept (exactly 3 on SQLite,
+    where transactions are serialised); every other one is downgraded.
+    """
+    rmc = test_keys.metadata(Role.RMC, subject="rita")
+    system = test_keys.metadata(Role.DECLARATION_SYSTEM, subject="asycuda")
+    capacity, streams, per_stream, singles = 3, 3, 4, 4
+    async with running_exam_reports(make_settings, tmp_path) as exam_reports:
+        await create_office(exam_reports, test_keys, "40", capacity=capacity)
+        async with start_scoring(RULES, peers={"exam-reports": exam_reports.address}) as scoring:
+            await until_serving(scoring)
+            desk = Lodging(scoring, test_keys)
+            await desk.stub.UpdateCapacityPolicy(
+                update(FULL_MEANS_DOCUMENTS, allow_missing=True), metadata=rmc
+            )
+
+            async def bulk(first: int) -> list[assessment_pb2.Assessment]:
+                requests = [
+                    scoring_service_pb2.AssessDeclarationsRequest(
+                        declaration=lodgement(first + n, "440890", office="40")
+                    )
+                    for n in range(per_stream)
+                ]
+                call = desk.stub.AssessDeclarations(iter(requests), metadata=system)
+                return [response.assessment async for response in call]
+
+            results = await asyncio.gather(
+                *(bulk(100 * (stream + 1)) for stream in range(streams)),
+                *(desk.lodge(lodgement(n, "440890", office="40")) for n in range(1, singles + 1)),
+            )
+            decided = [
+                assessment
+                for result in results
+                for assessment in (result if isinstance(result, list) else [result])
+            ]
+            later = await desk.lodge(lodgement(999, "440890", office="40"))
+
+    transactions = streams + 1
+    kept = [a for a in decided if a.channel == RED]
+    downgraded = [a for a in decided if a.channel == YELLOW]
+    assert len(decided) == streams * per_stream + singles
+    assert capacity <= len(kept) <= transactions * capacity
+    assert len(kept) + len(downgraded) == len(decided)
+    assert all(a.capacity_downgrades[0].to_channel == YELLOW for a in downgraded)
+    if backend(scoring) == "sqlite":
+        assert len(kept) == capacity
+    # Once they have committed, the count holds exactly again.
+    assert later.channel == YELLOW
+
+
+def backend(service: RunningService) -> str:
+    return make_url(service.settings.database_url).get_backend_name()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import RULES
 from customs.common.v1 import selectivity_pb2
 from customs.criteria.v1 import criteria_service_pb2, risk_model_pb2
 from customs.scoring.v1 import events_pb2, scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from risk_model_support import import_history, labelled_slice, train
-from scoring_support import LODGED, StartScoring, declaration, item, query
+from scoring_support import LODGED, RULES, StartScoring, declaration, item, query
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys

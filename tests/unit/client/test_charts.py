@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from customs_client import charts
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

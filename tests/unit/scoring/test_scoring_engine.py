@@ -46,6 +46,7 @@ from scoring.domain.rules import (
     NoneOf,
     NumericElement,
     NumericRange,
+    RiskModelScore,
     RulesSnapshot,
     UnitValue,
     UnitValueBand,
@@ -154,8 +155,14 @@ _PREDICATE_POOLS: tuple[list[Condition], ...] = (
     ],
     [InNamedList(element, name) for element in CodeElement for name in LIST_NAMES],
     [CodesEqual(first, second) for first in CodeElement for second in CodeElement],
+    [
+        RiskModelScore(low, high)
+        for low in (None, 0.0, 0.5, 0.8)
+        for high in (None, 0.5, 1.0)
+        if low is not None or high is not None
+    ],
 )
-_CODE_INS, _HS_PREFIXES, _RANGES, _UNIT_VALUES, _KEYWORDS, _IN_LISTS, _EQUALS = (
+_CODE_INS, _HS_PREFIXES, _RANGES, _UNIT_VALUES, _KEYWORDS, _IN_LISTS, _EQUALS, _SCORES = (
     st.sampled_from(pool) for pool in _PREDICATE_POOLS
 )
 # Weighted toward the predicates the index files criteria by, so that most
@@ -172,6 +179,7 @@ _PREDICATES: st.SearchStrategy[Condition] = st.one_of(
     _RANGES,
     _UNIT_VALUES,
     _EQUALS,
+    _SCORES,
 )
 
 
@@ -428,20 +436,32 @@ def _examples(count: int) -> settings:
         )
     ],
     approved=False,
+    score=None,
 )
 @given(
     snapshot=snapshots(),
     lodged=st.lists(_DECLARATIONS, min_size=1, max_size=2),
     approved=st.booleans(),
+    score=st.sampled_from((None, 0.0, 0.5, 0.8, 1.0)),
 )
 def test_the_indexed_engine_decides_exactly_as_the_linear_evaluator(
-    snapshot: RulesSnapshot, lodged: list[Declaration], approved: bool
+    snapshot: RulesSnapshot, lodged: list[Declaration], approved: bool, score: float | None
 ) -> None:
     engine = SelectivityEngine.compile(snapshot)
 
     for lodgement in lodged:
-        assert engine.evaluate(lodgement, SEED, importer_approved=approved, explain=True) == (
-            evaluate(snapshot, lodgement, SEED, importer_approved=approved, explain=True)
+        explained = evaluate(
+            snapshot, lodgement, SEED, importer_approved=approved, explain=True, risk_score=score
+        )
+        assert (
+            engine.evaluate(
+                lodgement, SEED, importer_approved=approved, explain=True, risk_score=score
+            )
+            == explained
+        )
+        assert (
+            engine.assess(lodgement, SEED, importer_approved=approved, risk_score=score)
+            == explained.decision
         )
 
 
@@ -522,7 +542,7 @@ def test_criteria_without_a_required_code_are_still_evaluated_for_every_declarat
     )
     engine = SelectivityEngine.compile(rules(heavy, not_belgian))
 
-    assert engine.statistics.unindexed == 2
+    assert (engine.statistics.unindexed, engine.statistics.bounded) == (1, 1)
     assert [hit.criterion for hit in engine.assess(declaration(), SEED).criterion_hits] == [
         "criteria/heavy"
     ]

@@ -96,6 +96,12 @@ def current_principal() -> Principal:
     return principal
 
 
+def current_subject() -> str:
+    """The subject of the RPC's caller, or ``""`` for work no caller asked for (relays)."""
+    principal = _current_principal.get()
+    return "" if principal is None else principal.subject
+
+
 def set_current_principal(principal: Principal | None) -> contextvars.Token[Principal | None]:
     """Binds ``principal`` for the current context (the auth interceptor does this)."""
     return _current_principal.set(principal)

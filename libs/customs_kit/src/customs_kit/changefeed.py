@@ -85,7 +85,7 @@ class ChangeFeed:
         Keys whose latest record is a removal are left out. The records are
         ordered by revision; follow up with :meth:`changes_after` the revision.
         """
-        async with self._database.session_factory() as session:
+        async with self._database.read_session_factory() as session:
             revision = await _latest_revision(session)
             latest = (
                 select(
@@ -123,7 +123,7 @@ class ChangeFeed:
             .order_by(ChangeRecord.revision)
             .limit(limit)
         )
-        async with self._database.session_factory() as session:
+        async with self._database.read_session_factory() as session:
             rows = (await session.execute(query)).all()
         return [Change(row.revision, row.kind, row.key, row.payload) for row in rows]
 
@@ -133,13 +133,13 @@ class ChangeFeed:
         A watcher whose ``since_revision`` is below ``oldest_revision() - 1``
         may have missed records and must start again from a snapshot.
         """
-        async with self._database.session_factory() as session:
+        async with self._database.read_session_factory() as session:
             oldest = await session.scalar(select(func.min(ChangeRecord.revision)))
         return oldest or 0
 
     async def latest_revision(self) -> int:
         """The highest revision in the feed (0 when empty)."""
-        async with self._database.session_factory() as session:
+        async with self._database.read_session_factory() as session:
             return await _latest_revision(session)
 
 

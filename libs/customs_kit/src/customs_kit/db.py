@@ -35,7 +35,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -45,6 +46,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from customs_kit.errors import Unavailable
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -65,6 +68,11 @@ NAMING_CONVENTION: dict[str, str] = {
 
 _SQLITE_BUSY_TIMEOUT_MS = 5_000
 _SQLITE_UNIQUE_ERRORS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+#: Execution option that marks the engine proxy behind read-only units of work.
+_READ_ONLY = "customs_read_only"
+#: How long a caller refused for a busy or unreachable database is told to wait.
+_DATABASE_RETRY_SECONDS = 1.0
 
 #: 64-bit keys on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -112,14 +120,24 @@ class OutboxEvent(_KitBase):
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        # The relay only ever scans undelivered rows; a partial index keeps that
-        # scan as small as the backlog, however many rows were delivered.
+        # The relay only ever scans rows still to deliver; a partial index keeps
+        # that scan as small as the backlog, however many rows were delivered or
+        # dead-lettered.
         Index(
             "ix_outbox_events_pending",
             "next_attempt_at",
-            postgresql_where=text("delivered_at IS NULL"),
-            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL AND dead_lettered_at IS NULL"),
         ),
+        # Dead letters are few among many delivered rows: listed without a scan.
+        Index(
+            "ix_outbox_events_dead_lettered",
+            "id",
+            postgresql_where=text("dead_lettered_at IS NOT NULL"),
+            sqlite_where=text("dead_lettered_at IS NOT NULL"),
+        ),
+        # A resource's delivery state is read from its rows when it is read.
+        Index("ix_outbox_events_resource", "resource"),
     )
 
     #: Insertion order, which is the delivery order.
@@ -135,6 +153,10 @@ class OutboxEvent(_KitBase):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When the receiver refused the event for good; it waits for an operator then.
+    dead_lettered_at: Mapped[datetime | None]
+    #: The resource whose change caused the event (``assessments/...``), if recorded.
+    resource: Mapped[str | None] = mapped_column(String(255))
 
 
 class InboxEvent(_KitBase):
@@ -149,12 +171,16 @@ class InboxEvent(_KitBase):
 
 
 class IdempotencyKey(_KitBase):
-    """The stored response of a request carrying a ``request_id``."""
+    """The stored response of a request carrying a ``request_id``, per caller and method."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (PrimaryKeyConstraint("method", "request_id", name="pk_idempotency_keys"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("method", "caller", "request_id", name="pk_idempotency_keys"),
+    )
 
     method: Mapped[str] = mapped_column(String(255))
+    #: The subject of the caller's token: another caller's id is another key.
+    caller: Mapped[str] = mapped_column(String(255))
     request_id: Mapped[str] = mapped_column(String(128))
     #: Hex SHA-256 of the request's deterministic serialization.
     fingerprint: Mapped[str] = mapped_column(String(64))
@@ -200,6 +226,38 @@ def is_unique_violation(error: IntegrityError, constraint_name: str) -> bool:
     if isinstance(cause, sqlite3.IntegrityError):
         return cause.sqlite_errorname in _SQLITE_UNIQUE_ERRORS
     return False
+
+
+def database_unavailable(error: BaseException) -> Unavailable | None:
+    """``Unavailable`` if ``error`` (or what caused it) says the database cannot answer now.
+
+    A full connection pool, a lost connection, a refused one, SQLite's lock
+    wait running out: the request was fine and a retry will do, so the caller
+    gets ``UNAVAILABLE`` with a retry delay, which clients retry by gRPC's
+    guidance, instead of ``INTERNAL``, which they must not.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, PoolTimeoutError):
+            return Unavailable(
+                "DATABASE_BUSY",
+                "every database connection is in use",
+                retry_after_seconds=_DATABASE_RETRY_SECONDS,
+            )
+        if (
+            isinstance(cause, OperationalError | InterfaceError | psycopg.OperationalError)
+            or (isinstance(cause, DBAPIError) and cause.connection_invalidated)
+            or isinstance(cause, ConnectionError)
+        ):
+            return Unavailable(
+                "DATABASE_UNAVAILABLE",
+                "the database cannot be reached or is busy",
+                retry_after_seconds=_DATABASE_RETRY_SECONDS,
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class Signal:
@@ -264,6 +322,11 @@ class Database:
         self.session_factory: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )
+        #: Sessions that only read: on SQLite they begin a deferred transaction,
+        #: so reads share the database instead of queuing for the write lock.
+        self.read_session_factory: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
         #: Raised after a commit that added outbox events (wakes the relay).
         self.outbox_pending = Signal()
         #: Raised after a commit that appended to the change feed (wakes watchers).
@@ -274,12 +337,21 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A new unit of work: ``async with database.unit_of_work() as uow: ...``."""
-        # Imported here because the unit of work's stores import this module's tables.
-        from customs_kit.uow import UnitOfWork
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work: ``async with database.unit_of_work() as uow: ...``.
 
-        return UnitOfWork(self)
+        A savepoint of the enclosing unit of work when there is one
+        (:func:`customs_kit.uow.enclosing`). ``read_only=True`` for work that
+        only reads (gets, lists, reports): on SQLite it does not take the write
+        lock, so any number of reads run beside the one writer; committing it
+        is an error.
+        """
+        # Imported here because the unit of work's stores import this module's tables.
+        from customs_kit.uow import UnitOfWork, enclosing_unit_of_work
+
+        if read_only:
+            return UnitOfWork(self, read_only=True)
+        return UnitOfWork(self, within=enclosing_unit_of_work(self))
 
     async def dispose(self) -> None:
         """Closes every pooled connection."""
@@ -307,7 +379,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # with SQLITE_BUSY (busy_timeout does not apply) if another connection
         # committed in between. Taking the write lock at BEGIN makes concurrent
         # units of work queue on busy_timeout instead, one writer at a time.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction never upgrades, so it reads its WAL snapshot
+        # without the lock, beside the writer.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _instrument(

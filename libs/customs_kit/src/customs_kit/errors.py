@@ -25,6 +25,7 @@ class StatusCode(Enum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     UNAVAILABLE = "UNAVAILABLE"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,16 @@ class Unavailable(DomainError):
     """The service cannot answer yet; the caller should retry after ``retry_after_seconds``."""
 
     status = StatusCode.UNAVAILABLE
+
+    def __init__(self, reason: str, message: str, *, retry_after_seconds: float = 1.0) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(reason, message)
+
+
+class ResourceExhausted(DomainError):
+    """The service is at its limit of concurrent work; retry after ``retry_after_seconds``."""
+
+    status = StatusCode.RESOURCE_EXHAUSTED
 
     def __init__(self, reason: str, message: str, *, retry_after_seconds: float = 1.0) -> None:
         self.retry_after_seconds = retry_after_seconds

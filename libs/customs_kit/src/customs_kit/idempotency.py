@@ -2,10 +2,13 @@
 
 A client that retries after a timeout must not create a second declaration
 assessment or examination task. The first response is stored under
-``(method, request_id)`` in the same transaction as the effect, so a retry
-gets exactly that response back; a different request under the same id is
-refused with reason ``REQUEST_ID_REUSED`` rather than silently answered with
-someone else's result.
+``(method, caller, request_id)`` in the same transaction as the effect, so a
+retry gets exactly that response back; a different request under the same id
+is refused with reason ``REQUEST_ID_REUSED`` rather than silently answered
+with someone else's result. The caller (the token's subject) is part of the
+key because request ids are chosen by clients: another caller who sends the
+same id, by chance or having seen it, gets a result of its own and never the
+first caller's response or resource.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from google.protobuf.message import Message
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from customs_kit.auth import current_subject
 from customs_kit.db import IdempotencyKey, is_unique_violation, utcnow
 from customs_kit.errors import FieldViolation, InvalidArgument
 
@@ -51,18 +55,20 @@ class IdempotencyKeys:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, method: str, request_id: str) -> StoredResponse | None:
-        """The response stored for ``(method, request_id)``, if any."""
+    async def get(self, method: str, caller: str, request_id: str) -> StoredResponse | None:
+        """The response stored for ``(method, caller, request_id)``, if any."""
         row = (
             await self._session.execute(
                 select(IdempotencyKey.fingerprint, IdempotencyKey.response).where(
-                    IdempotencyKey.method == method, IdempotencyKey.request_id == request_id
+                    IdempotencyKey.method == method,
+                    IdempotencyKey.caller == caller,
+                    IdempotencyKey.request_id == request_id,
                 )
             )
         ).one_or_none()
         return None if row is None else StoredResponse(row.fingerprint, row.response)
 
-    async def reserve(self, method: str, request_id: str, fingerprint: str) -> None:
+    async def reserve(self, method: str, caller: str, request_id: str, fingerprint: str) -> None:
         """Claims the key for this transaction; its response follows with :meth:`save`.
 
         Raises :class:`DuplicateRequest` if the key is already stored. On
@@ -73,6 +79,7 @@ class IdempotencyKeys:
             await self._session.execute(
                 insert(IdempotencyKey).values(
                     method=method,
+                    caller=caller,
                     request_id=request_id,
                     fingerprint=fingerprint,
                     response=b"",
@@ -84,11 +91,15 @@ class IdempotencyKeys:
                 raise DuplicateRequest(f"{method} {request_id}") from error
             raise
 
-    async def save(self, method: str, request_id: str, response: bytes) -> None:
+    async def save(self, method: str, caller: str, request_id: str, response: bytes) -> None:
         """Stores the response of a key reserved in this transaction."""
         await self._session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.method == method, IdempotencyKey.request_id == request_id)
+            .where(
+                IdempotencyKey.method == method,
+                IdempotencyKey.caller == caller,
+                IdempotencyKey.request_id == request_id,
+            )
             .values(response=response)
         )
 
@@ -111,8 +122,8 @@ async def stored_response(
     request_id = getattr(request, "request_id", "")
     if not request_id:
         return None
-    async with database.unit_of_work() as uow:
-        stored = await uow.idempotency.get(method, request_id)
+    async with database.unit_of_work(read_only=True) as uow:
+        stored = await uow.idempotency.get(method, current_subject(), request_id)
     return None if stored is None else _replay(stored, fingerprint(request), response_type)
 
 
@@ -125,7 +136,8 @@ async def run_idempotent(
 ) -> ResponseT:
     """Runs ``work(uow)`` once per ``request.request_id`` and returns its response.
 
-    ``method`` is the full gRPC method path. A repeat of the same request gets
+    ``method`` is the full gRPC method path; the caller is the one of the RPC
+    being served (:func:`~customs_kit.auth.current_subject`). A repeat of the same request gets
     the stored response without running ``work`` again; another request under
     the same id raises ``InvalidArgument`` with reason ``REQUEST_ID_REUSED``. An
     empty ``request_id`` means the client opted out: ``work`` simply runs.
@@ -143,24 +155,25 @@ async def run_idempotent(
             return response
 
     expected = fingerprint(request)
+    caller = current_subject()
     async with database.unit_of_work() as uow:
-        stored = await uow.idempotency.get(method, request_id)
+        stored = await uow.idempotency.get(method, caller, request_id)
         if stored is not None:
             return _replay(stored, expected, response_type)
         try:
-            await uow.idempotency.reserve(method, request_id, expected)
+            await uow.idempotency.reserve(method, caller, request_id, expected)
         except DuplicateRequest:
             pass
         else:
             response = await work(uow)
             await uow.idempotency.save(
-                method, request_id, response.SerializeToString(deterministic=True)
+                method, caller, request_id, response.SerializeToString(deterministic=True)
             )
             await uow.commit()
             return response
     # A concurrent copy of the request committed first: answer as it did.
-    async with database.unit_of_work() as uow:
-        stored = await uow.idempotency.get(method, request_id)
+    async with database.unit_of_work(read_only=True) as uow:
+        stored = await uow.idempotency.get(method, caller, request_id)
     if stored is None:
         raise RuntimeError(f"the stored response of {method} {request_id} vanished")
     return _replay(stored, expected, response_type)

@@ -2,19 +2,30 @@
 
 A handler adds an event to ``uow.outbox`` in the same transaction as its
 change, so the event exists if and only if the change was committed. The
-:class:`OutboxRelay` then delivers it to the receiving service's ingest RPC,
-at least once: the receiver de-duplicates by ``event_id`` (see
-:mod:`customs_kit.inbox`), which the relay also sends as ``idempotency-key``
+:class:`OutboxRelay` then delivers it to the receiving service, at least
+once: the receiver de-duplicates by ``event_id`` (see :mod:`customs_kit.inbox`).
+
+Batches. The relay sends a destination's due events together, in order, in
+one ``customs.events.v1.EventDeliveryService/IngestEventBatch`` call (served
+by every service, see :mod:`customs_kit.event_delivery`): each event keeps its
+own id, its own span continuing the trace of the change that caused it, and
+its own outcome. A receiver that does not serve the batch RPC
+(``UNIMPLEMENTED``, e.g. an older release during a rolling upgrade) gets the
+events one unary call each, with the event id as ``idempotency-key``
 metadata.
 
-Retries. A failed delivery is retried after an exponential backoff with full
-jitter (base 0.2 s, doubled per attempt, capped at 60 s). Statuses that
-retrying soon will not fix (``INVALID_ARGUMENT``, ``FAILED_PRECONDITION``,
-``NOT_FOUND``, ``PERMISSION_DENIED``, ``UNAUTHENTICATED``, ``UNIMPLEMENTED``,
-``OUT_OF_RANGE``) are retried too, but only every 60 s: an event records a
-change that already happened, so it is never dropped; the fix is a receiver
-deployment or a configuration change, after which delivery resumes by itself.
-``attempts`` and ``last_error`` on the row show what is stuck and why.
+Retries and dead letters. A transient failure (of one event or of the whole
+batch call) is retried after an exponential backoff with full jitter (base
+0.2 s, doubled per attempt, capped at 60 s). An event its receiver refuses
+with a status that retrying will not fix (``INVALID_ARGUMENT``,
+``FAILED_PRECONDITION``, ``NOT_FOUND``, ``PERMISSION_DENIED``,
+``UNAUTHENTICATED``, ``UNIMPLEMENTED``, ``OUT_OF_RANGE``) is dead-lettered at
+its first refusal: kept with the receiver's error (``dead_lettered_at``,
+``last_error``), counted in the ``customs.outbox.dead_lettered`` metric, never
+retried by itself nor deleted by retention, until an operator retries it
+(:mod:`customs_kit.dead_letters`). A whole batch call refused that way is not
+the events' fault (a token or a deployment is wrong): its events are retried
+every 60 s instead, until the configuration is fixed.
 
 Replicas. On PostgreSQL several relays may run against one database: each
 claims a batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` and leases it by
@@ -34,7 +45,8 @@ from typing import TYPE_CHECKING
 
 import grpc
 import structlog
-from opentelemetry import trace
+from customs.events.v1 import event_delivery_service_pb2 as events_pb2
+from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import func, insert, select, update
@@ -43,7 +55,8 @@ from customs_kit.background import StoppableLoop
 from customs_kit.db import OutboxEvent, utcnow, wait_for_signal
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import TracerProvider
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import Span, TracerProvider
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from customs_kit.db import Database
@@ -65,6 +78,10 @@ _PERMANENT_CODES = frozenset(
     }
 )
 _MAX_ERROR_LENGTH = 2_000
+_BATCH_METHOD = "/customs.events.v1.EventDeliveryService/IngestEventBatch"
+#: The most events one IngestEventBatch request may carry (its validation rule).
+MAX_BATCH_EVENTS = 500
+_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def backoff_delay(
@@ -96,12 +113,23 @@ class OutboxWriter:
         self._pending: list[dict[str, object]] = []
         self._added = 0
 
-    def add(self, destination: str, method: str, payload: bytes, event_id: str) -> None:
+    def add(
+        self,
+        destination: str,
+        method: str,
+        payload: bytes,
+        event_id: str,
+        *,
+        resource: str | None = None,
+    ) -> None:
         """Stores an event for ``destination`` (a peer service name, e.g. ``exam-reports``).
 
         ``method`` is the full gRPC method path and ``payload`` the serialized
         request, which already carries ``event_id``. The trace context of the
         current span is stored so that the delivery continues this trace.
+        ``resource`` names the resource whose change caused the event
+        (``assessments/...``), whose delivery state is then read from its events
+        (:func:`customs_kit.dead_letters.delivery_states`).
         """
         if not event_id:
             raise ValueError("an outbox event needs an event_id")
@@ -119,6 +147,7 @@ class OutboxWriter:
                 "created_at": now,
                 "attempts": 0,
                 "next_attempt_at": now,
+                "resource": resource,
             }
         )
 
@@ -150,6 +179,14 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
+def _failure_of(code: grpc.StatusCode, details: str | None) -> _Failure:
+    return _Failure(code in _PERMANENT_CODES, f"{code.name}: {details or ''}")
+
+
+class _BatchUnavailable(Exception):
+    """The receiver does not serve the batch RPC: deliver one unary call per event."""
+
+
 class OutboxRelay(StoppableLoop):
     """Delivers pending outbox events in the background (``start()`` / ``stop()``).
 
@@ -162,7 +199,9 @@ class OutboxRelay(StoppableLoop):
     (``linger`` seconds later, so that the events of the transactions committed
     meanwhile go out as one batch rather than costing a claim each), when a retry falls
     due, and every ``poll_interval`` seconds for events committed by other
-    processes.
+    processes. ``batch_size`` (at most :data:`MAX_BATCH_EVENTS`) events are
+    claimed at a time; each destination's share of them goes out in calls of
+    at most ``events_per_call`` events, one after the other.
     """
 
     def __init__(
@@ -172,21 +211,34 @@ class OutboxRelay(StoppableLoop):
         metadata: MetadataProvider,
         *,
         tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         poll_interval: float = 5.0,
-        batch_size: int = 100,
+        batch_size: int = MAX_BATCH_EVENTS,
         call_timeout: float = 10.0,
         backoff_base: float = 0.2,
         backoff_cap: float = 60.0,
         lease_seconds: float | None = None,
         linger: float = 0.05,
+        events_per_call: int = 100,
     ) -> None:
         super().__init__("outbox relay")
+        if not 1 <= batch_size <= MAX_BATCH_EVENTS:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_EVENTS}")
         self._database = database
         self._channels = dict(channels)
         self._metadata = metadata
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+        self._dead_lettered = metrics.get_meter(
+            __name__, meter_provider=meter_provider
+        ).create_counter(
+            "customs.outbox.dead_lettered",
+            unit="{event}",
+            description="Outbox events their receiver refused for good (dead-lettered).",
+        )
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        # A busy receiver answers a call of this many events well within the timeout.
+        self._events_per_call = max(1, min(events_per_call, batch_size))
         self._call_timeout = call_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -197,6 +249,8 @@ class OutboxRelay(StoppableLoop):
         self._lease = timedelta(
             seconds=lease_seconds if lease_seconds is not None else max(30.0, 3 * call_timeout)
         )
+        # Destinations found not to serve the batch RPC, until this relay restarts.
+        self._unary_only: set[str] = set()
 
     async def _run(self) -> None:
         _log.info("outbox_relay_started", destinations=sorted(self._channels))
@@ -226,8 +280,8 @@ class OutboxRelay(StoppableLoop):
         try:
             # One slow or unreachable peer must not hold up deliveries to the others.
             async with asyncio.TaskGroup() as group:
-                for queue in by_destination.values():
-                    group.create_task(self._deliver_in_order(queue, delivered))
+                for destination, queue in by_destination.items():
+                    group.create_task(self._deliver_queue(destination, queue, delivered))
         finally:
             await self._mark_delivered(delivered)
         return len(events)
@@ -236,7 +290,11 @@ class OutboxRelay(StoppableLoop):
         now = utcnow()
         query = (
             select(OutboxEvent)
-            .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.next_attempt_at <= now)
+            .where(
+                OutboxEvent.delivered_at.is_(None),
+                OutboxEvent.dead_lettered_at.is_(None),
+                OutboxEvent.next_attempt_at <= now,
+            )
             .order_by(OutboxEvent.id)
             .limit(self._batch_size)
         )
@@ -257,49 +315,129 @@ class OutboxRelay(StoppableLoop):
         async with self._database.session_factory.begin() as session:
             next_due = await session.scalar(
                 select(func.min(OutboxEvent.next_attempt_at)).where(
-                    OutboxEvent.delivered_at.is_(None)
+                    OutboxEvent.delivered_at.is_(None), OutboxEvent.dead_lettered_at.is_(None)
                 )
             )
         if next_due is None:
             return self._poll_interval
         return min(max((next_due - utcnow()).total_seconds(), 0.0), self._poll_interval)
 
-    async def _deliver_in_order(
-        self, events: list[OutboxEvent], delivered: list[OutboxEvent]
+    async def _deliver_queue(
+        self, destination: str, events: list[OutboxEvent], delivered: list[OutboxEvent]
     ) -> None:
-        """Delivers one destination's events in order, adding the successes to ``delivered``."""
-        for index, event in enumerate(events):
+        """Delivers one destination's events, adding the successes to ``delivered``."""
+        channel = self._channels.get(destination)
+        if channel is None:
+            failure = _Failure(True, f"no channel for destination {destination!r}")
+            for event in events:
+                await self._mark_failed(event, failure)
+            return
+        for start in range(0, len(events), self._events_per_call):
             if self.stopping.is_set():
+                await self._release(events[start:])
+                return
+            await self._deliver_call(
+                destination, channel, events[start : start + self._events_per_call], delivered
+            )
+
+    async def _deliver_call(
+        self,
+        destination: str,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        delivered: list[OutboxEvent],
+    ) -> None:
+        # One span per event and attempt, whichever way it goes out.
+        spans = [self._start_span(event) for event in events]
+        if destination not in self._unary_only:
+            try:
+                await self._deliver_batch(channel, events, spans, delivered)
+                return
+            except _BatchUnavailable:
+                _log.warning("outbox_batch_ingest_unavailable", destination=destination)
+                self._unary_only.add(destination)
+        await self._deliver_one_by_one(channel, events, spans, delivered)
+
+    async def _deliver_batch(
+        self,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        spans: list[Span],
+        delivered: list[OutboxEvent],
+    ) -> None:
+        """One IngestEventBatch call for ``events``; each receiver span continues its own."""
+        request = events_pb2.IngestEventBatchRequest(
+            events=[
+                events_pb2.EventEnvelope(
+                    event_id=event.event_id,
+                    method=event.method,
+                    payload=event.payload,
+                    **_trace_fields(span),
+                )
+                for event, span in zip(events, spans, strict=True)
+            ]
+        )
+        call = channel.unary_unary(
+            _BATCH_METHOD,
+            request_serializer=events_pb2.IngestEventBatchRequest.SerializeToString,
+            response_deserializer=events_pb2.IngestEventBatchResponse.FromString,
+        )
+        failures: list[_Failure | None]
+        try:
+            response = await call(request, metadata=self._metadata(), timeout=self._call_timeout)
+        except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.UNIMPLEMENTED:
+                raise _BatchUnavailable from error
+            # The call as a whole failed: the events are not at fault, so none is
+            # dead-lettered for it.
+            failures = [_Failure(False, f"{error.code().name}: {error.details()}")] * len(events)
+        except Exception as error:
+            failures = [_Failure(False, f"{type(error).__name__}: {error}")] * len(events)
+        else:
+            failures = _failures_of(events, response)
+        for event, span, failure in zip(events, spans, failures, strict=True):
+            if failure is None:
+                delivered.append(event)
+            else:
+                span.set_status(Status(StatusCode.ERROR, failure.description))
+                await self._mark_failed(event, failure)
+            span.end()
+
+    async def _deliver_one_by_one(
+        self,
+        channel: grpc.aio.Channel,
+        events: list[OutboxEvent],
+        spans: list[Span],
+        delivered: list[OutboxEvent],
+    ) -> None:
+        for index, (event, span) in enumerate(zip(events, spans, strict=True)):
+            if self.stopping.is_set():
+                for unsent in spans[index:]:
+                    unsent.end()
                 await self._release(events[index:])
                 return
-            if await self._deliver(event):
-                delivered.append(event)
+            with trace.use_span(span, end_on_exit=True):
+                failure = await self._call(channel, event)
+                if failure is None:
+                    delivered.append(event)
+                else:
+                    span.set_status(Status(StatusCode.ERROR, failure.description))
+                    await self._mark_failed(event, failure)
 
-    async def _deliver(self, event: OutboxEvent) -> bool:
-        """Calls the receiver; a failure is recorded at once, a success returns True."""
+    def _start_span(self, event: OutboxEvent) -> Span:
         carrier = {"traceparent": event.traceparent or "", "tracestate": event.tracestate or ""}
-        parent = TraceContextTextMapPropagator().extract(carrier)
-        with self._tracer.start_as_current_span(
+        return self._tracer.start_span(
             f"outbox relay {event.method}",
-            context=parent,
+            context=TraceContextTextMapPropagator().extract(carrier),
             kind=SpanKind.PRODUCER,
             attributes={
                 "customs.event_id": event.event_id,
                 "customs.destination": event.destination,
                 "customs.attempt": event.attempts + 1,
             },
-        ) as span:
-            failure = await self._call(event)
-            if failure is None:
-                return True
-            span.set_status(Status(StatusCode.ERROR, failure.description))
-            await self._mark_failed(event, failure)
-            return False
+        )
 
-    async def _call(self, event: OutboxEvent) -> _Failure | None:
-        channel = self._channels.get(event.destination)
-        if channel is None:
-            return _Failure(True, f"no channel for destination {event.destination!r}")
+    async def _call(self, channel: grpc.aio.Channel, event: OutboxEvent) -> _Failure | None:
         call = channel.unary_unary(
             event.method, request_serializer=_identity, response_deserializer=_identity
         )
@@ -310,8 +448,7 @@ class OutboxRelay(StoppableLoop):
                 timeout=self._call_timeout,
             )
         except grpc.aio.AioRpcError as error:
-            code = error.code()
-            return _Failure(code in _PERMANENT_CODES, f"{code.name}: {error.details()}")
+            return _failure_of(error.code(), error.details())
         except Exception as error:
             return _Failure(False, f"{type(error).__name__}: {error}")
         return None
@@ -335,32 +472,34 @@ class OutboxRelay(StoppableLoop):
 
     async def _mark_failed(self, event: OutboxEvent, failure: _Failure) -> None:
         attempts = event.attempts + 1
-        delay = (
-            self._backoff_cap
-            if failure.permanent
-            else backoff_delay(attempts, base=self._backoff_base, cap=self._backoff_cap)
-        )
+        now = utcnow()
+        error = failure.description[:_MAX_ERROR_LENGTH]
+        if failure.permanent:
+            values: dict[str, object] = {"dead_lettered_at": now}
+        else:
+            delay = backoff_delay(attempts, base=self._backoff_base, cap=self._backoff_cap)
+            values = {"next_attempt_at": now + timedelta(seconds=delay)}
         async with self._database.session_factory.begin() as session:
             await session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id == event.id)
-                .values(
-                    attempts=attempts,
-                    next_attempt_at=utcnow() + timedelta(seconds=delay),
-                    last_error=failure.description[:_MAX_ERROR_LENGTH],
-                )
+                .values(attempts=attempts, last_error=error, **values)
                 .execution_options(synchronize_session=False)
             )
-        _log.warning(
-            "outbox_delivery_failed",
-            event_id=event.event_id,
-            destination=event.destination,
-            method=event.method,
-            attempts=attempts,
-            error=failure.description,
-            permanent=failure.permanent,
-            retry_in=round(delay, 3),
-        )
+        fields = {
+            "event_id": event.event_id,
+            "destination": event.destination,
+            "method": event.method,
+            "attempts": attempts,
+            "error": failure.description,
+        }
+        if failure.permanent:
+            self._dead_lettered.add(
+                1, {"customs.destination": event.destination, "rpc.method": event.method}
+            )
+            _log.error("outbox_event_dead_lettered", **fields)
+        else:
+            _log.warning("outbox_delivery_failed", **fields, retry_in=round(delay, 3))
 
     async def _release(self, events: list[OutboxEvent]) -> None:
         async with self._database.session_factory.begin() as session:
@@ -370,3 +509,28 @@ class OutboxRelay(StoppableLoop):
                 .values(next_attempt_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+
+
+def _trace_fields(span: Span) -> dict[str, str]:
+    """The W3C context of ``span`` for an envelope: the receiver's span continues it."""
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, context=trace.set_span_in_context(span))
+    return {key: carrier[key] for key in ("traceparent", "tracestate") if key in carrier}
+
+
+def _failures_of(
+    events: Sequence[OutboxEvent], response: events_pb2.IngestEventBatchResponse
+) -> list[_Failure | None]:
+    """Each event's failure (None: accepted) from the receiver's results, matched by id."""
+    results = {result.event_id: result for result in response.results}
+    failures: list[_Failure | None] = []
+    for event in events:
+        result = results.get(event.event_id)
+        if result is None:
+            failures.append(_Failure(False, "UNKNOWN: the receiver returned no result"))
+        elif result.code == 0:
+            failures.append(None)
+        else:
+            code = _CODES_BY_NUMBER.get(result.code, grpc.StatusCode.UNKNOWN)
+            failures.append(_failure_of(code, result.message))
+    return failures

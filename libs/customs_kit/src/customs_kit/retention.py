@@ -6,7 +6,8 @@ Two kinds of rows outlive their purpose in every service:
   row only tells an operator what was sent and when; it is deleted
   ``OUTBOX_RETENTION_DAYS`` after its delivery. An undelivered event is never
   deleted, however old: it is a change another service has not heard of yet,
-  and the relay keeps retrying it.
+  and the relay keeps retrying it. Nor is a dead letter (an event its
+  receiver refused for good), which waits for an operator to retry it.
 * Idempotency keys. A client retries a request within minutes of a timeout;
   ``IDEMPOTENCY_RETENTION_DAYS`` after the first call a repeat of its
   ``request_id`` runs as a new request.
@@ -142,13 +143,17 @@ class RetentionPruner(StoppableLoop):
 
     def _idempotency_keys(self, created_before: datetime) -> Delete:
         chosen = self._batch(
-            select(IdempotencyKey.method, IdempotencyKey.request_id).where(
+            select(IdempotencyKey.method, IdempotencyKey.caller, IdempotencyKey.request_id).where(
                 IdempotencyKey.created_at < created_before
             )
         )
         return (
             delete(IdempotencyKey)
-            .where(tuple_(IdempotencyKey.method, IdempotencyKey.request_id).in_(chosen))
+            .where(
+                tuple_(IdempotencyKey.method, IdempotencyKey.caller, IdempotencyKey.request_id).in_(
+                    chosen
+                )
+            )
             .execution_options(synchronize_session=False)
         )
 

@@ -1,5 +1,10 @@
 """The gRPC aio server every service runs: health, reflection, the call guard, shutdown.
 
+Every service with a database also serves ``customs.events.v1.EventDeliveryService``
+(batch ingest of its peers' events into its own ``Ingest...Event`` RPCs, and the
+dead letters of its outbox, see :mod:`customs_kit.event_delivery`) without
+registering it itself.
+
 A service describes itself as an :class:`Application` (its servicers, background
 tasks such as the outbox relay, and cleanups) built by its own ``bootstrap``;
 :func:`run_service` turns that into a process that reports SERVING once ready,
@@ -19,19 +24,25 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
 import structlog
+from customs.events.v1 import event_delivery_service_pb2_grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from customs_kit.auth import TokenVerifier, allowed_roles
+from customs_kit.event_delivery import DESCRIPTOR as EVENT_DELIVERY
+from customs_kit.event_delivery import EventDeliveryServicer, ingest_targets
 from customs_kit.interceptors import (
     CallGuardInterceptor,
+    CallShapeInterceptor,
     MethodPolicy,
     answers_invalid_messages_itself,
 )
+from customs_kit.limits import Admission
 from customs_kit.logging import configure_logging
 from customs_kit.metrics import RpcMetricsInterceptor, configure_metrics
 from customs_kit.outbox_metrics import OutboxBacklogMonitor
+from customs_kit.pagination import PageTokens
 from customs_kit.retention import RetentionPruner
 from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
@@ -123,18 +134,30 @@ class GrpcServer:
     def __init__(self, settings: ServiceSettings, application: Application) -> None:
         self._settings = settings
         self._application = application
+        self._registrations = _with_kit_services(settings, application)
         self._health = health.aio.HealthServicer()
+        error_domain = f"{settings.service_name}.customs"
         self._server = grpc.aio.server(
             interceptors=[
+                CallShapeInterceptor(error_domain),
                 RpcMetricsInterceptor(),
                 *server_interceptors(),
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
-                    method_policies(application.registrations),
-                    error_domain=f"{settings.service_name}.customs",
+                    method_policies(self._registrations),
+                    error_domain=error_domain,
+                    admission=Admission(settings.call_limits),
                 ),
             ],
-            options=[("grpc.so_reuseport", 0), *settings.keepalive.server_options()],
+            options=[
+                ("grpc.so_reuseport", 0),
+                *settings.keepalive.server_options(),
+                # Beyond this many streams on one connection the client is refused
+                # at once (REFUSED_STREAM: UNAVAILABLE, safe to retry). Unbounded,
+                # a flood queued in grpc until grpc cancelled the calls it could
+                # not take in time (CANCELLED, which clients must not retry).
+                ("grpc.max_concurrent_streams", settings.call_limits.streams_per_connection),
+            ],
         )
         self.port = 0
         self._readiness: asyncio.Task[None] | None = None
@@ -153,8 +176,8 @@ class GrpcServer:
 
     async def start(self) -> int:
         """Binds, serves and starts background work; returns the bound port."""
-        names = [entry.descriptor.full_name for entry in self._application.registrations]
-        for registration in self._application.registrations:
+        names = [entry.descriptor.full_name for entry in self._registrations]
+        for registration in self._registrations:
             registration.add_to_server(registration.servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
@@ -218,6 +241,25 @@ class GrpcServer:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _with_kit_services(
+    settings: ServiceSettings, application: Application
+) -> list[ServiceRegistration]:
+    """The application's services and, with a database, the kit's event delivery service."""
+    registrations = list(application.registrations)
+    if application.database is not None:
+        targets = ingest_targets((entry.servicer, entry.descriptor) for entry in registrations)
+        registrations.append(
+            ServiceRegistration(
+                EventDeliveryServicer(
+                    application.database, PageTokens(settings.page_token_secret), targets
+                ),
+                event_delivery_service_pb2_grpc.add_EventDeliveryServiceServicer_to_server,
+                EVENT_DELIVERY,
+            )
+        )
+    return registrations
 
 
 Bootstrap = Callable[[ServiceSettings], Awaitable[Application]]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from customs_kit.keepalive import Keepalive
+from customs_kit.limits import CallLimits
 
 #: Peer services a process may call, by Kubernetes name, with the variable that holds
 #: each address (``host:port``).
@@ -58,6 +59,8 @@ class ServiceSettings:
     metrics_port: int | None = None
     #: The keepalive of this process's client channels and the ping policy of its server.
     keepalive: Keepalive = field(default_factory=Keepalive)
+    #: How many calls and streams are served at once (``MAX_CALLS``, ``MAX_STREAMS``...).
+    call_limits: CallLimits = field(default_factory=CallLimits)
 
     @classmethod
     def from_env(
@@ -120,6 +123,24 @@ class ServiceSettings:
                 metrics_port = int(raw_metrics_port)
             else:
                 problems.append(f"METRICS_PORT must be a port number, got {raw_metrics_port!r}")
+
+        def limit(variable: str, default: int) -> int:
+            value = number(variable, default)
+            if not (value >= 1 and value == int(value)):
+                problems.append(f"{variable} must be a whole number of at least 1, got {value!r}")
+                return default
+            return int(value)
+
+        defaults = CallLimits()
+        call_limits = CallLimits(
+            calls=limit("MAX_CALLS", defaults.calls),
+            calls_per_caller=limit("MAX_CALLS_PER_CALLER", defaults.calls_per_caller),
+            streams=limit("MAX_STREAMS", defaults.streams),
+            streams_per_caller=limit("MAX_STREAMS_PER_CALLER", defaults.streams_per_caller),
+            streams_per_connection=limit(
+                "MAX_STREAMS_PER_CONNECTION", defaults.streams_per_connection
+            ),
+        )
         package = service_name.replace("-", "_")
         migrate = env.get("RUN_MIGRATIONS_ON_START", "true").lower()
         if migrate not in ("true", "false"):
@@ -146,6 +167,7 @@ class ServiceSettings:
             outbox_retention=outbox_retention,
             idempotency_retention=idempotency_retention,
             metrics_port=metrics_port,
+            call_limits=call_limits,
         )
 
     def peer_address(self, peer: str) -> str:

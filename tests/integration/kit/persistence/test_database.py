@@ -117,3 +117,26 @@ async def test_every_database_traces_its_sql(kit_database_url: str) -> None:
     for exporter in exporters:
         statements = [span.attributes or {} for span in exporter.get_finished_spans()]
         assert any("SELECT 1" in str(attributes.get("db.statement")) for attributes in statements)
+
+
+async def test_reads_do_not_wait_for_a_writer(database: Database, schema: dict[str, Any]) -> None:
+    widgets = schema["metadata"].tables["widgets"]
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(insert(widgets).values(name="bolt", created_at=utcnow()))
+        await uow.commit()
+    async with database.unit_of_work() as writer:
+        # A write transaction in progress: on SQLite it holds the write lock.
+        await writer.session.execute(insert(widgets).values(name="nut", created_at=utcnow()))
+
+        async def read() -> list[str]:
+            async with database.unit_of_work(read_only=True) as reader:
+                return list(await reader.session.scalars(select(widgets.c.name)))
+
+        # On SQLite a unit of work that takes the lock would wait for busy_timeout (5 s).
+        assert await asyncio.wait_for(read(), timeout=2) == ["bolt"]
+
+
+async def test_a_read_only_unit_of_work_cannot_commit(database: Database) -> None:
+    async with database.unit_of_work(read_only=True) as reader:
+        with pytest.raises(RuntimeError, match="read-only"):
+            await reader.commit()

@@ -10,12 +10,16 @@ from typing import Any
 import grpc
 import pytest
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 
 from customs_kit.db import Database, OutboxEvent
+from customs_kit.dead_letters import list_dead_letters, retry_dead_letters
+from customs_kit.errors import FailedPrecondition, NotFound
 from customs_kit.outbox import OutboxRelay
 
 #: The ``sink`` fixture's receiver (``conftest.Sink``).
@@ -119,24 +123,67 @@ async def test_a_failing_receiver_is_retried_until_it_accepts(
     assert row.last_error is None
 
 
-async def test_a_rejected_event_is_kept_with_its_error_and_retried_later(
+async def test_a_refused_event_is_dead_lettered_at_once_counted_and_delivered_when_retried(
     database: Database, sink: Sink, channel: grpc.aio.Channel, tracing: Tracing
 ) -> None:
     sink.failures_left = 1
     sink.failure_code = grpc.StatusCode.INVALID_ARGUMENT
-    relay = relay_for(database, channel, tracing)
+    reader = InMemoryMetricReader()
+    relay = OutboxRelay(
+        database,
+        {"sink": channel},
+        lambda: TOKEN,
+        tracer_provider=tracing[0],
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        poll_interval=0.05,
+    )
     await relay.start()
     try:
         await add_event(database, "event-1", sink.method, b"payload")
-        await eventually(lambda: sink.attempts == 1)
+        await add_event(database, "event-2", sink.method, b"fine")
+        await eventually(lambda: len(sink.received) == 1)
         await eventually(_has_error(database))
+        # Polled every 50 ms: a dead letter is not tried again by itself.
+        await asyncio.sleep(0.3)
+        assert sink.attempts == 2
+        [dead] = await list_dead_letters(database, destination=None, after_id=0, limit=10)
+        assert (dead.event_id, dead.attempts) == ("event-1", 1)
+        assert dead.error == "INVALID_ARGUMENT: receiver not ready"
+        assert _dead_lettered_count(reader) == 1
+
+        await retry_dead_letters(database, ["event-1"])
+        await eventually(lambda: len(sink.received) == 2)
     finally:
         await relay.stop()
 
-    [row] = await rows(database)
-    assert row.delivered_at is None
-    assert row.last_error == "INVALID_ARGUMENT: receiver not ready"
-    assert (row.next_attempt_at - row.created_at).total_seconds() >= 59
+    assert sink.payloads == [b"fine", b"payload"]
+    assert await list_dead_letters(database, destination=None, after_id=0, limit=10) == []
+    assert all(row.delivered_at is not None for row in await rows(database))
+
+
+def _dead_lettered_count(reader: InMemoryMetricReader) -> int:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return sum(
+        int(point.value)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "customs.outbox.dead_lettered"
+        for point in metric.data.data_points  # type: ignore[union-attr]
+    )
+
+
+async def test_only_a_dead_lettered_event_can_be_retried(database: Database, sink: Sink) -> None:
+    await add_event(database, "event-1", sink.method, b"pending")
+
+    with pytest.raises(FailedPrecondition) as refused:
+        await retry_dead_letters(database, ["event-1"])
+    with pytest.raises(NotFound):
+        await retry_dead_letters(database, ["no-such-event"])
+
+    assert refused.value.reason == "NOT_DEAD_LETTERED"
+    assert [v.subject for v in refused.value.violations] == ["events/event-1"]
 
 
 def _has_error(database: Database) -> Callable[[], Awaitable[bool]]:

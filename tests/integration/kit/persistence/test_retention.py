@@ -85,6 +85,13 @@ async def test_old_delivered_events_are_deleted_recent_and_undelivered_ones_kept
     await add_outbox_event(database, "late-delivered", age=30 * DAY, delivered_after=28 * DAY)
     await add_outbox_event(database, "recent-delivered", age=DAY, delivered_after=timedelta(0))
     await add_outbox_event(database, "old-undelivered", age=365 * DAY, delivered_after=None)
+    await add_outbox_event(database, "old-dead-letter", age=365 * DAY, delivered_after=None)
+    async with database.session_factory.begin() as session:
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.event_id == "old-dead-letter")
+            .values(dead_lettered_at=utcnow() - 364 * DAY, last_error="INVALID_ARGUMENT: bad")
+        )
 
     pruned = await pruner(database).prune_once()
 
@@ -93,6 +100,7 @@ async def test_old_delivered_events_are_deleted_recent_and_undelivered_ones_kept
         "late-delivered",
         "recent-delivered",
         "old-undelivered",
+        "old-dead-letter",
     }
 
 

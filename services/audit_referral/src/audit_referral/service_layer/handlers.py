@@ -187,7 +187,7 @@ async def create_referral(uow: UnitOfWork, new: NewReferral, *, actor: str) -> R
 
 async def get_referral(database: Database, referral_id: str) -> Referral:
     """One referral; raises ``NotFound``."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         return await ReferralRepository(uow.session).get(referral_id)
 
 
@@ -198,7 +198,7 @@ async def list_referrals(
     page_size: int,
 ) -> Page[Referral, ReferralPosition]:
     """One page of the referral queue."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await ReferralRepository(uow.session).list(filters, after, page_size + 1)
     return _page(found, page_size, referral_position)
 
@@ -265,7 +265,7 @@ async def create_audit_case(
 
 async def get_audit_case(database: Database, case_id: str) -> AuditCase:
     """One case; raises ``NotFound``."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         return await AuditCaseRepository(uow.session).get(case_id)
 
 
@@ -276,7 +276,7 @@ async def list_audit_cases(
     page_size: int,
 ) -> Page[AuditCase, TimePosition]:
     """One page of cases, newest first."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await AuditCaseRepository(uow.session).list(filters, after, page_size + 1)
     return _page(found, page_size, lambda case: TimePosition(case.create_time, case.id))
 
@@ -459,7 +459,7 @@ async def create_audit_finding(
 
 async def get_audit_finding(database: Database, case_id: str, finding_id: str) -> AuditFinding:
     """One finding; raises ``NotFound``."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         return await FindingRepository(uow.session).get(case_id, finding_id)
 
 
@@ -470,7 +470,7 @@ async def list_audit_findings(
     page_size: int,
 ) -> Page[AuditFinding, TimePosition]:
     """One page of findings, oldest first; NOT_FOUND if the named case does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         if filters.audit_case_id is not None:
             await AuditCaseRepository(uow.session).get(filters.audit_case_id)
         found = await FindingRepository(uow.session).list(filters, after, page_size + 1)

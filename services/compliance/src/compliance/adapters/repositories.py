@@ -81,6 +81,7 @@ from compliance.domain.declarations import (
     TraderRankingMetric,
     Verification,
 )
+from compliance.domain.intervention_effects import ExaminedDeclaration
 from compliance.domain.interventions import (
     ComplianceIntervention,
     InterventionMeeting,
@@ -141,6 +142,14 @@ _ROLE_COLUMNS = {
     TraderRole.EXPORTER: TraderRow.exporter,
     TraderRole.BROKER: TraderRow.broker,
     TraderRole.CARRIER: TraderRow.carrier,
+}
+
+
+#: The column of an examination outcome that names the trader acting in each role.
+_OUTCOME_ROLE_COLUMNS = {
+    TraderRole.IMPORTER: ExaminationOutcomeRow.importer_id,
+    TraderRole.BROKER: ExaminationOutcomeRow.broker_id,
+    TraderRole.CARRIER: ExaminationOutcomeRow.carrier_id,
 }
 
 
@@ -935,6 +944,37 @@ class OutcomeRepository:
                 ],
             )
 
+    async def examinations_of(
+        self, trader_id: str, role: TraderRole, start: datetime, end: datetime
+    ) -> list[ExaminedDeclaration]:
+        """The examinations approved in ``[start, end)`` of declarations where the
+        trader acted in ``role`` (importer, broker or carrier; none for an exporter).
+        """
+        column = _OUTCOME_ROLE_COLUMNS.get(role)
+        if column is None:
+            return []
+        rows = await self._session.execute(
+            select(
+                ExaminationOutcomeRow.declaration_number,
+                ExaminationOutcomeRow.approve_time,
+                ExaminationOutcomeRow.random_selection,
+                ExaminationOutcomeRow.noncompliant_areas,
+            ).where(
+                column == trader_id,
+                ExaminationOutcomeRow.approve_time >= start,
+                ExaminationOutcomeRow.approve_time < end,
+            )
+        )
+        return [
+            ExaminedDeclaration(
+                declaration_number=number,
+                examine_time=approved,
+                random_selection=random_selection,
+                noncompliant_areas=frozenset(ComplianceArea(a) for a in _split(areas)),
+            )
+            for number, approved, random_selection, areas in rows
+        ]
+
     async def has_audit(self, audit_case_id: str) -> bool:
         """Whether the report of this audit case is stored."""
         found = await self._session.scalar(
@@ -1099,6 +1139,25 @@ class InterventionRepository:
             select(InterventionRow).where(InterventionRow.intervention_id == intervention_id)
         )
         return None if row is None else _intervention(row)
+
+    async def closed(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[ComplianceIntervention]:
+        """The interventions closed in ``[start, end)`` (either open-ended when ``None``).
+
+        A closed intervention never changes again, so its update time is its close time.
+        """
+        query = select(InterventionRow).where(
+            InterventionRow.state == InterventionState.CLOSED.value
+        )
+        if start is not None:
+            query = query.where(InterventionRow.update_time >= start)
+        if end is not None:
+            query = query.where(InterventionRow.update_time < end)
+        rows = await self._session.scalars(
+            query.order_by(InterventionRow.update_time, InterventionRow.intervention_id)
+        )
+        return [_intervention(row) for row in rows]
 
     async def opened_from_audit(self, audit_case_id: str) -> list[ComplianceIntervention]:
         """The interventions opened from the findings of an audit case, oldest first."""

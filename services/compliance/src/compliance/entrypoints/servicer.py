@@ -7,6 +7,7 @@ next to its implementation.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from customs.common.v1 import selectivity_pb2
@@ -114,6 +115,7 @@ from compliance.domain.declarations import (
     TraderRankingMetric,
     hs_level,
 )
+from compliance.domain.intervention_effects import DEFAULT_WINDOW
 from compliance.domain.interventions import InterventionOutcome, InterventionState
 from compliance.domain.measurement import (
     ComplianceDimension,
@@ -131,7 +133,7 @@ from compliance.domain.traders import (
     TraderTier,
     trader_id_of,
 )
-from compliance.entrypoints import mappers
+from compliance.entrypoints import effect_mappers, mappers
 from compliance.entrypoints.mappers import (
     ROLE,
     STATUS,
@@ -689,6 +691,40 @@ class ComplianceServicer(compliance_service_pb2_grpc.ComplianceServiceServicer):
             "CancelComplianceIntervention", request, work, CancelComplianceInterventionResponse
         )
 
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def GetComplianceInterventionEffect(
+        self, request: compliance_service_pb2.GetComplianceInterventionEffectRequest, context: Any
+    ) -> compliance_service_pb2.GetComplianceInterventionEffectResponse:
+        effect = await interventions.intervention_effect(
+            self._database,
+            last_segment(request.name),
+            _effect_window(request.window_days),
+            utcnow(),
+        )
+        return compliance_service_pb2.GetComplianceInterventionEffectResponse(
+            effect=effect_mappers.effect_message(effect)
+        )
+
+    @allow(Role.COMPLIANCE, Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR)
+    async def SummarizeComplianceInterventionEffects(
+        self,
+        request: compliance_service_pb2.SummarizeComplianceInterventionEffectsRequest,
+        context: Any,
+    ) -> compliance_service_pb2.SummarizeComplianceInterventionEffectsResponse:
+        summary = await interventions.summarize_intervention_effects(
+            self._database,
+            mappers.instant(request.close_start_time)
+            if request.HasField("close_start_time")
+            else None,
+            mappers.instant(request.close_end_time) if request.HasField("close_end_time") else None,
+            _effect_window(request.window_days),
+            utcnow(),
+        )
+        return compliance_service_pb2.SummarizeComplianceInterventionEffectsResponse(
+            kinds=[effect_mappers.kind_message(kind) for kind in summary.kinds],
+            escalations=[effect_mappers.effect_message(e) for e in summary.escalations],
+        )
+
     # --- approved-trader program ---------------------------------------------------------------
 
     @allow(Role.COMPLIANCE, Role.RMC, Role.AUDITOR)
@@ -908,3 +944,8 @@ def _watch_message(event: WatchEvent) -> WatchTraderProfilesResponse:
             return WatchTraderProfilesResponse(
                 revision=revision, snapshot_end=compliance_service_pb2.SnapshotEnd()
             )
+
+
+def _effect_window(days: int) -> timedelta:
+    """The window of an effect request: ``days`` (validated 30 to 730), 0 for the default."""
+    return timedelta(days=days) if days else DEFAULT_WINDOW

@@ -72,7 +72,7 @@ async def create_application(
 
 async def get_application(database: Database, application_id: str) -> TraderApplication:
     """One application; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await ApplicationRepository(uow.session).get(application_id)
     if found is None:
         raise NotFound(APPLICATION, application_name(application_id))
@@ -106,7 +106,7 @@ async def list_applications(
             after = (datetime.fromisoformat(str(time)), str(application_id))
         except (ValueError, TypeError):
             raise stale_token() from None
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await ApplicationRepository(uow.session).find(where, after, request.size + 1)
     return page_of(
         tokens,

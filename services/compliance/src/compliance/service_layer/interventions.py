@@ -8,14 +8,24 @@ the first response instead of opening a second intervention.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 
 from compliance.adapters.repositories import (
     InterventionFilter,
     InterventionRepository,
+    OutcomeRepository,
     TraderRepository,
+)
+from compliance.domain.intervention_effects import (
+    EffectVerdict,
+    ExaminedDeclaration,
+    InterventionEffect,
+    KindEffect,
+    measure_effect,
+    pooled_by_kind,
 )
 from compliance.domain.interventions import (
     ComplianceIntervention,
@@ -112,7 +122,7 @@ async def cancel_intervention(
 
 async def get_intervention(database: Database, intervention_id: str) -> ComplianceIntervention:
     """One intervention; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await InterventionRepository(uow.session).get(intervention_id)
     if found is None:
         raise NotFound(INTERVENTION, intervention_name(intervention_id))
@@ -134,10 +144,68 @@ async def list_interventions(
         page_size,
         page_token,
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await InterventionRepository(uow.session).find(
             where, time_position(request.after), request.size + 1
         )
     return page_of(
         tokens, request, rows, lambda found: [found.create_time.isoformat(), found.intervention_id]
+    )
+
+
+async def intervention_effect(
+    database: Database, intervention_id: str, window: timedelta, now: datetime
+) -> InterventionEffect:
+    """The measured effect of one closed intervention (see ``intervention_effects``)."""
+    async with database.unit_of_work() as uow:
+        found = await InterventionRepository(uow.session).get(intervention_id)
+        if found is None:
+            raise NotFound(INTERVENTION, intervention_name(intervention_id))
+        examinations = await _examinations_around(uow, found, window)
+    return measure_effect(found, examinations, window=window, now=now)
+
+
+@dataclass(frozen=True)
+class EffectSummary:
+    """The interventions closed in a period, measured and pooled by kind."""
+
+    kinds: list[KindEffect]
+    escalations: list[InterventionEffect]
+
+
+async def summarize_intervention_effects(
+    database: Database,
+    closed_from: datetime | None,
+    closed_until: datetime | None,
+    window: timedelta,
+    now: datetime,
+) -> EffectSummary:
+    """Every intervention closed in ``[closed_from, closed_until)``, measured and pooled."""
+    async with database.unit_of_work() as uow:
+        closed = await InterventionRepository(uow.session).closed(closed_from, closed_until)
+        effects = [
+            measure_effect(
+                intervention,
+                await _examinations_around(uow, intervention, window),
+                window=window,
+                now=now,
+            )
+            for intervention in closed
+        ]
+    escalations = sorted(
+        (effect for effect in effects if effect.verdict is EffectVerdict.ESCALATE_TO_AUDIT),
+        key=lambda effect: effect.pivot_time,
+        reverse=True,
+    )
+    return EffectSummary(pooled_by_kind(effects), escalations)
+
+
+async def _examinations_around(
+    uow: UnitOfWork, intervention: ComplianceIntervention, window: timedelta
+) -> list[ExaminedDeclaration]:
+    if intervention.meeting is None:
+        return []
+    pivot = intervention.meeting.meeting_time
+    return await OutcomeRepository(uow.session).examinations_of(
+        intervention.trader_id, intervention.trader_role, pivot - window, pivot + window
     )

@@ -97,7 +97,7 @@ async def publish_measurement(
 
 async def get_measurement(database: Database, measurement_id: str) -> ComplianceMeasurement:
     """One measurement; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await MeasurementRepository(uow.session).get(measurement_id)
     if found is None:
         raise NotFound(MEASUREMENT, f"{MEASUREMENT_NAME_PREFIX}{measurement_id}")
@@ -113,7 +113,7 @@ async def list_measurements(
 ) -> Page[ComplianceMeasurement]:
     """One page of measurements matching ``where``, newest first."""
     request = page_request(tokens, "complianceMeasurements", vars(where), page_size, page_token)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await MeasurementRepository(uow.session).find(
             where, time_position(request.after), request.size + 1
         )
@@ -146,7 +146,7 @@ async def list_rates(
             after = (float(bound), str(stratum))
         except (ValueError, TypeError):
             raise stale_token() from None
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository = MeasurementRepository(uow.session)
         if await repository.get(measurement_id) is None:
             raise NotFound(MEASUREMENT, f"{MEASUREMENT_NAME_PREFIX}{measurement_id}")

@@ -59,7 +59,7 @@ async def create_plan(
 
 async def get_plan(database: Database, plan_id: str) -> SamplingPlan:
     """One plan; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await SamplingPlanRepository(uow.session).get(plan_id)
     if found is None:
         raise NotFound(SAMPLING_PLAN, sampling_plan_name(plan_id))
@@ -71,7 +71,7 @@ async def list_plans(
 ) -> Page[SamplingPlan]:
     """One page of plans, newest first."""
     request = page_request(tokens, "samplingPlans", {}, page_size, page_token)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await SamplingPlanRepository(uow.session).find(
             time_position(request.after), request.size + 1
         )

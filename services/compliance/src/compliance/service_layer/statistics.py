@@ -75,7 +75,7 @@ async def ingest_assessment(
 
 async def get_record(database: Database, record_id: str) -> DeclarationRecord:
     """One recorded declaration; raises ``NotFound`` if there is none."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         record = await RecordRepository(uow.session).get(record_id)
     if record is None:
         raise NotFound(DECLARATION_RECORD, f"{RECORD_NAME_PREFIX}{record_id}")
@@ -93,7 +93,7 @@ async def list_records(
             after = (datetime.fromisoformat(request.after[0]), str(request.after[1]))
         except (ValueError, IndexError, TypeError):
             raise stale_token() from None
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await RecordRepository(uow.session).find(where, after, request.size + 1)
     return page_of(
         tokens, request, rows, lambda record: [record.lodgement_time.isoformat(), record.record_id]
@@ -135,7 +135,7 @@ async def trader_rankings(
         page_size,
         page_token,
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         try:
             rows = await RecordRepository(uow.session).trader_rankings(
                 scope, role, metric, _rank_position(request.after), request.size + 1
@@ -162,7 +162,7 @@ async def commodity_rankings(
         page_size,
         page_token,
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         try:
             rows = await RecordRepository(uow.session).commodity_rankings(
                 scope, hs_digits, metric, _rank_position(request.after), request.size + 1

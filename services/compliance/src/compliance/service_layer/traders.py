@@ -84,7 +84,7 @@ async def create_trader(uow: UnitOfWork, command: CreateTrader, now: datetime) -
 
 async def get_trader(database: Database, trader_id: str) -> Trader:
     """The trader; raises ``NotFound`` if there is none with that number."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         trader = await TraderRepository(uow.session).get(trader_id)
     if trader is None:
         raise NotFound(TRADER, trader_name(trader_id))
@@ -112,7 +112,7 @@ async def list_traders(
         page_token,
     )
     after = str(request.after[0]) if request.after else None
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         rows = await TraderRepository(uow.session).find(where, after, request.size + 1)
     return page_of(tokens, request, rows, lambda trader: [trader.trader_id])
 

@@ -255,7 +255,7 @@ async def update_risk_profile(store: Store, command: UpdateRiskProfile) -> RiskP
 
 async def get_risk_profile(database: Database, profile_id: str) -> RiskProfile:
     """The profile; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         profile = await Repository(uow.session).get_risk_profile(profile_id)
     if profile is None:
         raise NotFound("risk profile", f"riskProfiles/{profile_id}")
@@ -275,7 +275,7 @@ async def list_risk_profiles(
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
     position = tokens.decode(page_token, query={"risk_area": risk_area, "owner": owner})
     after = (int(position["rank"]), str(position["id"])) if position else None
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         profiles = await Repository(uow.session).list_risk_profiles(
             after, limit + 1, risk_area=risk_area, owner=owner
         )
@@ -463,7 +463,7 @@ async def expire_criterion(store: Store, criterion_id: str) -> bool:
 
 async def get_criterion(database: Database, criterion_id: str) -> Criterion:
     """The criterion; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         criterion = await Repository(uow.session).get_criterion(criterion_id)
     if criterion is None:
         raise NotFound("criterion", f"criteria/{criterion_id}")
@@ -488,7 +488,7 @@ async def list_criteria(
         "author": criteria_filter.author,
     }
     position = tokens.decode(page_token, query=filters)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         criteria = await Repository(uow.session).list_criteria(
             str(position.get("id", "")), limit + 1, criteria_filter
         )
@@ -507,7 +507,7 @@ async def list_criterion_versions(
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
     filters = {"criterion": criterion_id}
     position = tokens.decode(page_token, query=filters)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository = Repository(uow.session)
         if not await repository.criterion_exists(criterion_id):
             raise NotFound("criterion", f"criteria/{criterion_id}")
@@ -617,7 +617,7 @@ async def delete_named_list(store: Store, command: DeleteNamedList) -> None:
 
 async def get_named_list(database: Database, list_id: str, *, with_items: bool) -> NamedList:
     """The list; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         named_list = await Repository(uow.session).get_named_list(list_id, with_items=with_items)
     if named_list is None:
         raise NotFound("named list", f"namedLists/{list_id}")
@@ -637,7 +637,7 @@ async def list_named_lists(
     limit = clamp_page_size(page_size, maximum=_MAX_PAGE)
     filters = {"kind": kind.value if kind else "", "items": with_items}
     position = tokens.decode(page_token, query=filters)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         lists = await Repository(uow.session).list_named_lists(
             str(position.get("id", "")), limit + 1, kind=kind, with_items=with_items
         )
@@ -656,7 +656,7 @@ async def list_named_list_versions(
     limit = clamp_page_size(page_size, default=10, maximum=100)
     filters = {"named_list": list_id}
     position = tokens.decode(page_token, query=filters)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository = Repository(uow.session)
         if await repository.get_named_list(list_id, with_items=False) is None:
             raise NotFound("named list", f"namedLists/{list_id}")
@@ -718,7 +718,7 @@ async def get_impact_analysis(
     database: Database, criterion_id: str, analysis_id: str
 ) -> ImpactAnalysis:
     """The analysis; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         analysis = await Repository(uow.session).get_impact_analysis(criterion_id, analysis_id)
     if analysis is None:
         raise NotFound("impact analysis", f"criteria/{criterion_id}/impactAnalyses/{analysis_id}")
@@ -740,7 +740,7 @@ async def list_impact_analyses(
     after = (
         (datetime.fromisoformat(str(position["time"])), str(position["id"])) if position else None
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository = Repository(uow.session)
         if not await repository.criterion_exists(criterion_id):
             raise NotFound("criterion", f"criteria/{criterion_id}")
@@ -896,7 +896,7 @@ async def criterion_performance(
     database: Database, criterion_id: str, period: Period
 ) -> CriterionPerformance:
     """One criterion's results over the period; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         criterion = await Repository(uow.session).get_criterion(criterion_id)
         if criterion is None:
             raise NotFound("criterion", f"criteria/{criterion_id}")
@@ -922,7 +922,7 @@ async def list_criterion_performance(
         "risk_profile": risk_profile_id,
     }
     after = str(tokens.decode(page_token, query=filters).get("id", ""))
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository, results = Repository(uow.session), PerformanceRepository(uow.session)
         examined = set(
             await results.criteria_examined(
@@ -968,7 +968,7 @@ async def list_criterion_performance(
 
 async def get_recommendation(database: Database, recommendation_id: str) -> Recommendation:
     """The recommendation; NOT_FOUND if it does not exist."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await PerformanceRepository(uow.session).get_recommendation(recommendation_id)
     if found is None:
         raise NotFound("recommendation", f"recommendations/{recommendation_id}")
@@ -996,7 +996,7 @@ async def list_recommendations(
     after = (
         (datetime.fromisoformat(str(position["time"])), str(position["id"])) if position else None
     )
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         found = await PerformanceRepository(uow.session).list_recommendations(
             after, limit + 1, state=state, criterion_id=criterion_id, kind=kind
         )
@@ -1127,7 +1127,7 @@ async def oversight_report(
 ) -> OversightReport:
     """The committee's report on ``[start, end)``; the history is verified as it is built."""
     verification = await verify_history(database, encoder)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         repository, results = Repository(uow.session), PerformanceRepository(uow.session)
         ever_active = await results.criteria_active_before(end)
         timelines = await results.timelines(ever_active)
@@ -1174,7 +1174,7 @@ async def verify_history(database: Database, encoder: Encoder) -> Verification:
     verifier = ChainVerifier(encoder.change_record)
     after = 0
     while True:
-        async with database.unit_of_work() as uow:
+        async with database.unit_of_work(read_only=True) as uow:
             batch = await Repository(uow.session).history_after(after, _VERIFY_BATCH)
         for entry in batch:
             if not verifier.check(entry):

@@ -151,6 +151,8 @@ class ExaminationRow(Base):
     matched_criteria: Mapped[list[str]] = mapped_column(JSON)
     #: ``[{"criterion": ..., "revision": ..., "item": ...}, ...]``: the hits, for outcomes.
     selected_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: The capacity downgrades of the decision, one dict each (see the repository).
+    capacity_downgrades: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     random_selection: Mapped[bool] = mapped_column(Boolean)
     override: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(32))

@@ -64,7 +64,12 @@ from exam_reports.domain.offices import (
     Office,
     OpenedExamination,
 )
-from exam_reports.domain.selectivity import Channel, ExaminationLevel, ExaminationType
+from exam_reports.domain.selectivity import (
+    CapacityDowngrade,
+    Channel,
+    ExaminationLevel,
+    ExaminationType,
+)
 
 
 async def _insert(
@@ -576,6 +581,19 @@ def _examination(row: ExaminationRow) -> Examination:
         create_time=row.create_time,
         update_time=row.update_time,
         version=row.version,
+        capacity_downgrades=tuple(
+            CapacityDowngrade(
+                criterion=entry["criterion"],
+                item_number=entry["item"],
+                random_selection=entry["random"],
+                from_channel=Channel(entry["from_channel"]),
+                from_examination_level=ExaminationLevel(entry["from_level"]),
+                to_channel=Channel(entry["to_channel"]),
+                capacity_policy=entry["policy"],
+                utilisation_percent=entry["utilisation"],
+            )
+            for entry in row.capacity_downgrades
+        ),
     )
 
 
@@ -606,6 +624,19 @@ def _examination_values(examination: Examination) -> dict[str, Any]:
         "selected_criteria": [
             {"criterion": hit.criterion, "revision": hit.revision, "item": hit.item_number}
             for hit in examination.selected_criteria
+        ],
+        "capacity_downgrades": [
+            {
+                "criterion": entry.criterion,
+                "item": entry.item_number,
+                "random": entry.random_selection,
+                "from_channel": entry.from_channel.value,
+                "from_level": entry.from_examination_level.value,
+                "to_channel": entry.to_channel.value,
+                "policy": entry.capacity_policy,
+                "utilisation": entry.utilisation_percent,
+            }
+            for entry in examination.capacity_downgrades
         ],
         "random_selection": examination.random_selection,
         "override": examination.override,

@@ -13,7 +13,12 @@ from datetime import datetime
 from enum import Enum
 
 from customs_kit.errors import FailedPrecondition, PermissionDenied, PreconditionViolation
-from exam_reports.domain.selectivity import Channel, ExaminationLevel, ExaminationType
+from exam_reports.domain.selectivity import (
+    CapacityDowngrade,
+    Channel,
+    ExaminationLevel,
+    ExaminationType,
+)
 
 
 class ExaminationState(Enum):
@@ -111,6 +116,9 @@ class SelectivityDecision:
     matched_criteria: tuple[str, ...]
     selected_criteria: tuple[SelectedCriterion, ...]
     decide_time: datetime
+    #: The selections a capacity policy downgraded; a criterion downgraded to this
+    #: channel is among ``matched_criteria``.
+    capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
 
     @property
     def reason(self) -> ExaminationReason:
@@ -160,6 +168,8 @@ class Examination:
     #: The W3C ``traceparent`` the decision arrived with ("" for an override's
     #: task): what the examination causes continues the declaration's trace.
     trace_parent: str = ""
+    #: The selections scoring downgraded for lack of capacity, from the decision.
+    capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
 
     @property
     def type(self) -> ExaminationType:
@@ -380,6 +390,7 @@ def open_examination(
         complete_time=None,
         create_time=now,
         update_time=now,
+        capacity_downgrades=decision.capacity_downgrades,
     )
 
 

@@ -232,3 +232,38 @@ def office_capacity(
         )
         result.append(DailyCapacity(day, usages))
     return OfficeCapacity(office.id, tuple(result))
+
+
+@dataclass(frozen=True)
+class CapacityLimit:
+    """What a selectivity system needs to keep an office within its capacity.
+
+    The office's time zone (its days are counted in it) and its daily capacity
+    per examination type, summed over its active facilities; types without
+    capacity are left out. It is the same every day, so it changes only when
+    the office or one of its facilities does.
+    """
+
+    office_id: str
+    time_zone: str
+    active: bool
+    capacities: tuple[ExaminationCapacity, ...]
+
+
+def capacity_limit(office: Office, facilities: Iterable[ExaminationFacility]) -> CapacityLimit:
+    """The capacity limit of ``office`` with ``facilities`` (all of its facilities)."""
+    capacity: Counter[ExaminationType] = Counter()
+    for facility in facilities:
+        if facility.active:
+            for entry in facility.daily_capacities:
+                capacity[entry.type] += entry.examinations_per_day
+    return CapacityLimit(
+        office.id,
+        office.time_zone,
+        office.active,
+        tuple(
+            ExaminationCapacity(kind, capacity[kind])
+            for kind in sorted(capacity, key=lambda kind: kind.sort_key)
+            if capacity[kind] > 0
+        ),
+    )

@@ -1,4 +1,4 @@
-"""The treatments scoring decides and this service carries out."""
+"""The treatments scoring decides and this service carries out, and capacity downgrades."""
 
 from __future__ import annotations
 
@@ -41,6 +41,27 @@ class ExaminationType:
     def sort_key(self) -> tuple[int, int]:
         """Document reviews first, then physical examinations by rising intensity."""
         return (_CHANNEL_ORDER.index(self.channel), _LEVEL_ORDER.index(self.level))
+
+
+@dataclass(frozen=True)
+class CapacityDowngrade:
+    """A selection scoring downgraded for lack of capacity, as the decision recorded it.
+
+    ``criterion`` is empty for a random draw (``random_selection``). A
+    document review downgraded from a physical examination is still the
+    criterion's selection: the task names the criterion and keeps this record
+    so the officer and supervisors see what was asked for and why it is not
+    carried out.
+    """
+
+    criterion: str
+    item_number: int
+    random_selection: bool
+    from_channel: Channel
+    from_examination_level: ExaminationLevel
+    to_channel: Channel
+    capacity_policy: str
+    utilisation_percent: float
 
 
 _CHANNEL_ORDER = (Channel.GREEN, Channel.YELLOW, Channel.RED, Channel.BLUE)

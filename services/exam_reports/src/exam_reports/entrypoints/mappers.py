@@ -54,7 +54,12 @@ from exam_reports.domain.offices import (
     Office,
     OfficeCapacity,
 )
-from exam_reports.domain.selectivity import Channel, ExaminationLevel, ExaminationType
+from exam_reports.domain.selectivity import (
+    CapacityDowngrade,
+    Channel,
+    ExaminationLevel,
+    ExaminationType,
+)
 from exam_reports.service_layer.common import etag_of
 
 E = TypeVar("E", bound=Enum)
@@ -361,6 +366,33 @@ def decision_from_proto(decision: events_pb2.SelectivityDecision) -> Selectivity
             for hit in decision.selected_criteria
         ),
         decide_time=to_datetime(decision.decide_time),
+        capacity_downgrades=tuple(
+            CapacityDowngrade(
+                criterion=downgrade.criterion,
+                item_number=downgrade.item_number,
+                random_selection=downgrade.random_selection,
+                from_channel=channel_from_proto(downgrade.from_channel),
+                from_examination_level=level_from_proto(downgrade.from_examination_level),
+                to_channel=channel_from_proto(downgrade.to_channel),
+                capacity_policy=downgrade.capacity_policy,
+                utilisation_percent=downgrade.utilisation_percent,
+            )
+            for downgrade in decision.capacity_downgrades
+        ),
+    )
+
+
+def capacity_downgrade_to_proto(downgrade: CapacityDowngrade) -> selectivity_pb2.CapacityDowngrade:
+    """The ``CapacityDowngrade`` message a task shows."""
+    return selectivity_pb2.CapacityDowngrade(
+        criterion=downgrade.criterion,
+        item_number=downgrade.item_number,
+        random_selection=downgrade.random_selection,
+        from_channel=channel_to_proto(downgrade.from_channel),
+        from_examination_level=level_to_proto(downgrade.from_examination_level),
+        to_channel=channel_to_proto(downgrade.to_channel),
+        capacity_policy=downgrade.capacity_policy,
+        utilisation_percent=downgrade.utilisation_percent,
     )
 
 
@@ -416,6 +448,9 @@ def examination_to_proto(examination: Examination) -> examination_pb2.Examinatio
         create_time=timestamp_of(examination.create_time),
         update_time=timestamp_of(examination.update_time),
         etag=etag_of(examination.version),
+        capacity_downgrades=[
+            capacity_downgrade_to_proto(downgrade) for downgrade in examination.capacity_downgrades
+        ],
     )
 
 

@@ -16,6 +16,10 @@ from customs_kit.settings import ServiceSettings
 from exam_reports.adapters.events import DECLARATION_OUTCOME_FEED, EVENT_DESTINATIONS
 from exam_reports.entrypoints.options import ExamReportsOptions
 from exam_reports.entrypoints.servicer import ExamReportsServicer
+from exam_reports.service_layer.capacity_feed import (
+    OfficeCapacityWatch,
+    publish_all_capacity_limits,
+)
 from exam_reports.service_layer.common import Pager
 from exam_reports.service_layer.examinations import WaitingTaskAssigner
 
@@ -42,9 +46,13 @@ async def bootstrap(
     peers = Peers(settings)
     relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
     outcomes = FeedStreams(database, (DECLARATION_OUTCOME_FEED,))
+    # Offices created before the capacity feed existed join it before anyone watches.
+    await publish_all_capacity_limits(database)
+    capacity_watch = OfficeCapacityWatch(database)
     servicer = ExamReportsServicer(
         database,
         Pager(PageTokens(settings.page_token_secret)),
+        capacity_watch,
         outcomes=outcomes,
         national_currency=options.national_currency,
     )
@@ -56,7 +64,7 @@ async def bootstrap(
                 exam_reports_service_pb2.DESCRIPTOR.services_by_name["ExamReportsService"],
             )
         ],
-        background=[WaitingTaskAssigner(database), relay, outcomes],
+        background=[WaitingTaskAssigner(database), relay, outcomes, capacity_watch],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,

@@ -15,11 +15,18 @@ from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
 
 from customs_kit.auth import Role, allow, current_principal
-from customs_kit.changefeed import FeedStreams
+from customs_kit.changefeed import (
+    FeedEvent,
+    FeedStreams,
+    SnapshotEnded,
+    SnapshotEntry,
+    SnapshotStarted,
+)
 from customs_kit.db import Database
 from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.idempotency import fingerprint, run_idempotent
 from customs_kit.uow import UnitOfWork
+from exam_reports.adapters.capacity_feed import decode_capacity_limit
 from exam_reports.domain.attachments import ContentReceiver
 from exam_reports.domain.examinations import ExaminationFilter
 from exam_reports.entrypoints import mappers, review_mappers
@@ -32,6 +39,7 @@ from exam_reports.service_layer import (
     overrides,
     reference_data,
 )
+from exam_reports.service_layer.capacity_feed import OfficeCapacityWatch
 from exam_reports.service_layer.common import Caller, Pager
 
 _SERVICE = "/customs.exam_reports.v1.ExamReportsService/"
@@ -46,6 +54,21 @@ _TABLET = (Role.OFFICER, Role.SUPERVISOR)
 _REVIEW_READERS = (Role.OFFICER, Role.SUPERVISOR, Role.ANALYST, Role.RMC)
 
 
+def _capacity_watch_message(event: FeedEvent) -> pb2.WatchOfficeCapacityResponse:
+    """One message of the WatchOfficeCapacity stream (offices are never removed)."""
+    message = pb2.WatchOfficeCapacityResponse
+    if isinstance(event, SnapshotStarted):
+        return message(revision=event.revision, snapshot_start=message.SnapshotStart())
+    if isinstance(event, SnapshotEnded):
+        return message(revision=event.revision, snapshot_end=message.SnapshotEnd())
+    change = event.change if isinstance(event, SnapshotEntry) else event
+    if change.payload is None:
+        raise ValueError(f"office {change.key} has no capacity limit: offices are never removed")
+    return message(
+        revision=event.revision, office_capacity_limit=decode_capacity_limit(change.payload)
+    )
+
+
 def _caller() -> Caller:
     principal = current_principal()
     return Caller(subject=principal.subject, sees_all=principal.has_any(_OVERSEERS))
@@ -55,10 +78,17 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
     """``customs.exam_reports.v1.ExamReportsService``."""
 
     def __init__(
-        self, database: Database, pager: Pager, *, outcomes: FeedStreams, national_currency: str
+        self,
+        database: Database,
+        pager: Pager,
+        capacity_watch: OfficeCapacityWatch,
+        *,
+        outcomes: FeedStreams,
+        national_currency: str,
     ) -> None:
         self._database = database
         self._pager = pager
+        self._capacity_watch = capacity_watch
         self._outcomes = outcomes
         self._national_currency = national_currency
 
@@ -226,6 +256,13 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
             office_capacities=[mappers.office_capacity_to_proto(c) for c in page.items],
             next_page_token=page.next_page_token,
         )
+
+    @allow(Role.SERVICE)
+    async def WatchOfficeCapacity(
+        self, request: pb2.WatchOfficeCapacityRequest, context: Any
+    ) -> AsyncIterator[pb2.WatchOfficeCapacityResponse]:
+        async for event in self._capacity_watch.stream(request.since_revision):
+            yield _capacity_watch_message(event)
 
     # --- officers and shifts -------------------------------------------------------------
 

@@ -60,8 +60,8 @@ async def ingest_decision(
 
     A redelivered event changes nothing and answers with the task the first
     delivery opened. An unknown office is refused with FAILED_PRECONDITION
-    ``UNKNOWN_OFFICE`` and nothing is recorded, so the relay delivers the event
-    again once the office exists.
+    ``UNKNOWN_OFFICE`` and nothing is recorded: scoring keeps the event as a
+    dead letter, which an operator retries once the office exists.
     """
     opened: list[Examination] = []
 

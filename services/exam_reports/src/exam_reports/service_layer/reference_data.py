@@ -50,6 +50,7 @@ from exam_reports.domain.offices import (
     updated_facility,
     updated_office,
 )
+from exam_reports.service_layer.capacity_feed import publish_capacity_limit
 from exam_reports.service_layer.common import (
     Page,
     Pager,
@@ -103,6 +104,7 @@ async def create_office(
     """A new office; ALREADY_EXISTS if the code is taken."""
     office = new_office(office_id, display_name, time_zone, address, active, utcnow())
     await Offices(uow.session).add(office)
+    await publish_capacity_limit(uow, office_id)
     _log.info("office_created", office=office_id)
     return office
 
@@ -119,6 +121,7 @@ async def update_office(
         check_etag(etag, office.version)
         office = updated_office(office, changes, utcnow())
         await offices.update(office)
+        await publish_capacity_limit(uow, office_id)
         await uow.commit()
     _log.info("office_updated", office=office_id, fields=sorted(changes))
     return office
@@ -206,6 +209,7 @@ async def create_facility(
         update_time=now,
     )
     await Facilities(uow.session).add(facility)
+    await publish_capacity_limit(uow, office_id)
     _log.info("examination_facility_created", office=office_id, facility=facility_id)
     return facility
 
@@ -228,6 +232,7 @@ async def update_facility(
         check_etag(etag, facility.version)
         facility = updated_facility(facility, changes, utcnow())
         await facilities.update(facility)
+        await publish_capacity_limit(uow, office_id)
         await uow.commit()
     _log.info(
         "examination_facility_updated",

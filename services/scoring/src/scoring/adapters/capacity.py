@@ -1,52 +1,48 @@
-"""Capacity policies and office capacity: their wire form, their tables, and exam_reports.
+"""Capacity policies and office capacity: their wire form and their tables.
 
 Three stores: the append-only journal of capacity policy changes, the ledger
 of the examinations scoring selected (to count an office's use of the day),
-and an in-memory cache of the daily capacity exam_reports publishes, kept
-fresh in the background so that no assessment waits for exam_reports.
+and the office capacity limits received on exam_reports' capacity stream,
+with the revision they are as of.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
 
-import grpc
-import structlog
-from customs.exam_reports.v1 import (
-    exam_reports_service_pb2,
-    exam_reports_service_pb2_grpc,
-    office_pb2,
-)
+from customs.common.v1 import selection_rule_pb2
+from customs.exam_reports.v1 import office_pb2
 from customs.scoring.v1 import capacity_policy_pb2
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_kit.db import utcnow
 from scoring.adapters.codec import (
     channel_from_proto,
     channel_to_proto,
     datetime_to_timestamp,
     level_from_proto,
 )
-from scoring.adapters.orm import CapacityPolicyChangeRow, ExaminationSelectionRow
+from scoring.adapters.orm import (
+    CapacityPolicyChangeRow,
+    ExaminationSelectionRow,
+    OfficeCapacityRow,
+    WatchPositionRow,
+)
 from scoring.domain.capacity import (
     CapacityPolicies,
     CapacityPolicy,
     DowngradeRule,
-    office_day,
+    ExaminationType,
+    OfficeLimit,
 )
-from scoring.domain.rules import Channel, ExaminationLevel
+from scoring.domain.rules import Channel, DocumentRequirement, ExaminationLevel
 
-_log = structlog.get_logger(__name__)
-
-#: An examination type: (channel, level); the level is NONE for YELLOW.
-ExaminationType = tuple[Channel, ExaminationLevel]
-MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
+_OFFICE_PREFIX = "offices/"
 
 # --- capacity policies on the wire -------------------------------------------------
 
@@ -61,6 +57,10 @@ def policy_from_proto(message: capacity_policy_pb2.CapacityPolicy) -> CapacityPo
                 utilisation_percent=rule.utilisation_percent,
                 min_priority=rule.min_priority,
                 downgrade_to=channel_from_proto(rule.downgrade_to),
+                documents=tuple(
+                    DocumentRequirement(document.document_type_code, document.description)
+                    for document in rule.documents_to_check
+                ),
             )
             for rule in message.rules
         ),
@@ -78,6 +78,13 @@ def _policy_content(policy: CapacityPolicy) -> capacity_policy_pb2.CapacityPolic
                 utilisation_percent=rule.utilisation_percent,
                 min_priority=rule.min_priority,
                 downgrade_to=channel_to_proto(rule.downgrade_to),
+                documents_to_check=[
+                    selection_rule_pb2.DocumentRequirement(
+                        document_type_code=document.document_type_code,
+                        description=document.description,
+                    )
+                    for document in rule.documents
+                ],
             )
             for rule in policy.rules
         ],
@@ -234,187 +241,107 @@ class ExaminationLedger:
 
 # --- office capacity from exam_reports ---------------------------------------------
 
-#: The longest range GetOfficeCapacity answers (92 days).
-_MAX_RANGE_DAYS = 92
-_CALL_TIMEOUT_SECONDS = 5.0
+#: The row of ``watch_positions`` kept for exam_reports' office-capacity stream.
+OFFICE_CAPACITY_WATCH = "office-capacity"
 
 
-@dataclass(frozen=True)
-class OfficeDayCapacity:
-    """An office's daily capacity per examination type on one day (office time zone).
+def office_limit_from_proto(message: office_pb2.OfficeCapacityLimit) -> OfficeLimit:
+    """The limit an ``OfficeCapacityLimit`` message of the stream describes."""
+    return OfficeLimit(
+        office_code=message.office.removeprefix(_OFFICE_PREFIX),
+        time_zone=message.time_zone,
+        capacities=MappingProxyType(
+            {
+                (
+                    channel_from_proto(entry.channel),
+                    level_from_proto(entry.examination_level),
+                ): entry.examinations_per_day
+                for entry in message.daily_capacities
+            }
+        ),
+    )
 
-    ``known`` is False until exam_reports answered for the office and day, and
-    when it does not know the office; no capacity limit applies then.
+
+class OfficeCapacityStore:
+    """The office capacity limits as of one revision of exam_reports' capacity stream.
+
+    Each office's ``OfficeCapacityLimit`` message is stored as received.
     """
 
-    office_code: str
-    day: date
-    known: bool
-    capacities: Mapping[ExaminationType, int] = field(default_factory=dict)
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self._session = session
+        self._dialect = dialect
 
+    async def revision(self) -> int | None:
+        """The revision the stored limits are as of; None if nothing was ever stored.
 
-class OfficeCapacityCache:
-    """exam_reports' daily capacity of the offices scoring assesses for, held in memory.
-
-    :meth:`lookup` never waits: an office and day not yet known answers
-    "unknown" at once and is fetched in the background, and every day looked
-    up recently is refreshed every ``refresh_seconds`` (capacity changes when
-    facilities open, close or change, which is rare). Days not looked up for
-    ``retain_seconds`` are forgotten. While exam_reports is unreachable the
-    last figures received are kept.
-    """
-
-    def __init__(
-        self,
-        exam_reports: grpc.aio.Channel | None,
-        metadata: MetadataProvider,
-        *,
-        refresh_seconds: float = 60.0,
-        retain_seconds: float = 6 * 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._stub = (
-            exam_reports_service_pb2_grpc.ExamReportsServiceStub(exam_reports)  # type: ignore[no-untyped-call]
-            if exam_reports is not None
-            else None
+        Read first and under a shared lock: a writer advances this row before it
+        touches the limits, so the limits read next in the same transaction are
+        exactly those of this revision.
+        """
+        revision: int | None = await self._session.scalar(
+            select(WatchPositionRow.revision)
+            .where(WatchPositionRow.watch == OFFICE_CAPACITY_WATCH)
+            .with_for_update(read=True)
         )
-        self._metadata = metadata
-        self._refresh_seconds = refresh_seconds
-        self._retain_seconds = retain_seconds
-        self._clock = clock
-        #: Office code → IANA time zone ("" until known).
-        self._zones: dict[str, str] = {}
-        self._days: dict[tuple[str, date], OfficeDayCapacity] = {}
-        self._last_wanted: dict[tuple[str, date], float] = {}
-        self._pending: set[tuple[str, date]] = set()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        return revision
 
-    def lookup(self, office_code: str, moment: datetime) -> OfficeDayCapacity:
-        """The capacity on the day of ``moment`` at the office, or "unknown" (never blocks)."""
-        day = office_day(moment, self._zones.get(office_code, ""))
-        key = (office_code, day)
-        self._last_wanted[key] = self._clock()
-        found = self._days.get(key)
-        if found is not None:
-            return found
-        if key not in self._pending:
-            self._pending.add(key)
-            self._wake.set()
-        return OfficeDayCapacity(office_code, day, known=False)
+    async def limits(self) -> list[OfficeLimit]:
+        """Every stored office limit."""
+        payloads = await self._session.scalars(select(OfficeCapacityRow.payload))
+        return [
+            office_limit_from_proto(office_pb2.OfficeCapacityLimit.FromString(payload))
+            for payload in payloads
+        ]
 
-    async def start(self) -> None:
-        """Starts refreshing in the background."""
-        self._task = asyncio.create_task(self._run(), name="office-capacity-refresh")
+    async def advance(self, revision: int) -> bool:
+        """Moves the stored limits to ``revision``; False if they are already as of it or later.
 
-    async def stop(self) -> None:
-        """Stops refreshing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        Every replica follows the stream at its own pace: one that lags must
+        not overwrite what a replica ahead of it stored. The upsert locks the
+        row until commit, so replicas writing at the same time take turns.
+        """
+        statement = self._insert(WatchPositionRow).values(
+            watch=OFFICE_CAPACITY_WATCH, revision=revision, update_time=utcnow()
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[WatchPositionRow.watch],
+            set_={
+                "revision": statement.excluded.revision,
+                "update_time": statement.excluded.update_time,
+            },
+            where=WatchPositionRow.revision < statement.excluded.revision,
+        )
+        advanced = await self._session.execute(statement.returning(WatchPositionRow.revision))
+        return advanced.first() is not None
 
-    async def _run(self) -> None:
-        next_full = self._clock()
-        while True:
-            self._wake.clear()
-            full = self._clock() >= next_full
-            try:
-                await self.refresh(full=full)
-            except Exception:
-                _log.exception("office_capacity_refresh_failed")
-            if full:
-                next_full = self._clock() + self._refresh_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), timeout=max(next_full - self._clock(), 0.0)
-                )
-
-    async def refresh(self, *, full: bool) -> None:
-        """Fetches the days missed since the last call, or (``full``) every day wanted."""
-        stub = self._stub
-        if stub is None:
-            return
-        if full:
-            horizon = self._clock() - self._retain_seconds
-            for key in [k for k, at in self._last_wanted.items() if at < horizon]:
-                del self._last_wanted[key]
-                self._days.pop(key, None)
-            wanted = set(self._last_wanted) | self._pending
-        else:
-            wanted = set(self._pending)
-        self._pending -= wanted
-        by_office: dict[str, set[date]] = {}
-        for office_code, day in wanted:
-            # Until the office's zone is known, the day was taken in UTC: the
-            # office's own day may be the one before or after.
-            spread = (-1, 0, 1) if not self._zones.get(office_code) else (0,)
-            by_office.setdefault(office_code, set()).update(
-                day + timedelta(days=shift) for shift in spread
+    async def replace_all(self, messages: Sequence[office_pb2.OfficeCapacityLimit]) -> None:
+        """Makes ``messages`` the whole set of office limits."""
+        await self._session.execute(delete(OfficeCapacityRow))
+        if messages:
+            await self._session.execute(
+                insert(OfficeCapacityRow),
+                [_office_capacity_values(message) for message in messages],
             )
-        for office_code, days in sorted(by_office.items()):
-            try:
-                await self._fetch_office(stub, office_code, days)
-            except grpc.aio.AioRpcError as error:
-                # The days stay wanted: the next full refresh tries them again.
-                _log.warning(
-                    "office_capacity_unavailable", office=office_code, code=error.code().name
-                )
 
-    async def _fetch_office(
-        self,
-        stub: exam_reports_service_pb2_grpc.ExamReportsServiceStub,
-        office_code: str,
-        days: set[date],
-    ) -> None:
-        metadata = tuple(self._metadata())
-        try:
-            office = await stub.GetOffice(
-                exam_reports_service_pb2.GetOfficeRequest(name=f"offices/{office_code}"),
-                metadata=metadata,
-                timeout=_CALL_TIMEOUT_SECONDS,
+    async def put(self, message: office_pb2.OfficeCapacityLimit) -> None:
+        """Stores one office's new limit."""
+        values = _office_capacity_values(message)
+        statement = self._insert(OfficeCapacityRow).values(values)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[OfficeCapacityRow.office_code],
+                set_={"payload": statement.excluded.payload},
             )
-        except grpc.aio.AioRpcError as error:
-            if error.code() is not grpc.StatusCode.NOT_FOUND:
-                raise
-            for day in days:
-                self._days[(office_code, day)] = OfficeDayCapacity(office_code, day, known=False)
-            return
-        self._zones[office_code] = office.office.time_zone
-        for first, last in _ranges(days):
-            response = await stub.GetOfficeCapacity(
-                exam_reports_service_pb2.GetOfficeCapacityRequest(
-                    office=f"offices/{office_code}",
-                    start_date=first.isoformat(),
-                    end_date=last.isoformat(),
-                ),
-                metadata=metadata,
-                timeout=_CALL_TIMEOUT_SECONDS,
-            )
-            for daily in response.office_capacity.days:
-                day = date.fromisoformat(daily.date)
-                if day not in days:
-                    continue
-                self._days[(office_code, day)] = OfficeDayCapacity(
-                    office_code,
-                    day,
-                    known=True,
-                    capacities={_examination_type(usage): usage.capacity for usage in daily.usages},
-                )
-        _log.debug("office_capacity_refreshed", office=office_code, days=len(days))
+        )
+
+    def _insert(self, table: type[WatchPositionRow] | type[OfficeCapacityRow]) -> Any:
+        insert_into = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        return insert_into(table)
 
 
-def _examination_type(usage: office_pb2.CapacityUsage) -> ExaminationType:
-    return channel_from_proto(usage.channel), level_from_proto(usage.examination_level)
-
-
-def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Sorted ``days`` grouped into ranges GetOfficeCapacity accepts (at most 92 days)."""
-    ranges: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if ranges and (day - ranges[-1][0]).days < _MAX_RANGE_DAYS:
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
+def _office_capacity_values(message: office_pb2.OfficeCapacityLimit) -> dict[str, Any]:
+    return {
+        "office_code": message.office.removeprefix(_OFFICE_PREFIX),
+        "payload": message.SerializeToString(deterministic=True),
+    }

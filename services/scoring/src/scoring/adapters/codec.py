@@ -65,6 +65,7 @@ from scoring.domain.rules import (
     NumericElement,
     NumericRange,
     Predicate,
+    RiskModelScore,
     SelectionRule,
     Treatment,
     UnitValue,
@@ -276,6 +277,12 @@ def predicate_from_proto(message: selection_rule_pb2.Predicate) -> Predicate:
         case "codes_equal":
             equal = message.codes_equal
             return CodesEqual(_code_element(equal.first), _code_element(equal.second))
+        case "risk_model_score":
+            score = message.risk_model_score
+            return RiskModelScore(
+                minimum=score.min if score.HasField("min") else None,
+                maximum=score.max if score.HasField("max") else None,
+            )
     raise UnusableRule(f"unknown predicate {message.WhichOneof('test')!r}")
 
 
@@ -433,7 +440,7 @@ def decision_record(assessment: Assessment) -> bytes:
 
 def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.Assessment:
     decision, replay = assessment.decision, assessment.replay
-    return assessment_pb2.Assessment(
+    message = assessment_pb2.Assessment(
         name=assessment.name,
         channel=channel_to_proto(decision.channel),
         examination_level=level_to_proto(decision.examination_level),
@@ -475,19 +482,18 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
         capacity_downgrades=[_downgrade_to_proto(d) for d in decision.capacity_downgrades],
         random_draws=[_random_draw_to_proto(draw) for draw in decision.random_draws],
         create_time=datetime_to_timestamp(assessment.create_time),
-        **_risk_fields(assessment.risk),
     )
+    _put_risk(message, assessment.risk)
+    return message
 
 
-def _risk_fields(risk: RiskScore | None) -> dict[str, object]:
+def _put_risk(message: assessment_pb2.Assessment, risk: RiskScore | None) -> None:
     if risk is None:
-        return {}
-    return {
-        "risk_model": risk.risk_model,
-        "risk_model_digest": risk.digest,
-        "risk_model_score": risk.score,
-        "risk_reasons": reasons_to_proto(risk.reasons),
-    }
+        return
+    message.risk_model = risk.risk_model
+    message.risk_model_digest = risk.digest
+    message.risk_model_score = risk.score
+    message.risk_reasons.extend(reasons_to_proto(risk.reasons))
 
 
 def reasons_to_proto(reasons: Sequence[FeatureContribution]) -> list[risk_model_pb2.RiskReason]:

@@ -4,7 +4,10 @@ Written to the outbox in the same transaction as the assessment and relayed
 by the chassis:
 
 * every assessment → compliance ``IngestAssessmentEvent`` (trade statistics);
-* RED or YELLOW → exam_reports ``IngestDecisionEvent`` (an examination task);
+* RED or YELLOW → exam_reports ``IngestDecisionEvent`` (an examination task),
+  also when a capacity policy downgraded the selection: the criteria downgraded
+  to the decision's channel are named as the ones that selected it, and the
+  downgrades travel with the decision;
 * BLUE, or a selected treatment that also refers to audit → audit_referral
   ``IngestBlueDecisionEvent`` (a referral).
 """
@@ -18,6 +21,7 @@ from decimal import Decimal
 
 from customs.audit_referral.v1 import audit_referral_service_pb2
 from customs.audit_referral.v1 import events_pb2 as audit_events_pb2
+from customs.common.v1 import selectivity_pb2
 from customs.compliance.v1 import compliance_service_pb2
 from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.exam_reports.v1 import events_pb2 as exam_events_pb2
@@ -30,6 +34,7 @@ from scoring.adapters.codec import (
     money_to_proto,
 )
 from scoring.domain.assessment import Assessment, CriterionHit, ExaminerInstruction
+from scoring.domain.capacity import CapacityDowngrade, examined_hits
 from scoring.domain.declaration import Declaration, DeclarationItem, Money, Party
 from scoring.domain.rules import Channel
 
@@ -42,6 +47,7 @@ _MAX_INSTRUCTIONS = 50
 _MAX_INSTRUCTION_LENGTH = 2_000
 _MAX_MATCHED_CRITERIA = 100
 _MAX_SELECTED_CRITERIA = 1_000
+_MAX_DOWNGRADES = 100
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,34 @@ def _texts(instructions: Iterable[ExaminerInstruction], *, name_items: bool) -> 
     return texts[:_MAX_INSTRUCTIONS]
 
 
+def _downgrade(downgrade: CapacityDowngrade) -> selectivity_pb2.CapacityDowngrade:
+    return selectivity_pb2.CapacityDowngrade(
+        criterion=downgrade.criterion,
+        item_number=downgrade.item_number,
+        random_selection=downgrade.random_kind is not None,
+        from_channel=channel_to_proto(downgrade.from_channel),
+        from_examination_level=level_to_proto(downgrade.from_examination_level),
+        to_channel=channel_to_proto(downgrade.to_channel),
+        capacity_policy=downgrade.capacity_policy,
+        utilisation_percent=downgrade.utilisation_percent,
+    )
+
+
+def _downgrade_instruction(downgrade: CapacityDowngrade) -> ExaminerInstruction:
+    """Tells the officer why a document review stands where an examination was asked for."""
+    what = downgrade.criterion or "A random compliance draw"
+    asked = downgrade.from_channel.name
+    if downgrade.from_channel is Channel.RED:
+        level = downgrade.from_examination_level.name.lower().replace("_", " ")
+        asked = f"a {level} examination"
+    return ExaminerInstruction(
+        downgrade.item_number,
+        f"{what} selected {asked}; {downgrade.capacity_policy} downgraded it to a document "
+        f"review at {downgrade.utilisation_percent:g} % of the office's capacity: check the "
+        "documents listed.",
+    )
+
+
 def _exam_reports_event(assessment: Assessment, event_id: str) -> OutboundEvent:
     declaration, decision = assessment.declaration, assessment.decision
 
@@ -135,6 +169,17 @@ def _exam_reports_event(assessment: Assessment, event_id: str) -> OutboundEvent:
         if check.item_numbers:
             description += f" (items {', '.join(str(n) for n in check.item_numbers)})"
         documents.append(examination_pb2.RequiredDocument(code=code, description=description))
+    # A criterion downgraded to this channel is examined too: its task names it.
+    examined = examined_hits(decision)
+    final = {
+        (downgrade.criterion, downgrade.item_number, downgrade.random_kind): downgrade
+        for downgrade in decision.capacity_downgrades
+    }
+    downgrade_instructions = [
+        _downgrade_instruction(downgrade)
+        for downgrade in final.values()
+        if downgrade.to_channel is decision.channel
+    ]
     request = exam_reports_service_pb2.IngestDecisionEventRequest(
         event_id=event_id,
         source_service=_SOURCE,
@@ -150,11 +195,17 @@ def _exam_reports_event(assessment: Assessment, event_id: str) -> OutboundEvent:
             channel=channel_to_proto(decision.channel),
             examination_level=level_to_proto(decision.examination_level),
             documents_to_check=documents,
-            examiner_instructions=_texts(decision.examiner_instructions, name_items=True),
+            examiner_instructions=_texts(
+                (*decision.examiner_instructions, *downgrade_instructions), name_items=True
+            ),
             random_selection=decision.randomly_selected,
-            matched_criteria=_selected_criteria(decision.selected_hits),
+            matched_criteria=_selected_criteria(examined),
             decide_time=datetime_to_timestamp(assessment.create_time),
-            selected_criteria=_criterion_hits(decision.selected_hits),
+            selected_criteria=_criterion_hits(examined),
+            capacity_downgrades=[
+                _downgrade(downgrade)
+                for downgrade in decision.capacity_downgrades[:_MAX_DOWNGRADES]
+            ],
         ),
     )
     return OutboundEvent(

@@ -170,6 +170,19 @@ class ApprovedTraderRow(Base):
     trader_id: Mapped[str] = mapped_column(String(35), primary_key=True)
 
 
+class OfficeCapacityRow(Base):
+    """One office's capacity limit as exam_reports' capacity stream last sent it.
+
+    ``payload`` is the ``OfficeCapacityLimit`` message; ``watch_positions``
+    says which revision of the stream the rows are as of.
+    """
+
+    __tablename__ = "office_capacities"
+
+    office_code: Mapped[str] = mapped_column(String(63), primary_key=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class WatchPositionRow(Base):
     """The revision of a followed stream that the state stored from it is as of.
 

@@ -27,10 +27,13 @@ Semantics (scoring/v1/capacity_policy.proto):
   a :class:`CapacityDowngrade` entry and criterion hits the outcome
   DOWNGRADED. A member downgraded twice (RED to YELLOW, then YELLOW to GREEN)
   has two entries.
-* The decision is then rebuilt: a member downgraded to YELLOW asks for its
-  documents only (no level, no instruction); one downgraded to BLUE refers the
-  declaration to audit; one downgraded to GREEN releases. Audit referrals a
-  criterion asked for are kept.
+* The decision is then rebuilt: a member downgraded to YELLOW is a document
+  review of its criterion's documents and those the rule names (no level, no
+  instruction: the examination it described no longer takes place); one
+  downgraded to BLUE refers the declaration to audit; one downgraded to GREEN
+  releases. Audit referrals a criterion asked for are kept. A criterion
+  downgraded to YELLOW still selects the declaration (:func:`examined_hits`):
+  its task names it and records the downgrade.
 """
 
 from __future__ import annotations
@@ -42,9 +45,15 @@ from enum import Enum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scoring.domain.assessment import CriterionHit, Decision, ExaminerInstruction, HitOutcome
+from scoring.domain.assessment import (
+    CriterionHit,
+    Decision,
+    DocumentCheck,
+    ExaminerInstruction,
+    HitOutcome,
+)
 from scoring.domain.evaluator import merge_documents
-from scoring.domain.rules import Channel, ExaminationLevel
+from scoring.domain.rules import Channel, DocumentRequirement, ExaminationLevel
 
 #: The policy of every office without its own.
 DEFAULT_POLICY = "capacityPolicies/default"
@@ -72,13 +81,15 @@ class DowngradeRule:
     """Downgrades ``selected_channel`` selections of priority number >= ``min_priority``.
 
     Applies once the utilisation of the selection's examination type reaches
-    ``utilisation_percent``.
+    ``utilisation_percent``. ``documents`` are what a selection downgraded to
+    YELLOW is checked against, besides its criterion's own documents.
     """
 
     selected_channel: Channel
     utilisation_percent: float
     min_priority: int
     downgrade_to: Channel
+    documents: tuple[DocumentRequirement, ...] = ()
 
     def matches(self, channel: Channel, utilisation_percent: float, priority: int) -> bool:
         """Whether the rule downgrades a selection of this channel, utilisation and priority."""
@@ -182,6 +193,65 @@ class CapacityDowngrade:
     utilisation_percent: float
 
 
+#: An examination type: (channel, level); the level is NONE for YELLOW.
+ExaminationType = tuple[Channel, ExaminationLevel]
+
+
+@dataclass(frozen=True)
+class OfficeLimit:
+    """An office's time zone and daily capacity per examination type, as exam_reports has it.
+
+    A type without an entry has no capacity (unlimited for the capacity step).
+    """
+
+    office_code: str
+    time_zone: str
+    capacities: Mapping[ExaminationType, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class OfficeDayCapacity:
+    """An office's daily capacity per examination type on one day (office time zone).
+
+    ``known`` is False for an office exam_reports does not know: no capacity
+    limit applies then, and its day is the UTC day.
+    """
+
+    office_code: str
+    day: date
+    known: bool
+    capacities: Mapping[ExaminationType, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class OfficeLimits:
+    """Every office's capacity limit as of one revision of exam_reports' capacity stream.
+
+    Revision 0: nothing received yet.
+    """
+
+    revision: int = 0
+    offices: Mapping[str, OfficeLimit] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, revision: int, limits: Sequence[OfficeLimit]) -> OfficeLimits:
+        """The set of ``limits`` at ``revision``."""
+        return cls(revision, MappingProxyType({limit.office_code: limit for limit in limits}))
+
+    def changed(self, revision: int, limit: OfficeLimit) -> OfficeLimits:
+        """These limits with one office's replaced, at ``revision``."""
+        return OfficeLimits(revision, MappingProxyType({**self.offices, limit.office_code: limit}))
+
+    def on(self, office_code: str, moment: datetime) -> OfficeDayCapacity:
+        """The office's capacity on the calendar day of ``moment`` in its own time zone."""
+        limit = self.offices.get(office_code)
+        if limit is None:
+            return OfficeDayCapacity(office_code, office_day(moment, ""), known=False)
+        return OfficeDayCapacity(
+            office_code, office_day(moment, limit.time_zone), True, limit.capacities
+        )
+
+
 def office_day(moment: datetime, time_zone: str) -> date:
     """The calendar day of ``moment`` in the office's IANA zone (UTC when unknown or empty)."""
     zone: ZoneInfo | None = None
@@ -270,12 +340,22 @@ def plan_downgrades(
     snapshot: CapacitySnapshot,
 ) -> tuple[CapacityDowngrade, ...]:
     """The downgrades the policy makes of the selected hits and random draws (module doc)."""
+    return tuple(downgrade for downgrade, _ in _plan(hits, randoms, policy, snapshot))
+
+
+def _plan(
+    hits: Sequence[CriterionHit],
+    randoms: Sequence[RandomSelection],
+    policy: CapacityPolicy | None,
+    snapshot: CapacitySnapshot,
+) -> list[tuple[CapacityDowngrade, DowngradeRule]]:
+    """Each downgrade with the rule that made it."""
     if policy is None or not policy.rules or not snapshot.known:
-        return ()
+        return []
     members = [_Member(hit, None) for hit in hits if hit.outcome is HitOutcome.SELECTED]
     members += [_Member(None, random) for random in randoms]
     channels = {index: member.channel for index, member in enumerate(members)}
-    downgrades: list[CapacityDowngrade] = []
+    downgrades: list[tuple[CapacityDowngrade, DowngradeRule]] = []
     while True:
         top = max(channels.values(), key=lambda channel: channel.precedence, default=Channel.GREEN)
         if top not in EXAMINATION_CHANNELS:
@@ -293,9 +373,10 @@ def plan_downgrades(
         if rule is None:
             break
         for index in selection:
-            downgrades.append(members[index].downgrade(rule.downgrade_to, top, policy, utilisation))
+            downgrade = members[index].downgrade(rule.downgrade_to, top, policy, utilisation)
+            downgrades.append((downgrade, rule))
             channels[index] = rule.downgrade_to
-    return tuple(downgrades)
+    return downgrades
 
 
 def apply_capacity(
@@ -311,16 +392,23 @@ def apply_capacity(
     examination downgraded to no examination at all (BLUE or GREEN) no longer
     makes the declaration part of the random sample.
     """
-    downgrades = plan_downgrades(decision.criterion_hits, randoms, policy, snapshot)
-    if not downgrades:
+    planned = _plan(decision.criterion_hits, randoms, policy, snapshot)
+    if not planned:
         return decision
+    downgrades = tuple(downgrade for downgrade, _ in planned)
     final: dict[tuple[str, int], Channel] = {}
     final_random: dict[RandomKind, Channel] = {}
-    for downgrade in downgrades:
+    #: The documents of the last rule that downgraded each member to YELLOW.
+    rule_documents: dict[tuple[str, int] | RandomKind, tuple[DocumentRequirement, ...]] = {}
+    for downgrade, rule in planned:
+        key: tuple[str, int] | RandomKind
         if downgrade.random_kind is not None:
+            key = downgrade.random_kind
             final_random[downgrade.random_kind] = downgrade.to_channel
         else:
-            final[(downgrade.criterion, downgrade.item_number)] = downgrade.to_channel
+            key = (downgrade.criterion, downgrade.item_number)
+            final[key] = downgrade.to_channel
+        rule_documents[key] = rule.documents if downgrade.to_channel is Channel.YELLOW else ()
     hits = tuple(
         replace(hit, outcome=HitOutcome.DOWNGRADED)
         if hit.outcome is HitOutcome.SELECTED and (hit.criterion, hit.item_number) in final
@@ -342,6 +430,15 @@ def apply_capacity(
         )
     checked = [
         hit
+        if hit.outcome is HitOutcome.SELECTED
+        else replace(
+            hit,
+            treatment=replace(
+                hit.treatment,
+                documents_to_check=hit.treatment.documents_to_check
+                + rule_documents[(hit.criterion, hit.item_number)],
+            ),
+        )
         for hit in hits
         if hit.outcome is HitOutcome.SELECTED
         or (
@@ -349,12 +446,20 @@ def apply_capacity(
             and final[(hit.criterion, hit.item_number)] is Channel.YELLOW
         )
     ]
+    documents = merge_documents(checked)
+    # A random draw checks the documents for the whole declaration.
+    listed = {check.document.document_type_code for check in documents}
+    for kind, to in final_random.items():
+        for document in rule_documents[kind] if to is Channel.YELLOW else ():
+            if document.document_type_code not in listed:
+                listed.add(document.document_type_code)
+                documents += (DocumentCheck(document),)
     return replace(
         decision,
         channel=channel,
         examination_level=level,
         refer_to_audit=any(entry[2] for entry in applied),
-        documents_to_check=merge_documents(checked),
+        documents_to_check=documents,
         examiner_instructions=_kept_instructions(decision, final, final_random, randoms),
         criterion_hits=hits,
         capacity_downgrades=downgrades,
@@ -362,6 +467,29 @@ def apply_capacity(
             final_random.get(random.kind, random.channel) in EXAMINATION_CHANNELS
             for random in randoms
         ),
+    )
+
+
+def examined_hits(decision: Decision) -> tuple[CriterionHit, ...]:
+    """The hits the decision's examination carries out: selected, or downgraded to it.
+
+    A criterion downgraded from RED to YELLOW still selected the declaration
+    for the document review it now gets, so its task names it. Hits
+    downgraded to no examination (BLUE, GREEN) are not examined.
+    """
+    final = {
+        (downgrade.criterion, downgrade.item_number): downgrade.to_channel
+        for downgrade in decision.capacity_downgrades
+        if downgrade.random_kind is None
+    }
+    return tuple(
+        hit
+        for hit in decision.criterion_hits
+        if hit.outcome is HitOutcome.SELECTED
+        or (
+            hit.outcome is HitOutcome.DOWNGRADED
+            and final.get((hit.criterion, hit.item_number)) in EXAMINATION_CHANNELS
+        )
     )
 
 

@@ -1,20 +1,22 @@
-"""The indexed selectivity engine: only the criteria that could hit are evaluated.
+"""The compiled selectivity engine: only the criteria that could hit are touched.
 
-The active criteria are compiled into an index by the codes each one
-requires. For every condition tree the compiler derives a *key set*: codes
-(an office, an importer, an HS prefix, an origin country, a word of the goods
-description...) at least one of which the declaration must carry whenever
-the tree is true. ``all_of`` takes the most selective key set of its
-operands, ``any_of`` the union of its operands' (and is unindexable when one
-operand is), ``none_of``, numeric ranges, unit values and ``codes_equal``
-are unindexable. A criterion is filed under every key of its key set, or in
-a short list evaluated for every declaration when it has none.
+Each active criterion is planned once (:mod:`scoring.domain.criterion_plans`):
+filed under the keys of its most selective anchor (codes, HS prefixes of any
+length, named-list entries, words; or a pair of two of them), or under a
+threshold of a numeric bound kept sorted, or on a short list checked for
+every subject; what the anchor does not guarantee is compiled into one
+closure. An assessment reads the declaration into slots once per subject
+(the header, then each item), looks up only the key kinds some criterion is
+filed under, bisects the thresholds, and runs the compiled checks of the
+candidates found. Its cost grows with the candidates and the hits, not with
+the criteria that cannot match.
 
-An assessment looks up the declaration's own codes (the header's, then each
-item's, with every prefix of its HS code) and fully evaluates only the
-criteria found, with the reference evaluator's own condition and decision
-logic, so the result is identical to :func:`scoring.domain.evaluator.evaluate`
-by construction: the key set is a necessary condition, never a sufficient one.
+The decision is built from the hits by the reference evaluator's own
+functions (:func:`scoring.domain.evaluator.outcome`, ``make_hit``,
+``decide``), in the same order, so it is identical to
+:func:`scoring.domain.evaluator.evaluate`'s; :meth:`SelectivityEngine.assess`
+draws only the hits whose outcome depends on a draw, and builds reasons only
+when an explanation is asked for (:meth:`SelectivityEngine.evaluate`).
 
 An engine is immutable. A change of one criterion gives a new engine that
 shares everything but the buckets it touches, so a revision is compiled
@@ -24,168 +26,197 @@ the engine they started with.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import bisect
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from scoring.domain.assessment import Decision
-from scoring.domain.declaration import Declaration, DeclarationItem
+from scoring.domain.assessment import CriterionHit, Decision, HitOutcome
+from scoring.domain.criterion_plans import (
+    CODE_SLOTS,
+    HEADER_SLOTS,
+    MULTI_VALUED,
+    WORD,
+    BoundGroup,
+    Check,
+    Key,
+    Plan,
+    Slots,
+    bound_reader,
+    bound_reads_items,
+    header_slots,
+    item_slots,
+    plan,
+)
+from scoring.domain.declaration import Declaration
 from scoring.domain.draws import SelectionSeed
-from scoring.domain.evaluator import Evaluation, Subject, codes, conclude, holds, words
-from scoring.domain.rules import (
-    AllOf,
-    AnyOf,
-    CodeElement,
-    CodeIn,
-    Condition,
-    Criterion,
-    DescriptionKeywords,
-    HsCodePrefix,
-    InNamedList,
-    NamedList,
-    NamedListKind,
-    RulesSnapshot,
+from scoring.domain.evaluator import (
+    Evaluation,
+    Subject,
+    conclude,
+    decide,
+    make_hit,
+    outcome,
+    words,
 )
+from scoring.domain.rules import CodeElement, Criterion, NamedList, RulesSnapshot
 
-#: An index key: (tag, code). Tags are small integers rather than enum members
-#: because hashing an enum member runs Python code, and keys are hashed on
-#: every lookup of the hot path.
-_Key = tuple[int, str]
-
-_TAGS: Mapping[CodeElement, int] = {element: tag for tag, element in enumerate(CodeElement)}
-_HS_PREFIX = -1
-_WORD = -2
-_HEADER_ELEMENTS = tuple(
-    (element, _TAGS[element]) for element in CodeElement if not element.is_item
-)
-_ITEM_ELEMENTS = tuple((element, _TAGS[element]) for element in CodeElement if element.is_item)
-
-# Rough share of declarations carrying one given code of each element: only
-# used to choose the most selective operand of an all_of, never for results.
-_SHARE_BY_ELEMENT: Mapping[CodeElement, float] = {
-    CodeElement.OFFICE: 0.1,
-    CodeElement.PROCEDURE: 0.5,
-    CodeElement.IMPORT_TYPE: 0.3,
-    CodeElement.IMPORT_USE: 0.3,
-    CodeElement.PAYMENT_TYPE: 0.3,
-    CodeElement.TRANSPORT_MODE: 0.4,
-    CodeElement.DISPATCH_COUNTRY: 0.1,
-    CodeElement.DECLARANT: 0.002,
-    CodeElement.IMPORTER: 0.0005,
-    CodeElement.SELLER: 0.0005,
-    CodeElement.SELLER_COUNTRY: 0.1,
-    CodeElement.CARRIER: 0.01,
-    CodeElement.COURIER: 0.02,
-    CodeElement.ITEM_HS_CODE: 0.0005,
-    CodeElement.ITEM_ORIGIN_COUNTRY: 0.1,
-    CodeElement.ITEM_ORIGIN_INDICATOR: 0.25,
-    CodeElement.ITEM_TAX_TYPE: 0.2,
-    CodeElement.ITEM_SUPPLEMENTARY_UNIT: 0.3,
-    CodeElement.ITEM_DOCUMENT_TYPE: 0.2,
-}
-_SHARE_BY_TAG: Mapping[int, float] = {_TAGS[e]: share for e, share in _SHARE_BY_ELEMENT.items()}
-_WORD_SHARE = 0.01
-# A chapter (2 digits) covers a few percent of items, each further pair of
-# digits roughly a tenth of that.
-_HS_SHARE_PER_DIGIT_PAIR = 0.1
-_HS_CHAPTER_SHARE = 0.03
-
-
-def _key_share(key: _Key) -> float:
-    tag, code = key
-    if tag == _HS_PREFIX:
-        pairs_beyond_chapter = max(len(code) / 2 - 1, -1.0)
-        return _HS_CHAPTER_SHARE * float(_HS_SHARE_PER_DIGIT_PAIR**pairs_beyond_chapter)
-    if tag == _WORD:
-        return _WORD_SHARE
-    return _SHARE_BY_TAG[tag]
-
-
-@dataclass(frozen=True)
-class _KeySet:
-    """Codes at least one of which a subject carries whenever a condition holds.
-
-    Empty means the condition can never hold. ``share`` estimates how many
-    subjects carry one of them (lower is more selective).
-    """
-
-    keys: frozenset[_Key]
-    share: float
-
-    @classmethod
-    def of(cls, keys: Iterable[_Key]) -> _KeySet:
-        frozen = frozenset(keys)
-        return cls(frozen, sum(_key_share(key) for key in frozen))
-
-
-def _key_set(condition: Condition, named_lists: Mapping[str, NamedList]) -> _KeySet | None:
-    """The key set of ``condition``, or None when it cannot be indexed."""
-    match condition:
-        case AllOf(conditions):
-            options = [_key_set(child, named_lists) for child in conditions]
-            return min(
-                (option for option in options if option is not None),
-                key=lambda option: option.share,
-                default=None,
-            )
-        case AnyOf(conditions):
-            union: set[_Key] = set()
-            for child in conditions:
-                option = _key_set(child, named_lists)
-                if option is None:
-                    return None
-                union |= option.keys
-            return _KeySet.of(union)
-        case CodeIn(element, values):
-            tag = _TAGS[element]
-            return _KeySet.of((tag, value) for value in values)
-        case HsCodePrefix(prefixes):
-            return _KeySet.of((_HS_PREFIX, prefix) for prefix in prefixes)
-        case InNamedList(element, name):
-            return _named_list_keys(element, named_lists.get(name))
-        case DescriptionKeywords(keywords, match_all):
-            return _keyword_keys(keywords, match_all)
-    # none_of, numeric ranges, unit values and codes_equal hold on declarations
-    # that carry no particular code.
-    return None
-
-
-def _named_list_keys(element: CodeElement, named_list: NamedList | None) -> _KeySet:
-    if named_list is None:
-        return _KeySet.of(())
-    if element is CodeElement.ITEM_HS_CODE and named_list.kind is NamedListKind.COMMODITIES:
-        # The evaluator matches commodity entries of 2 to 10 digits as HS prefixes.
-        return _KeySet.of(
-            (_HS_PREFIX, entry) for entry in named_list.entries if 2 <= len(entry) <= 10
-        )
-    tag = _TAGS[element]
-    return _KeySet.of((tag, entry) for entry in named_list.entries)
-
-
-def _keyword_keys(keywords: tuple[str, ...], match_all: bool) -> _KeySet | None:
-    # A keyword is found as a run of words, so its first word is among the
-    # description's words; a keyword without words is never found.
-    phrases = [words(keyword) for keyword in keywords]
-    if not match_all:
-        return _KeySet.of((_WORD, phrase[0]) for phrase in phrases if phrase)
-    if not phrases:
-        # all() of nothing: true of every described item.
-        return None
-    if not all(phrases):
-        return _KeySet.of(())
-    return _KeySet.of([(_WORD, max(phrases, key=lambda phrase: len(phrase[0]))[0])])
+#: Hits on items past this number are built afresh each time rather than kept.
+_KEPT_ITEMS = 16
 
 
 class _Entry:
-    """One indexed criterion. Compared by identity: set operations stay in C."""
+    """One filed criterion. Compared by identity: set operations stay in C."""
 
-    __slots__ = ("condition", "criterion")
+    __slots__ = ("check", "criterion", "hits", "order", "windowed")
 
-    def __init__(self, criterion: Criterion) -> None:
+    def __init__(self, criterion: Criterion, check: Check | None) -> None:
         self.criterion = criterion
-        self.condition = criterion.rule.condition
+        self.check = check
+        self.windowed = criterion.validity_start is not None or criterion.validity_end is not None
+        #: The evaluator's order of hits, less the item number.
+        self.order = (criterion.rule.priority, criterion.name)
+        #: Hits already built, by item number and outcome: a hit is a value of
+        #: those two alone, and a popular criterion hits thousands of times.
+        self.hits: dict[int, CriterionHit] = {}
+
+    def hit(self, item_number: int, hit_outcome: HitOutcome) -> CriterionHit:
+        """The hit of this criterion on ``item_number`` (0: the header) with ``hit_outcome``."""
+        if item_number >= _KEPT_ITEMS:
+            return make_hit(self.criterion, item_number, hit_outcome)
+        # Small integer keys: an enum member's hash runs Python code.
+        key = item_number * 3 + (
+            0
+            if hit_outcome is HitOutcome.SELECTED
+            else 1
+            if hit_outcome is HitOutcome.NOT_DRAWN
+            else 2
+        )
+        kept = self.hits.get(key)
+        if kept is None:
+            kept = self.hits[key] = make_hit(self.criterion, item_number, hit_outcome)
+        return kept
 
 
-_Index = dict[_Key, tuple[_Entry, ...]]
+@dataclass(frozen=True)
+class _Bounds:
+    """The criteria filed under one bound group, by threshold ascending."""
+
+    thresholds: tuple[float, ...]
+    entries: tuple[_Entry, ...]
+    #: "min": found when threshold <= value; "max": when value <= threshold.
+    side: str
+
+    def found(self, value: float) -> tuple[_Entry, ...]:
+        if self.side == "min":
+            return self.entries[: bisect.bisect_right(self.thresholds, value)]
+        return self.entries[bisect.bisect_left(self.thresholds, value) :]
+
+    def with_entry(self, threshold: float, entry: _Entry) -> _Bounds:
+        at = bisect.bisect_right(self.thresholds, threshold)
+        return _Bounds(
+            (*self.thresholds[:at], threshold, *self.thresholds[at:]),
+            (*self.entries[:at], entry, *self.entries[at:]),
+            self.side,
+        )
+
+    def without_entry(self, entry: _Entry) -> _Bounds:
+        kept = [
+            (t, e) for t, e in zip(self.thresholds, self.entries, strict=True) if e is not entry
+        ]
+        return _Bounds(tuple(t for t, _ in kept), tuple(e for _, e in kept), self.side)
+
+
+@dataclass(frozen=True)
+class _Level:
+    """The criteria evaluated once per header, or once per item; never mutated."""
+
+    buckets: dict[Key, tuple[_Entry, ...]] = field(default_factory=dict)
+    #: How many keys of each kind (a slot, or a pair of slots) are filed.
+    kinds: dict[tuple[int, ...], int] = field(default_factory=dict)
+    bounds: dict[BoundGroup, _Bounds] = field(default_factory=dict)
+    always: tuple[_Entry, ...] = ()
+
+    def filed(self, placement: _Placement) -> _Level:
+        buckets, kinds, bounds, always = self.buckets, self.kinds, self.bounds, self.always
+        if placement.plan.keys:
+            buckets, kinds = buckets.copy(), kinds.copy()
+            for key in placement.plan.keys:
+                buckets[key] = (*buckets.get(key, ()), placement.entry)
+                kind = _kind(key)
+                kinds[kind] = kinds.get(kind, 0) + 1
+        elif placement.plan.bound is not None:
+            group, threshold = placement.plan.bound
+            bounds = bounds.copy()
+            existing = bounds.get(group) or _Bounds((), (), group[-1])
+            bounds[group] = existing.with_entry(threshold, placement.entry)
+        elif placement.plan.keys is None:
+            always = (*always, placement.entry)
+        return _Level(buckets, kinds, bounds, always)
+
+    def unfiled(self, placement: _Placement) -> _Level:
+        buckets, kinds, bounds, always = self.buckets, self.kinds, self.bounds, self.always
+        entry = placement.entry
+        if placement.plan.keys:
+            buckets, kinds = buckets.copy(), kinds.copy()
+            for key in placement.plan.keys:
+                remaining = tuple(e for e in buckets[key] if e is not entry)
+                if remaining:
+                    buckets[key] = remaining
+                else:
+                    del buckets[key]
+                kind = _kind(key)
+                kinds[kind] -= 1
+                if not kinds[kind]:
+                    del kinds[kind]
+        elif placement.plan.bound is not None:
+            group = placement.plan.bound[0]
+            bounds = bounds.copy()
+            left = bounds[group].without_entry(entry)
+            if left.entries:
+                bounds[group] = left
+            else:
+                del bounds[group]
+        elif placement.plan.keys is None:
+            always = tuple(e for e in always if e is not entry)
+        return _Level(buckets, kinds, bounds, always)
+
+
+def _kind(key: Key) -> tuple[int, ...]:
+    return (key[0],) if len(key) == 2 else (key[0], key[1])
+
+
+def _level_of(placements: Mapping[str, _Placement], item_level: bool) -> _Level:
+    """A level filed in one pass (a change files one placement at a time)."""
+    buckets: dict[Key, list[_Entry]] = {}
+    kinds: dict[tuple[int, ...], int] = {}
+    bound_lists: dict[BoundGroup, list[tuple[float, int, _Entry]]] = {}
+    always: list[_Entry] = []
+    for position, placement in enumerate(placements.values()):
+        if placement.item_level is not item_level:
+            continue
+        keys, bound = placement.plan.keys, placement.plan.bound
+        if keys:
+            for key in keys:
+                buckets.setdefault(key, []).append(placement.entry)
+                kind = _kind(key)
+                kinds[kind] = kinds.get(kind, 0) + 1
+        elif bound is not None:
+            bound_lists.setdefault(bound[0], []).append((bound[1], position, placement.entry))
+        elif keys is None:
+            always.append(placement.entry)
+    bounds = {}
+    for group, filed in bound_lists.items():
+        filed.sort(key=lambda entry: (entry[0], entry[1]))
+        bounds[group] = _Bounds(
+            tuple(threshold for threshold, _, _ in filed),
+            tuple(entry for _, _, entry in filed),
+            group[-1],
+        )
+    return _Level(
+        {key: tuple(entries) for key, entries in buckets.items()}, kinds, bounds, tuple(always)
+    )
 
 
 @dataclass(frozen=True)
@@ -193,11 +224,13 @@ class IndexStatistics:
     """How the active criteria are indexed."""
 
     criteria: int
-    #: Criteria evaluated for every declaration (no key set).
+    #: Criteria checked on every declaration (no anchor).
     unindexed: int
     #: Criteria whose condition can never hold (e.g. an empty named list).
     unsatisfiable: int
     keys: int
+    #: Criteria found through a sorted threshold of a numeric bound.
+    bounded: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,8 +240,52 @@ class _Placement:
     entry: _Entry
     #: Whether the criterion is evaluated per item (else once, on the header).
     item_level: bool
-    #: None: evaluated for every declaration; empty: never.
-    keys: frozenset[_Key] | None
+    plan: Plan
+
+
+def _place(criterion: Criterion, named_lists: Mapping[str, NamedList]) -> _Placement:
+    criterion_plan = plan(criterion, named_lists)
+    return _Placement(
+        _Entry(criterion, criterion_plan.check), criterion.rule.item_level, criterion_plan
+    )
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What an assessment looks up, derived from the kinds of keys filed."""
+
+    header_kinds: tuple[tuple[int, ...], ...]
+    #: Item-level kinds made of header slots only: looked up once per declaration.
+    shared_kinds: tuple[tuple[int, ...], ...]
+    item_kinds: tuple[tuple[int, ...], ...]
+    header_bounds: tuple[tuple[_Reader, _Bounds], ...]
+    shared_bounds: tuple[tuple[_Reader, _Bounds], ...]
+    item_bounds: tuple[tuple[_Reader, _Bounds], ...]
+    words: bool
+
+    @classmethod
+    def of(cls, header: _Level, items: _Level) -> _Lookups:
+        shared = [kind for kind in items.kinds if all(s in HEADER_SLOTS for s in kind)]
+        own = [kind for kind in items.kinds if kind not in shared]
+        return cls(
+            header_kinds=tuple(kind for kind in header.kinds if kind[0] not in MULTI_VALUED),
+            shared_kinds=tuple(shared),
+            item_kinds=tuple(kind for kind in own if kind != (WORD,)),
+            header_bounds=tuple((bound_reader(g), b) for g, b in header.bounds.items()),
+            shared_bounds=tuple(
+                (bound_reader(g), b) for g, b in items.bounds.items() if not bound_reads_items(g)
+            ),
+            item_bounds=tuple(
+                (bound_reader(g), b) for g, b in items.bounds.items() if bound_reads_items(g)
+            ),
+            words=(WORD,) in items.kinds,
+        )
+
+
+#: Reads a bound group's value of a subject (None when absent).
+_Reader = Callable[[Slots, Subject], Any]
+#: A candidate set for one subject: the subject, its slots and the entries found.
+_Candidates = tuple[Subject, Slots, set[_Entry]]
 
 
 class SelectivityEngine:
@@ -222,17 +299,14 @@ class SelectivityEngine:
         self,
         snapshot: RulesSnapshot,
         placements: dict[str, _Placement],
-        header_index: _Index,
-        item_index: _Index,
-        header_always: tuple[_Entry, ...],
-        item_always: tuple[_Entry, ...],
+        header: _Level,
+        items: _Level,
     ) -> None:
         self._snapshot = snapshot
         self._placements = placements
-        self._header_index = header_index
-        self._item_index = item_index
-        self._header_always = header_always
-        self._item_always = item_always
+        self._header = header
+        self._items = items
+        self._lookups = _Lookups.of(header, items)
 
     @classmethod
     def compile(cls, snapshot: RulesSnapshot) -> SelectivityEngine:
@@ -241,25 +315,11 @@ class SelectivityEngine:
             name: _place(criterion, snapshot.named_lists)
             for name, criterion in snapshot.criteria.items()
         }
-        header_index: dict[_Key, list[_Entry]] = {}
-        item_index: dict[_Key, list[_Entry]] = {}
-        header_always: list[_Entry] = []
-        item_always: list[_Entry] = []
-        for placement in placements.values():
-            is_item = placement.item_level
-            if placement.keys is None:
-                (item_always if is_item else header_always).append(placement.entry)
-                continue
-            index = item_index if is_item else header_index
-            for key in placement.keys:
-                index.setdefault(key, []).append(placement.entry)
         return cls(
             snapshot,
             placements,
-            {key: tuple(entries) for key, entries in header_index.items()},
-            {key: tuple(entries) for key, entries in item_index.items()},
-            tuple(header_always),
-            tuple(item_always),
+            _level_of(placements, item_level=False),
+            _level_of(placements, item_level=True),
         )
 
     @property
@@ -270,14 +330,13 @@ class SelectivityEngine:
     @property
     def statistics(self) -> IndexStatistics:
         """How the criteria are indexed (for logs and benchmarks)."""
-        placements = self._placements.values()
-        unindexed = sum(1 for placement in placements if placement.keys is None)
-        unsatisfiable = sum(1 for placement in placements if placement.keys == frozenset())
+        plans = [placement.plan for placement in self._placements.values()]
         return IndexStatistics(
-            criteria=len(self._placements),
-            unindexed=unindexed,
-            unsatisfiable=unsatisfiable,
-            keys=len(self._header_index) + len(self._item_index),
+            criteria=len(plans),
+            unindexed=sum(1 for p in plans if p.keys is None and p.bound is None),
+            unsatisfiable=sum(1 for p in plans if p.keys == frozenset()),
+            keys=len(self._header.buckets) + len(self._items.buckets),
+            bounded=sum(1 for p in plans if p.bound is not None),
         )
 
     # --- revisions -----------------------------------------------------------------
@@ -303,77 +362,62 @@ class SelectivityEngine:
         """The engine at ``revision`` without the named list ``name`` (recompiles)."""
         return SelectivityEngine.compile(self._snapshot.without_named_list(revision, name))
 
-    # Never mutated once built, so a change copies (dict.copy, which is fast) and
-    # replaces only the buckets it touches.
-
     def _without(self, snapshot: RulesSnapshot, name: str) -> SelectivityEngine:
         placements = self._placements.copy()
         old = placements.pop(name, None)
-        header_index, item_index = self._header_index, self._item_index
-        header_always, item_always = self._header_always, self._item_always
+        header, items = self._header, self._items
         if old is not None:
-            is_item = old.item_level
-            if old.keys is None:
-                if is_item:
-                    item_always = tuple(e for e in item_always if e is not old.entry)
-                else:
-                    header_always = tuple(e for e in header_always if e is not old.entry)
-            elif old.keys:
-                index = (item_index if is_item else header_index).copy()
-                for key in old.keys:
-                    remaining = tuple(e for e in index[key] if e is not old.entry)
-                    if remaining:
-                        index[key] = remaining
-                    else:
-                        del index[key]
-                if is_item:
-                    item_index = index
-                else:
-                    header_index = index
-        return SelectivityEngine(
-            snapshot,
-            placements,
-            header_index,
-            item_index,
-            header_always,
-            item_always,
-        )
+            if old.item_level:
+                items = items.unfiled(old)
+            else:
+                header = header.unfiled(old)
+        return SelectivityEngine(snapshot, placements, header, items)
 
     def _with(self, placement: _Placement) -> SelectivityEngine:
         placements = self._placements.copy()
         placements[placement.entry.criterion.name] = placement
-        header_index, item_index = self._header_index, self._item_index
-        header_always, item_always = self._header_always, self._item_always
-        is_item = placement.item_level
-        if placement.keys is None:
-            if is_item:
-                item_always = (*item_always, placement.entry)
-            else:
-                header_always = (*header_always, placement.entry)
-        elif placement.keys:
-            index = (item_index if is_item else header_index).copy()
-            for key in placement.keys:
-                index[key] = (*index.get(key, ()), placement.entry)
-            if is_item:
-                item_index = index
-            else:
-                header_index = index
-        return SelectivityEngine(
-            self._snapshot,
-            placements,
-            header_index,
-            item_index,
-            header_always,
-            item_always,
-        )
+        header, items = self._header, self._items
+        if placement.item_level:
+            items = items.filed(placement)
+        else:
+            header = header.filed(placement)
+        return SelectivityEngine(self._snapshot, placements, header, items)
 
     # --- assessment ----------------------------------------------------------------
 
     def assess(
-        self, declaration: Declaration, seed: SelectionSeed, *, importer_approved: bool = False
+        self,
+        declaration: Declaration,
+        seed: SelectionSeed,
+        *,
+        importer_approved: bool = False,
+        risk_score: float | None = None,
     ) -> Decision:
         """The decision :func:`scoring.domain.evaluator.assess` gives, found through the index."""
-        return self.evaluate(declaration, seed, importer_approved=importer_approved).decision
+        number, version = declaration.declaration_number, declaration.version
+        found: list[tuple[tuple[int, str], int, Criterion, CriterionHit]] = []
+        for entry, subject in self._matches(declaration, risk_score):
+            criterion = entry.criterion
+            item_number = 0 if subject.item is None else subject.item.item_number
+            hit_outcome = outcome(
+                criterion.rule,
+                importer_approved,
+                functools.partial(
+                    seed.criterion_draw,
+                    criterion.name,
+                    criterion.revision,
+                    number,
+                    version,
+                    item_number,
+                ),
+            )
+            found.append((entry.order, item_number, criterion, entry.hit(item_number, hit_outcome)))
+        # (criterion, item) is unique, so this order is total, as the evaluator's.
+        found.sort(key=lambda hit: (hit[0], hit[1]))
+        return decide(
+            [(criterion, hit) for _, _, criterion, hit in found],
+            importer_approved=importer_approved,
+        )
 
     def evaluate(
         self,
@@ -382,77 +426,102 @@ class SelectivityEngine:
         *,
         importer_approved: bool = False,
         explain: bool = False,
+        risk_score: float | None = None,
     ) -> Evaluation:
-        """The evaluation :func:`scoring.domain.evaluator.evaluate` gives."""
+        """The evaluation :func:`scoring.domain.evaluator.evaluate` gives, draws and reasons."""
         return conclude(
             declaration,
             seed,
-            self._matches(declaration),
+            (
+                (entry.criterion, subject)
+                for entry, subject in self._matches(declaration, risk_score)
+            ),
             importer_approved=importer_approved,
             explain=explain,
         )
 
     def candidate_count(self, declaration: Declaration) -> int:
-        """How many (criterion, header or item) evaluations an assessment performs."""
-        return sum(len(candidates) for _, candidates in self._candidates(declaration))
+        """How many (criterion, header or item) checks an assessment performs."""
+        return sum(len(found) for _, _, found in self._candidates(declaration, None))
 
-    def _matches(self, declaration: Declaration) -> Iterator[tuple[Criterion, Subject]]:
+    def _matches(
+        self, declaration: Declaration, risk_score: float | None
+    ) -> Iterator[tuple[_Entry, Subject]]:
         moment = declaration.lodgement_time
-        for subject, candidates in self._candidates(declaration):
-            for entry in candidates:
-                criterion = entry.criterion
-                if criterion.is_valid_at(moment) and holds(entry.condition, subject):
-                    yield criterion, subject
+        for subject, slots, found in self._candidates(declaration, risk_score):
+            for entry in found:
+                if entry.windowed and not entry.criterion.is_valid_at(moment):
+                    continue
+                check = entry.check
+                if check is None or check(slots, subject):
+                    yield entry, subject
 
-    def _candidates(self, declaration: Declaration) -> Iterator[tuple[Subject, set[_Entry]]]:
-        """Each subject (the header, then every item) with the criteria to evaluate on it."""
+    def _candidates(
+        self, declaration: Declaration, risk_score: float | None
+    ) -> Iterator[_Candidates]:
+        """Each subject (the header, then every item) with the criteria to check on it."""
+        lookups = self._lookups
         named_lists = self._snapshot.named_lists
-        header = Subject(declaration, None, named_lists)
-        header_keys = [
-            (tag, code) for element, tag in _HEADER_ELEMENTS for code in codes(element, header)
-        ]
-        found = set(self._header_always)
-        index = self._header_index
-        for key in header_keys:
-            bucket = index.get(key)
-            if bucket is not None:
-                found.update(bucket)
-        yield header, found
-        if not self._item_index and not self._item_always:
+        header = Subject(declaration, None, named_lists, risk_score)
+        slots = header_slots(declaration)
+        header_level, item_level = self._header, self._items
+        found = set(header_level.always)
+        _look_up(header_level.buckets, lookups.header_kinds, slots, found)
+        for read, bounds in lookups.header_bounds:
+            _bisect(bounds, read(slots, header), found)
+        yield header, slots, found
+        if not item_level.buckets and not item_level.bounds and not item_level.always:
             return
-        index = self._item_index
-        # Item-level criteria filed under a header code are candidates on every item.
-        shared = set(self._item_always)
-        for key in header_keys:
-            bucket = index.get(key)
-            if bucket is not None:
-                shared.update(bucket)
+        shared = set(item_level.always)
+        _look_up(item_level.buckets, lookups.shared_kinds, slots, shared)
+        for read, bounds in lookups.shared_bounds:
+            _bisect(bounds, read(slots, header), shared)
         for item in declaration.items:
-            subject = Subject(declaration, item, named_lists)
-            found = set(shared)
-            for key in _item_keys(item, subject):
-                bucket = index.get(key)
+            subject = Subject(declaration, item, named_lists, risk_score)
+            own = item_slots(slots, item)
+            found = shared.copy()
+            buckets = item_level.buckets
+            _look_up(buckets, lookups.item_kinds, own, found)
+            for code in own[_DOCUMENT_SLOT]:
+                bucket = buckets.get((_DOCUMENT_SLOT, code))
                 if bucket is not None:
                     found.update(bucket)
-            yield subject, found
+            if lookups.words and item.description:
+                for word in words(item.description):
+                    bucket = buckets.get((WORD, word))
+                    if bucket is not None:
+                        found.update(bucket)
+            for read, bounds in lookups.item_bounds:
+                _bisect(bounds, read(own, subject), found)
+            yield subject, own, found
 
 
-def _item_keys(item: DeclarationItem, subject: Subject) -> Iterator[_Key]:
-    hs_code = item.hs_code
-    for length in range(len(hs_code) + 1):
-        yield _HS_PREFIX, hs_code[:length]
-    for element, tag in _ITEM_ELEMENTS:
-        for code in codes(element, subject):
-            yield tag, code
-    if item.description:
-        for word in words(item.description):
-            yield _WORD, word
+_DOCUMENT_SLOT = CODE_SLOTS[CodeElement.ITEM_DOCUMENT_TYPE]
 
 
-def _place(criterion: Criterion, named_lists: Mapping[str, NamedList]) -> _Placement:
-    key_set = _key_set(criterion.rule.condition, named_lists)
-    return _Placement(
-        entry=_Entry(criterion),
-        item_level=criterion.rule.item_level,
-        keys=None if key_set is None else key_set.keys,
-    )
+def _look_up(
+    buckets: dict[Key, tuple[_Entry, ...]],
+    kinds: tuple[tuple[int, ...], ...],
+    slots: Slots,
+    found: set[_Entry],
+) -> None:
+    """Adds the entries filed under the subject's keys of ``kinds`` to ``found``."""
+    get = buckets.get
+    for kind in kinds:
+        if len(kind) == 1:
+            code = slots[kind[0]]
+            if code is None:
+                continue
+            bucket = get((kind[0], code))
+        else:
+            first, second = slots[kind[0]], slots[kind[1]]
+            if first is None or second is None:
+                continue
+            bucket = get((kind[0], kind[1], first, second))
+        if bucket is not None:
+            found.update(bucket)
+
+
+def _bisect(bounds: _Bounds, value: float | None, found: set[_Entry]) -> None:
+    if value is not None:
+        found.update(bounds.found(value))

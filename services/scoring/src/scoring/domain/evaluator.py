@@ -21,6 +21,8 @@ Semantics (common/v1/selection_rule.proto):
   the selected treatments (GREEN when none); the examination level is the
   highest among RED selections; the declaration is referred to audit when a
   selected treatment is BLUE or asks for it.
+* A ``risk_model_score`` predicate reads the risk model's score given to the
+  assessment; without a score it is false.
 * Risk score (engine version 1): 101 minus the best (lowest) priority among
   all hits, selected or not; 0 without hits. It orders work lists and never
   changes the channel.
@@ -28,6 +30,7 @@ Semantics (common/v1/selection_rule.proto):
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -64,7 +67,9 @@ from scoring.domain.rules import (
     NumericElement,
     NumericRange,
     Predicate,
+    RiskModelScore,
     RulesSnapshot,
+    SelectionRule,
     UnitValue,
     UnitValueBand,
     UnitValueBasis,
@@ -118,6 +123,8 @@ class Subject:
     declaration: Declaration
     item: DeclarationItem | None
     named_lists: Mapping[str, NamedList]
+    #: The risk model's score of the declaration (0 to 1), None when not given.
+    risk_score: float | None = None
 
 
 def assess(
@@ -126,9 +133,12 @@ def assess(
     seed: SelectionSeed,
     *,
     importer_approved: bool = False,
+    risk_score: float | None = None,
 ) -> Decision:
     """The selectivity decision on ``declaration`` under ``snapshot``."""
-    return evaluate(snapshot, declaration, seed, importer_approved=importer_approved).decision
+    return evaluate(
+        snapshot, declaration, seed, importer_approved=importer_approved, risk_score=risk_score
+    ).decision
 
 
 def evaluate(
@@ -138,13 +148,14 @@ def evaluate(
     *,
     importer_approved: bool = False,
     explain: bool = False,
+    risk_score: float | None = None,
 ) -> Evaluation:
     """The decision and (with ``explain``) the predicate-by-predicate reasons of each hit."""
     matches = (
         (criterion, subject)
         for criterion in snapshot.criteria.values()
         if criterion.is_valid_at(declaration.lodgement_time)
-        for subject in _subjects(criterion, declaration, snapshot.named_lists)
+        for subject in _subjects(criterion, declaration, snapshot.named_lists, risk_score)
         if holds(criterion.rule.condition, subject)
     )
     return conclude(
@@ -175,14 +186,18 @@ def conclude(
             declaration.version,
             item_number,
         )
-        hit = _hit(criterion, item_number, draw, importer_approved)
+        hit = make_hit(
+            criterion,
+            item_number,
+            outcome(criterion.rule, importer_approved, functools.partial(float, draw)),
+        )
         results = (
             tuple(_explain_tree(criterion.rule.condition, subject, "condition")) if explain else ()
         )
         found.append((criterion, hit, draw, results))
     # (criterion, item) is unique, so this order is total whatever the snapshot's order.
     found.sort(key=lambda entry: (entry[1].priority, entry[1].criterion, entry[1].item_number))
-    decision = _decide(
+    decision = decide(
         [(criterion, hit) for criterion, hit, _, _ in found], importer_approved=importer_approved
     )
     evaluations = tuple(
@@ -194,25 +209,37 @@ def conclude(
 
 
 def _subjects(
-    criterion: Criterion, declaration: Declaration, named_lists: Mapping[str, NamedList]
+    criterion: Criterion,
+    declaration: Declaration,
+    named_lists: Mapping[str, NamedList],
+    risk_score: float | None,
 ) -> Iterator[Subject]:
     if not criterion.rule.item_level:
-        yield Subject(declaration, None, named_lists)
+        yield Subject(declaration, None, named_lists, risk_score)
         return
     for item in declaration.items:
-        yield Subject(declaration, item, named_lists)
+        yield Subject(declaration, item, named_lists, risk_score)
 
 
-def _hit(
-    criterion: Criterion, item_number: int, draw: float, importer_approved: bool
-) -> CriterionHit:
-    rule = criterion.rule
+def outcome(rule: SelectionRule, importer_approved: bool, draw: Callable[[], float]) -> HitOutcome:
+    """What becomes of a hit of ``rule``; ``draw`` is only called when the draw decides.
+
+    A draw lies in [0, 1), so 100 % always selects and 0 % never does: the
+    keyed hash is computed only for the percentages in between.
+    """
     if importer_approved and rule.approved_traders is ApprovedTraderScope.EXCLUDED:
-        outcome = HitOutcome.APPROVED_TRADER_EXCLUDED
-    elif draw < rule.selection_percent / 100.0:
-        outcome = HitOutcome.SELECTED
-    else:
-        outcome = HitOutcome.NOT_DRAWN
+        return HitOutcome.APPROVED_TRADER_EXCLUDED
+    percent = rule.selection_percent
+    if percent >= 100.0:
+        return HitOutcome.SELECTED
+    if percent <= 0.0:
+        return HitOutcome.NOT_DRAWN
+    return HitOutcome.SELECTED if draw() < percent / 100.0 else HitOutcome.NOT_DRAWN
+
+
+def make_hit(criterion: Criterion, item_number: int, hit_outcome: HitOutcome) -> CriterionHit:
+    """The hit of ``criterion`` on the header (item 0) or one item."""
+    rule = criterion.rule
     return CriterionHit(
         criterion=criterion.name,
         criterion_revision=criterion.revision,
@@ -222,27 +249,26 @@ def _hit(
         selection_percent=rule.selection_percent,
         mandatory=rule.mandatory,
         priority=rule.priority,
-        outcome=outcome,
+        outcome=hit_outcome,
     )
 
 
-def _decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved: bool) -> Decision:
+def decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved: bool) -> Decision:
+    """The decision made of the hits, in their order (priority, criterion, item)."""
     selected = [(c, hit) for c, hit in hits if hit.outcome is HitOutcome.SELECTED]
-    channel = max(
-        (hit.treatment.channel for _, hit in selected),
-        key=lambda c: c.precedence,
-        default=Channel.GREEN,
-    )
+    treatments = [hit.treatment for _, hit in selected]
+    # Membership in a list compares members by identity, in C: an enum's own
+    # hash (for a max by precedence) runs Python code, for every hit.
+    channels = [treatment.channel for treatment in treatments]
+    channel = next((c for c in _BY_PRECEDENCE if c in channels), Channel.GREEN)
     level = ExaminationLevel.NONE
     if channel is Channel.RED:
-        level = max(
-            (hit.treatment.examination_level for _, hit in selected),
-            key=lambda lvl: lvl.rank,
-        )
+        levels = [treatment.examination_level for treatment in treatments]
+        level = next(lvl for lvl in _BY_RANK if lvl in levels)
     return Decision(
         channel=channel,
         examination_level=level,
-        refer_to_audit=any(hit.treatment.refers_to_audit for _, hit in selected),
+        refer_to_audit=any(treatment.refers_to_audit for treatment in treatments),
         documents_to_check=merge_documents([hit for _, hit in selected]),
         examiner_instructions=tuple(
             ExaminerInstruction(hit.item_number, criterion.rule.examiner_instructions)
@@ -252,6 +278,10 @@ def _decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved
         risk_score=float(101 - min(hit.priority for _, hit in hits)) if hits else 0.0,
         importer_approved_trader=importer_approved,
     )
+
+
+_BY_PRECEDENCE = sorted(Channel, key=lambda channel: channel.precedence, reverse=True)
+_BY_RANK = sorted(ExaminationLevel, key=lambda level: level.rank, reverse=True)
 
 
 def merge_documents(selected: Sequence[CriterionHit]) -> tuple[DocumentCheck, ...]:
@@ -294,22 +324,20 @@ def holds(condition: Condition, subject: Subject) -> bool:
             return any(holds(child, subject) for child in conditions)
         case NoneOf(conditions):
             return not any(holds(child, subject) for child in conditions)
-    return _test(condition, subject)
+    return test(condition, subject)
 
 
-def _test(predicate: Predicate, subject: Subject) -> bool:
+def test(predicate: Predicate, subject: Subject) -> bool:
+    """Whether the leaf ``predicate`` is true of ``subject``."""
     match predicate:
         case CodeIn(element, values):
             return any(value in values for value in codes(element, subject))
         case HsCodePrefix(prefixes):
             return subject.item is not None and subject.item.hs_code.startswith(prefixes)
         case NumericRange(element, minimum, maximum, currency_code):
-            value = _number(element, currency_code, subject)
-            return (
-                value is not None
-                and (minimum is None or minimum <= value)
-                and (maximum is None or value <= maximum)
-            )
+            return _within(number(element, currency_code, subject), minimum, maximum)
+        case RiskModelScore(minimum, maximum):
+            return _within(subject.risk_score, minimum, maximum)
         case UnitValue():
             return _unit_value_outside_band(predicate, subject)
         case DescriptionKeywords(keywords, match_all):
@@ -319,6 +347,14 @@ def _test(predicate: Predicate, subject: Subject) -> bool:
         case CodesEqual(first, second):
             return not set(codes(first, subject)).isdisjoint(codes(second, subject))
     raise TypeError(f"not a predicate: {predicate!r}")
+
+
+def _within(value: float | None, minimum: float | None, maximum: float | None) -> bool:
+    return (
+        value is not None
+        and (minimum is None or minimum <= value)
+        and (maximum is None or value <= maximum)
+    )
 
 
 def codes(element: CodeElement, subject: Subject) -> tuple[str, ...]:
@@ -370,7 +406,7 @@ def _in_currency(money: Money | None, currency_code: str) -> Decimal | None:
     return money.amount if money and money.currency_code == currency_code else None
 
 
-def _number(element: NumericElement, currency_code: str, subject: Subject) -> float | None:
+def number(element: NumericElement, currency_code: str, subject: Subject) -> float | None:
     """The element's value, or None when absent, uncomputable or in another currency."""
     if element.is_item:
         return None if subject.item is None else _item_number(element, currency_code, subject.item)
@@ -549,7 +585,7 @@ def _explain_tree(condition: Condition, subject: Subject, path: str) -> Iterator
         path=path,
         test=_describe(condition),
         observed_value=_observed(condition, subject),
-        result=_test(condition, subject),
+        result=test(condition, subject),
     )
 
 
@@ -557,13 +593,13 @@ def _element_name(element: CodeElement | NumericElement) -> str:
     return element.name.lower().replace("_", " ")
 
 
-def _bounds(predicate: NumericRange) -> str:
-    currency = f" {predicate.currency_code}" if predicate.currency_code else ""
-    if predicate.minimum is not None and predicate.maximum is not None:
-        return f"between {predicate.minimum:g} and {predicate.maximum:g}{currency}"
-    if predicate.minimum is not None:
-        return f"at least {predicate.minimum:g}{currency}"
-    return f"at most {predicate.maximum:g}{currency}"
+def _bounds(minimum: float | None, maximum: float | None, currency_code: str = "") -> str:
+    currency = f" {currency_code}" if currency_code else ""
+    if minimum is not None and maximum is not None:
+        return f"between {minimum:g} and {maximum:g}{currency}"
+    if minimum is not None:
+        return f"at least {minimum:g}{currency}"
+    return f"at most {maximum:g}{currency}"
 
 
 def _describe(predicate: Predicate) -> str:
@@ -573,8 +609,10 @@ def _describe(predicate: Predicate) -> str:
             return f"{_element_name(element)} is one of {', '.join(sorted(values))}"
         case HsCodePrefix(prefixes):
             return f"HS code starts with {' or '.join(prefixes)}"
-        case NumericRange(element):
-            return f"{_element_name(element)} is {_bounds(predicate)}"
+        case NumericRange(element, minimum, maximum, currency_code):
+            return f"{_element_name(element)} is {_bounds(minimum, maximum, currency_code)}"
+        case RiskModelScore(minimum, maximum):
+            return f"risk model score is {_bounds(minimum, maximum)}"
         case UnitValue(basis, comparison, named_list, tolerance):
             side = comparison.name.lower().replace("_", " ")
             per = "kg" if basis is UnitValueBasis.PER_KG else "unit"
@@ -597,8 +635,10 @@ def _observed(predicate: Predicate, subject: Subject) -> str:
         case HsCodePrefix():
             return subject.item.hs_code if subject.item else "absent"
         case NumericRange(element, _, _, currency_code):
-            value = _number(element, currency_code, subject)
+            value = number(element, currency_code, subject)
             return "absent" if value is None else f"{value:g}"
+        case RiskModelScore():
+            return "absent" if subject.risk_score is None else f"{subject.risk_score:g}"
         case UnitValue():
             band = _band(predicate, subject)
             if band is None or subject.item is None:

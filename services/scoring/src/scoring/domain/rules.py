@@ -216,6 +216,18 @@ class CodesEqual:
     second: CodeElement
 
 
+@dataclass(frozen=True)
+class RiskModelScore:
+    """True when ``minimum <= score <= maximum`` for the risk model's score of the declaration.
+
+    The score (0 to 1) is an input of the assessment, not a data element: a
+    declaration assessed without one never matches (an unset bound is open).
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+
+
 Predicate = (
     CodeIn
     | HsCodePrefix
@@ -224,6 +236,7 @@ Predicate = (
     | DescriptionKeywords
     | InNamedList
     | CodesEqual
+    | RiskModelScore
 )
 
 
@@ -264,6 +277,8 @@ def reads_items(condition: Condition) -> bool:
             return first.is_item or second.is_item
         case HsCodePrefix() | UnitValue() | DescriptionKeywords():
             return True
+        case RiskModelScore():
+            return False
     raise TypeError(f"not a condition: {condition!r}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, simulation_pb2
 from google.rpc import code_pb2
 
+from customs_kit.dead_letters import DeliveryState
 from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
 from scoring.adapters.capacity import policy_from_proto, policy_to_proto
 from scoring.adapters.codec import (
@@ -32,6 +33,7 @@ from scoring.service_layer.handlers import (
     AssessmentOutcome,
     AssessmentPage,
     ListAssessments,
+    ServingState,
 )
 from scoring.service_layer.random_rates import RandomRatePage, SetRandomExaminationRate
 from scoring.service_layer.simulation import Simulate, SimulationOutcome
@@ -143,10 +145,36 @@ def list_response(page: AssessmentPage, view: int) -> scoring_service_pb2.ListAs
     )
 
 
-def get_response(assessment: Assessment, view: int) -> scoring_service_pb2.GetAssessmentResponse:
+def get_response(
+    assessment: Assessment, view: int, delivery: DeliveryState
+) -> scoring_service_pb2.GetAssessmentResponse:
     """The response of GetAssessment; the FULL view is the default."""
-    return scoring_service_pb2.GetAssessmentResponse(
-        assessment=assessment_to_proto(assessment, with_items=_with_items(view, default=True))
+    message = assessment_to_proto(assessment, with_items=_with_items(view, default=True))
+    message.delivery_state = _DELIVERY_STATES[delivery]
+    return scoring_service_pb2.GetAssessmentResponse(assessment=message)
+
+
+_DELIVERY_STATES = {
+    DeliveryState.PENDING: assessment_pb2.DELIVERY_STATE_PENDING,
+    DeliveryState.DELIVERED: assessment_pb2.DELIVERY_STATE_DELIVERED,
+    DeliveryState.DEAD_LETTER: assessment_pb2.DELIVERY_STATE_DEAD_LETTER,
+}
+
+
+def serving_state_response(state: ServingState) -> scoring_service_pb2.GetServingStateResponse:
+    """The response of GetServingState."""
+    return scoring_service_pb2.GetServingStateResponse(
+        serving_state=scoring_service_pb2.ServingState(
+            criteria_revision=state.criteria_revision,
+            named_lists_revision=state.named_lists_revision,
+            trader_profiles_revision=state.trader_profiles_revision,
+            random_examination_rates_revision=state.random_examination_rates_revision,
+            capacity_policies_revision=state.capacity_policies_revision,
+            capacity_revision=state.capacity_revision,
+            risk_model_version=state.risk_model_version,
+            engine_version=state.engine_version,
+            seed_id=state.seed_id,
+        )
     )
 
 
@@ -179,7 +207,7 @@ def explain_response(
         if replay is not None
         else []
     )
-    return scoring_service_pb2.ExplainAssessmentResponse(
+    response = scoring_service_pb2.ExplainAssessmentResponse(
         assessment=assessment_to_proto(explanation.assessment),
         explanation=assessment_pb2.AssessmentExplanation(
             criterion_evaluations=evaluations,
@@ -195,16 +223,12 @@ def explain_response(
             steps=list(replay.steps) if replay is not None else [],
             replay_identical=explanation.replay_identical,
             replay_differences=list(explanation.differences),
-            **_replayed_risk(explanation),
         ),
     )
-
-
-def _replayed_risk(explanation: AssessmentExplanation) -> dict[str, object]:
-    risk = explanation.risk
-    if risk is None:
-        return {}
-    return {"risk_model_score": risk.score, "risk_reasons": reasons_to_proto(risk.reasons)}
+    if explanation.risk is not None:
+        response.explanation.risk_model_score = explanation.risk.score
+        response.explanation.risk_reasons.extend(reasons_to_proto(explanation.risk.reasons))
+    return response
 
 
 def simulate_command(request: scoring_service_pb2.SimulateRequest) -> Simulate:

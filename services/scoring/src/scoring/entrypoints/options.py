@@ -22,8 +22,9 @@ class ScoringOptions:
     before any stream is followed (as if criteria had sent them); with
     ``watch_criteria`` False no stream is followed. Together they let a test
     or a tool run scoring on a fixed rule set without a criteria service.
-    ``capacity_refresh_seconds`` is how often the office capacity read from
-    exam_reports is refreshed, ``capacity_policy_reload_seconds`` how soon a
+    With ``watch_office_capacity`` False exam_reports' office capacity is not
+    followed and not waited for: no capacity limit applies then.
+    ``capacity_policy_reload_seconds`` is how soon a
     capacity policy changed through another replica applies here, and
     ``random_rates_reload_seconds`` the same for random examination rates.
     With ``watch_trader_profiles`` False compliance's trader profiles are not
@@ -36,7 +37,7 @@ class ScoringOptions:
     initial_rules: Sequence[criteria_service_pb2.WatchActiveCriteriaResponse] = ()
     watch_retry_base_seconds: float = 0.5
     watch_retry_cap_seconds: float = 30.0
-    capacity_refresh_seconds: float = 60.0
+    watch_office_capacity: bool = True
     capacity_policy_reload_seconds: float = 5.0
     watch_trader_profiles: bool = True
     random_rates_reload_seconds: float = 5.0

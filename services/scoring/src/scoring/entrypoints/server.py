@@ -22,13 +22,18 @@ from customs_kit.server import (
 )
 from customs_kit.settings import ServiceSettings
 from customs_kit.watch import OpenWatch, WatchApplier, WatchFollower
-from scoring.adapters.capacity import OfficeCapacityCache
+from scoring.entrypoints.capacity_watch import OfficeCapacityApplier, office_capacity_stream
 from scoring.entrypoints.criteria_watch import StreamApplier, criteria_stream
 from scoring.entrypoints.options import ScoringOptions
 from scoring.entrypoints.servicer import ScoringServicer
 from scoring.entrypoints.trader_watch import ProfileApplier, trader_profile_stream
 from scoring.entrypoints.trainer import run_training
-from scoring.service_layer.capacity import CapacityLimits, CapacityPoliciesHolder
+from scoring.service_layer.capacity import (
+    CapacityLimits,
+    CapacityPoliciesHolder,
+    OfficeCapacityHolder,
+    load_office_capacity,
+)
 from scoring.service_layer.random_rates import RandomInputs, RandomRatesHolder
 from scoring.service_layer.risk_scoring import RiskModelHolder, load_journaled_model
 from scoring.service_layer.rules import RulesHolder, load_journaled_rules
@@ -47,9 +52,10 @@ _log = structlog.get_logger(__name__)
 async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Application:
     """Builds the scoring application: database, rules, outbox relay, criteria watch.
 
-    The rules journaled and the approved traders stored by an earlier run are
-    loaded first, so a restarted process assesses at once with the last rules
-    and statuses it received and resumes each stream from their revision.
+    The rules journaled, the approved traders and the office capacity stored
+    by an earlier run are loaded first, so a restarted process assesses at
+    once with the last rules, statuses and capacity it received and resumes
+    each stream from their revision.
     """
     if settings.run_migrations_on_start:
         run_migrations(settings.database_url, MIGRATIONS)
@@ -67,19 +73,12 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         await applier.apply(message)
     capacity_policies = CapacityPoliciesHolder()
     await capacity_policies.reload(database)
-    capacity_limits = CapacityLimits(
-        capacity_policies,
-        OfficeCapacityCache(
-            peers.channel("exam-reports"),
-            peers.metadata,
-            refresh_seconds=options.capacity_refresh_seconds,
-        ),
-    )
+    offices = OfficeCapacityHolder(required=options.watch_office_capacity)
+    offices_revision = await load_office_capacity(database, offices)
+    capacity_limits = CapacityLimits(capacity_policies, offices)
     background: list[BackgroundTask] = [
         peers.outbox_relay(database, EVENT_DESTINATIONS),
-        # Office capacity is refreshed from exam_reports by the cache itself; rates
-        # and policies changed through another replica are reloaded from the journal.
-        capacity_limits.offices,
+        # Rates and policies changed through another replica are reloaded from the journal.
         PeriodicTask(
             "capacity-policy-reload",
             options.capacity_policy_reload_seconds,
@@ -116,6 +115,22 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         background.append(
             follow("criteria-watch", criteria_stream(peers.channel("criteria")), applier)
         )
+    if options.watch_office_capacity:
+        capacity = OfficeCapacityApplier(database, offices, offices_revision)
+        background.append(
+            follow(
+                "office-capacity-watch",
+                office_capacity_stream(peers.channel("exam-reports")),
+                capacity,
+            )
+        )
+
+    async def until_ready() -> None:
+        # Until criteria have arrived every assessment would be refused, and until
+        # office capacity has, none could be kept within it: no traffic.
+        await rules.wait_until_loaded()
+        await offices.wait_until_loaded()
+
     servicer = ScoringServicer(
         database,
         rules,
@@ -137,8 +152,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         background=background,
         # Reversed at shutdown: trainers are stopped first, while the database is open.
         cleanups=[peers.close, database.dispose, trainers.close],
-        # Until criteria have arrived every assessment would be refused: no traffic.
-        until_ready=rules.wait_until_loaded,
+        until_ready=until_ready,
         database=database,
         resources={
             "database": database,

@@ -174,10 +174,10 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
     async def GetAssessment(
         self, request: scoring_service_pb2.GetAssessmentRequest, context: Any
     ) -> scoring_service_pb2.GetAssessmentResponse:
-        assessment = await handlers.get_assessment(
+        assessment, delivery = await handlers.get_assessment_delivery(
             mappers.assessment_id(request.name), database=self._database
         )
-        return mappers.get_response(assessment, request.view)
+        return mappers.get_response(assessment, request.view, delivery)
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
     async def ListAssessments(
@@ -211,6 +211,15 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             seed=self._seed,
         )
         return mappers.simulate_response(outcome)
+
+    @allow(Role.DECLARATION_SYSTEM, Role.ANALYST, Role.RMC, Role.OPERATOR, Role.SERVICE)
+    async def GetServingState(
+        self, request: scoring_service_pb2.GetServingStateRequest, context: Any
+    ) -> scoring_service_pb2.GetServingStateResponse:
+        state = handlers.serving_state(
+            self._rules, self._random, self._capacity, self._seed, self._risk_models
+        )
+        return mappers.serving_state_response(state)
 
     # --- the risk model -------------------------------------------------------------
 

@@ -1,29 +1,41 @@
-"""Capacity policies (read, list, change) and the capacity step of every assessment.
+"""Capacity policies (read, list, change), office capacity, and the capacity step.
 
 The current policies are held in memory as one immutable
 :class:`CapacityPolicies`, replaced whole after each change (and reloaded
 when another replica changed them), so an assessment reads them without a
 query. Every change is journaled by revision, so that a decision can be
 replayed with the policy it was taken under.
+
+Every office's time zone and daily capacity come from exam_reports'
+``WatchOfficeCapacity`` stream and are held the same way, as one immutable
+:class:`OfficeLimits`. Each message is stored first, with its revision, and
+only then swapped in, so memory never runs ahead of the database: a
+restarted process decides at once with the limits it last received and
+resumes the stream after their revision. A process that has never received
+them is not ready and refuses to assess (:class:`OfficeCapacityNotLoaded`):
+deciding without them would leave the first selections at a new office
+unlimited and booked to the wrong day.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import structlog
+from customs.exam_reports.v1 import office_pb2
 from sqlalchemy.exc import IntegrityError
 
 from customs_kit.db import Database, is_unique_violation, utcnow
-from customs_kit.errors import Aborted, NotFound
+from customs_kit.errors import Aborted, NotFound, Unavailable
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import UnitOfWork
 from scoring.adapters.capacity import (
     CapacityPolicyJournal,
     ExaminationLedger,
-    ExaminationType,
-    OfficeCapacityCache,
+    OfficeCapacityStore,
+    office_limit_from_proto,
     policy_etag,
 )
 from scoring.domain.assessment import Assessment, Decision
@@ -32,6 +44,9 @@ from scoring.domain.capacity import (
     CapacityPolicy,
     CapacitySnapshot,
     CapacityUse,
+    ExaminationType,
+    OfficeDayCapacity,
+    OfficeLimits,
     RandomSelection,
     apply_capacity,
     examination_type,
@@ -74,12 +89,106 @@ class CapacityPoliciesHolder:
             )
 
 
+class OfficeCapacityNotLoaded(Unavailable):
+    """No office capacity has been received from exam_reports yet; retry shortly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("OFFICE_CAPACITY_NOT_LOADED", message, retry_after_seconds=1.0)
+
+
+class OfficeCapacityHolder:
+    """Every office's capacity limit in this process, replaced whole on every change.
+
+    ``required`` is False when the process follows no capacity stream (a
+    tool or test without exam_reports): it then assesses with no limit.
+    """
+
+    def __init__(self, *, required: bool = True) -> None:
+        self.current = OfficeLimits()
+        self._required = required
+        self._loaded = asyncio.Event()
+        if not required:
+            self._loaded.set()
+
+    def install(self, limits: OfficeLimits) -> None:
+        """Swaps in ``limits`` for every assessment from now on."""
+        self.current = limits
+        self._loaded.set()
+
+    def held(self) -> OfficeLimits:
+        """The current limits; raises :class:`OfficeCapacityNotLoaded` before the first ones."""
+        if not self._loaded.is_set():
+            raise OfficeCapacityNotLoaded(
+                "no office capacity has been received from exam_reports yet"
+            )
+        return self.current
+
+    async def wait_until_loaded(self) -> None:
+        """Returns once limits are held (stored by an earlier run, or streamed)."""
+        await self._loaded.wait()
+
+
+async def load_office_capacity(database: Database, holder: OfficeCapacityHolder) -> int:
+    """Loads the limits stored by an earlier run into ``holder``; returns their revision.
+
+    0 when nothing was stored yet: the stream then starts with a full snapshot.
+    """
+    async with database.unit_of_work() as uow:
+        store = OfficeCapacityStore(uow.session, database.dialect)
+        revision = await store.revision()
+        if revision is None:
+            return 0
+        limits = await store.limits()
+    holder.install(OfficeLimits.of(revision, limits))
+    _log.info("office_capacity_loaded", revision=revision, offices=len(limits))
+    return revision
+
+
+async def apply_office_capacity_snapshot(
+    database: Database,
+    holder: OfficeCapacityHolder,
+    revision: int,
+    messages: Sequence[office_pb2.OfficeCapacityLimit],
+) -> None:
+    """Replaces every office's limit with a full snapshot at ``revision``: stored, then held."""
+    async with database.unit_of_work() as uow:
+        store = OfficeCapacityStore(uow.session, database.dialect)
+        if await store.advance(revision):
+            await store.replace_all(messages)
+        await uow.commit()
+    holder.install(OfficeLimits.of(revision, [office_limit_from_proto(m) for m in messages]))
+    _log.info("office_capacity_snapshot_applied", revision=revision, offices=len(messages))
+
+
+async def apply_office_capacity_change(
+    database: Database,
+    holder: OfficeCapacityHolder,
+    revision: int,
+    message: office_pb2.OfficeCapacityLimit,
+) -> None:
+    """Applies one office's new limit at ``revision``: stored, then held."""
+    async with database.unit_of_work() as uow:
+        store = OfficeCapacityStore(uow.session, database.dialect)
+        if await store.advance(revision):
+            await store.put(message)
+        await uow.commit()
+    limit = office_limit_from_proto(message)
+    holder.install(holder.current.changed(revision, limit))
+    _log.info(
+        "office_capacity_changed",
+        revision=revision,
+        office=limit.office_code,
+        time_zone=limit.time_zone,
+        capacities=len(limit.capacities),
+    )
+
+
 @dataclass(frozen=True)
 class CapacityLimits:
     """What the capacity step of an assessment reads: the policies and the office capacity."""
 
     policies: CapacityPoliciesHolder
-    offices: OfficeCapacityCache
+    offices: OfficeCapacityHolder
 
 
 # --- the capacity step -------------------------------------------------------------
@@ -89,23 +198,28 @@ class CapacityStep:
     """The capacity step of the assessments of one unit of work (one call or one batch).
 
     Use is counted from the examinations scoring stored, plus those selected
-    earlier in the same unit of work. Rule on concurrency: the count is read
-    without a lock, so decisions taken at the same moment at the same office
-    in other transactions do not see each other; each can select at most one
-    examination, so an office's selections may exceed a policy's threshold
-    by at most the number of assessments of that office in flight
-    concurrently (one per concurrent call, up to a bulk batch's size). The
-    count is exact when one assessment of the office is taken at a time, and
-    always on SQLite, where transactions are serialised. Locking the count
-    instead would serialise every examination of an office for the length of
-    its transaction and, with bulk batches spanning offices, invite
-    deadlocks; an examination more than planned costs less than a lodgement
-    that waits.
+    earlier in the same unit of work, on the office's own calendar day.
+
+    Rule on concurrency (the overshoot bound): the count is read without a
+    lock, so transactions assessing the same office at the same moment do
+    not see each other's selections. Each transaction alone stops at the
+    threshold, so with ``k`` such transactions in flight, an office's
+    examinations of a type that day reach at most ``threshold + (k - 1) *
+    (threshold - used)``, where ``used`` is the count they all read; at
+    most ``k`` times the threshold. In one process the single-declaration
+    calls share one transaction at a time (group commit), so ``k`` is the
+    number of replicas plus the bulk streams running at once; with one
+    replica and no bulk stream running beside the calls the count is exact,
+    and it always is on SQLite, where transactions are serialised. Locking
+    the count instead would serialise every examination of an office for the
+    length of its transaction and, with bulk batches spanning offices,
+    invite deadlocks; an examination more than planned costs less than a
+    lodgement that waits.
     """
 
     def __init__(self, uow: UnitOfWork, limits: CapacityLimits) -> None:
         self._ledger = ExaminationLedger(uow.session)
-        self._limits = limits
+        self._offices = limits.offices.held()
         self._policies = limits.policies.current
         self._used: dict[tuple[str, str], dict[ExaminationType, int]] = {}
 
@@ -120,7 +234,7 @@ class CapacityStep:
         """The assessment after the capacity step, its examination counted for the day."""
         declaration = assessment.declaration
         office = declaration.office_code
-        capacity = self._limits.offices.lookup(office, declaration.lodgement_time)
+        capacity = self._capacity(declaration)
         day = capacity.day.isoformat()
         decision = assessment.decision
         snapshot = CapacitySnapshot(office, day, capacity.known)
@@ -177,9 +291,11 @@ class CapacityStep:
         """Writes the examinations counted by :meth:`apply` (before the unit of work commits)."""
         await self._ledger.write()
 
+    def _capacity(self, declaration: Declaration) -> OfficeDayCapacity:
+        return self._offices.on(declaration.office_code, declaration.lodgement_time)
+
     def _day(self, declaration: Declaration) -> str:
-        office = declaration.office_code
-        return self._limits.offices.lookup(office, declaration.lodgement_time).day.isoformat()
+        return self._capacity(declaration).day.isoformat()
 
     async def _used_at(self, office: str, day: str) -> dict[ExaminationType, int]:
         key = (office, day)
@@ -233,8 +349,8 @@ def _narrate(decision: Decision, snapshot: CapacitySnapshot) -> list[str]:
     """The capacity step in sentences."""
     if not snapshot.known:
         return [
-            f"No office capacity limit applied: the capacity of office {snapshot.office_code} "
-            f"on {snapshot.day} was not known."
+            f"No office capacity limit applied: office {snapshot.office_code} had no capacity "
+            f"known to scoring on {snapshot.day}."
         ]
     if not decision.capacity_downgrades:
         return [

@@ -13,6 +13,7 @@ from opentelemetry import metrics, trace
 
 from customs_kit.batching import GroupCommit, Submission
 from customs_kit.db import Database, utcnow
+from customs_kit.dead_letters import DeliveryState, delivery_states
 from customs_kit.errors import (
     AlreadyExists,
     DomainError,
@@ -45,7 +46,12 @@ from scoring.domain.random_examinations import (
 )
 from scoring.domain.rules import Channel
 from scoring.domain.training import RiskScore
-from scoring.service_layer.capacity import CapacityLimits, CapacityStep, replay_capacity
+from scoring.service_layer.capacity import (
+    CapacityLimits,
+    CapacityStep,
+    OfficeCapacityNotLoaded,
+    replay_capacity,
+)
 from scoring.service_layer.random_rates import RandomInputs, replay_random
 from scoring.service_layer.risk_scoring import (
     ArtifactUnavailable,
@@ -156,7 +162,8 @@ class Assessor:
         """
         try:
             engine = self._rules.engine()
-        except CriteriaNotLoaded as error:
+            self._capacity.offices.held()
+        except (CriteriaNotLoaded, OfficeCapacityNotLoaded) as error:
             return [error for _ in commands]
         for _ in range(2):
             try:
@@ -270,7 +277,14 @@ def _in_context(
 
 def _add_events(uow: UnitOfWork, assessment: Assessment) -> None:
     for event in assessment_events(assessment):
-        uow.outbox.add(event.destination, event.method, event.payload, event.event_id)
+        # Recorded with the assessment's name: its delivery state is read from them.
+        uow.outbox.add(
+            event.destination,
+            event.method,
+            event.payload,
+            event.event_id,
+            resource=assessment.name,
+        )
 
 
 def _new_assessment(
@@ -286,7 +300,12 @@ def _new_assessment(
     snapshot = engine.snapshot
     rates, traders = random.rates.current, random.traders.current
     approved = traders.is_approved(declaration.importer.id)
-    decision = engine.assess(declaration, seed, importer_approved=approved)
+    decision = engine.assess(
+        declaration,
+        seed,
+        importer_approved=approved,
+        risk_score=risk.score if risk is not None else None,
+    )
     return Assessment(
         assessment_id=str(uuid.uuid4()),
         declaration=declaration,
@@ -358,6 +377,58 @@ async def get_assessment(assessment_id: str, *, database: Database) -> Assessmen
     if assessment is None:
         raise NotFound(_ASSESSMENT, f"assessments/{assessment_id}")
     return assessment
+
+
+async def get_assessment_delivery(
+    assessment_id: str, *, database: Database
+) -> tuple[Assessment, DeliveryState]:
+    """The stored assessment and where the events it caused stand; raises ``NotFound``."""
+    async with database.unit_of_work() as uow:
+        assessment = await AssessmentRepository(uow.session).get(assessment_id)
+        if assessment is None:
+            raise NotFound(_ASSESSMENT, f"assessments/{assessment_id}")
+        states = await delivery_states(uow.session, [assessment.name])
+    return assessment, states[assessment.name]
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """The revisions of the inputs this process applies to the decisions it takes now."""
+
+    criteria_revision: int
+    named_lists_revision: int
+    trader_profiles_revision: int
+    random_examination_rates_revision: int
+    capacity_policies_revision: int
+    capacity_revision: int
+    #: ``riskModels/{version}`` scoring scores with; "" when no model is active.
+    risk_model_version: str
+    engine_version: str
+    seed_id: str
+
+
+def serving_state(
+    rules: RulesHolder,
+    random: RandomInputs,
+    capacity: CapacityLimits,
+    seed: SelectionSeed,
+    risk_models: RiskModelHolder,
+) -> ServingState:
+    """What a decision taken now would record in its replay record (0 before any input)."""
+    snapshot = rules.snapshot
+    revision = 0 if snapshot is None else snapshot.revision
+    serving = risk_models.current
+    return ServingState(
+        criteria_revision=revision,
+        named_lists_revision=revision,
+        trader_profiles_revision=random.traders.current.revision,
+        random_examination_rates_revision=random.rates.current.revision,
+        capacity_policies_revision=capacity.policies.current.revision,
+        capacity_revision=capacity.offices.held().revision,
+        risk_model_version="" if serving is None else serving.name,
+        engine_version=ENGINE_VERSION,
+        seed_id=seed.seed_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -496,6 +567,8 @@ async def explain_assessment(
         seed,
         importer_approved=assessment.decision.importer_approved_trader,
         explain=True,
+        # The score the decision recorded, so a criterion on the score replays as decided.
+        risk_score=assessment.risk.score if assessment.risk is not None else None,
     )
     random_replay = await replay_random(database, assessment, replay, seed)
     replay = await replay_capacity(

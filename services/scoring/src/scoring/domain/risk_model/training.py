@@ -36,18 +36,20 @@ from scoring.domain.risk_model.records import LabelledDeclaration, NotEnoughOutc
 MIN_EXAMINED = 20
 MIN_PER_OUTCOME = 5
 #: Chosen on an inner time split of the public train.csv (first nine months
-#: against the last three), never on the data set's valid.csv.
+#: against the last three), never on the data set's valid.csv: 150 rounds at
+#: 0.1 ranked as well there as 300 at 0.05 (AUC 0.964 both) at half the
+#: prediction time.
 SMOOTHING = 5.0
 PARAMETERS: dict[str, float | int | str] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 31,
     "min_data_in_leaf": 20,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
-    "num_boost_round": 300,
+    "num_boost_round": 150,
 }
 #: Settings that make training reproducible. One thread: on cores shared with
 #: other processes, LightGBM's OpenMP threads spin waiting for each other

@@ -38,11 +38,12 @@ def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
         sa.Column("method", sa.String(length=255), nullable=False),
+        sa.Column("caller", sa.String(length=255), nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("response", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("method", "request_id", name="pk_idempotency_keys"),
+        sa.PrimaryKeyConstraint("method", "caller", "request_id", name="pk_idempotency_keys"),
     )
     op.create_table(
         "inbox_events",
