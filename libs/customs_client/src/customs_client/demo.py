@@ -210,7 +210,9 @@ def _reference_data(options: DemoOptions, setup: Path, offices: Sequence[str]) -
     )
     (setup / "policy.yaml").write_text(
         "rules: [{selected_channel: RED, utilisation_percent: 90, min_priority: 50,"
-        " downgrade_to: YELLOW}]\ndowngrade_random_examinations: false\n"
+        " downgrade_to: YELLOW,"
+        " documents_to_check: [{document_type_code: INV, description: Commercial invoice}]}]\n"
+        "downgrade_random_examinations: false\n"
     )
     for office in offices:
         _must(
