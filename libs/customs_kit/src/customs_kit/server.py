@@ -139,8 +139,10 @@ class GrpcServer:
         error_domain = f"{settings.service_name}.customs"
         self._server = grpc.aio.server(
             interceptors=[
-                CallShapeInterceptor(error_domain),
+                # Outermost, so the call-shape interceptor below closes every stream
+                # it serves in the call's own task, this one's included.
                 RpcMetricsInterceptor(),
+                CallShapeInterceptor(error_domain),
                 *server_interceptors(),
                 CallGuardInterceptor(
                     TokenVerifier(settings.auth_public_key, settings.auth_issuer),
