@@ -12,8 +12,7 @@ Create Date: 2026-12-08
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from customs_kit.kit_schema import scope_idempotency_keys_to_callers, unscope_idempotency_keys
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -22,20 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Batch mode: SQLite rebuilds the table to change its primary key.
-    with op.batch_alter_table("idempotency_keys") as batch:
-        batch.add_column(
-            sa.Column("caller", sa.String(length=255), nullable=False, server_default="")
-        )
-        batch.drop_constraint("pk_idempotency_keys", type_="primary")
-        batch.create_primary_key("pk_idempotency_keys", ["method", "caller", "request_id"])
-        batch.alter_column("caller", server_default=None)
+    scope_idempotency_keys_to_callers()
 
 
 def downgrade() -> None:
-    # Keys of different callers under one (method, request_id) cannot all stay.
-    op.execute("DELETE FROM idempotency_keys WHERE caller <> ''")
-    with op.batch_alter_table("idempotency_keys") as batch:
-        batch.drop_constraint("pk_idempotency_keys", type_="primary")
-        batch.create_primary_key("pk_idempotency_keys", ["method", "request_id"])
-        batch.drop_column("caller")
+    unscope_idempotency_keys()
