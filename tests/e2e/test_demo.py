@@ -7,21 +7,17 @@ so it gets a platform of its own, as the README walkthrough does.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from declarations_dataset import dataset_directory
+from process_platforms import platform_of_processes
 from rich.console import Console
-from run_platform import SERVICES, Credentials, Platform, Service, start_platform
+from run_platform import SERVICES, Platform
 
 from customs_client.demo import DemoOptions, run
 from customs_kit.auth import Role
-from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import SigningKeys
 
 pytestmark = pytest.mark.e2e
@@ -39,40 +35,15 @@ SECTIONS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo_platform(
     test_keys: SigningKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Five services of the demo's own, each with its own database."""
-    data_dir = tmp_path_factory.mktemp("demo-platform")
-    service_token = data_dir / "service.token"
-    service_token.write_text(test_keys.token(Role.SERVICE, subject="platform"))
-    with contextlib.ExitStack() as stack:
-        server = os.environ.get("TEST_POSTGRES_URL")
-        database_urls = (
-            {s.package: stack.enter_context(fresh_postgres_database(server)) for s in SERVICES}
-            if server
-            else None
-        )
-        credentials = Credentials(test_keys.public_key_file, service_token, secrets.token_hex(32))
-        running = start_platform(
-            host="127.0.0.1",
-            services=[Service(s.package, _free_port(), _free_port()) for s in SERVICES],
-            credentials=credentials,
-            data_dir=data_dir,
-            startup_timeout=90,
-            database_urls=database_urls,
-        )
-        try:
-            yield running
-        finally:
-            running.stop()
+    with platform_of_processes(
+        test_keys, tmp_path_factory.mktemp("demo-platform"), startup_timeout=90
+    ) as running:
+        yield running
 
 
 @pytest.mark.timeout(240)

@@ -10,14 +10,11 @@ last on the same services, so the walkthrough sees no model yet.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +24,12 @@ from cli_support import addresses, customs
 from customs.exam_reports.v1 import exam_report_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2 as exam_reports
 from e2e_support import eventually
-from run_platform import SERVICES, Credentials, Platform, Service, start_platform
+from process_platforms import platform_of_processes
+from run_platform import SERVICES, Platform
 
 from customs_client import CustomsClient
 from customs_client.declarations import DECLARATION_COLUMNS
 from customs_kit.auth import Role
-from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import SigningKeys
 
 pytestmark = pytest.mark.e2e
@@ -50,46 +47,15 @@ def readme_block(heading: str, language: str) -> str:
     return match.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def own_platform(
     test_keys: SigningKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     """Five services of the walkthrough's own, each with its own database."""
-    data_dir = tmp_path_factory.mktemp("walkthrough-platform")
-    service_token = data_dir / "service.token"
-    service_token.write_text(test_keys.token(Role.SERVICE, subject="platform"))
-    with contextlib.ExitStack() as stack:
-        server = os.environ.get("TEST_POSTGRES_URL")
-        database_urls = (
-            {s.package: stack.enter_context(fresh_postgres_database(server)) for s in SERVICES}
-            if server
-            else None
-        )
-        credentials = Credentials(test_keys.public_key_file, service_token, secrets.token_hex(32))
-        for attempt in range(3):
-            try:
-                running = start_platform(
-                    host="127.0.0.1",
-                    services=[Service(s.package, _free_port(), _free_port()) for s in SERVICES],
-                    credentials=credentials,
-                    data_dir=data_dir,
-                    startup_timeout=90,
-                    database_urls=database_urls,
-                )
-                break
-            except RuntimeError:
-                if attempt == 2:
-                    raise
-        try:
-            yield running
-        finally:
-            running.stop()
+    with platform_of_processes(
+        test_keys, tmp_path_factory.mktemp("walkthrough-platform"), startup_timeout=90
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
