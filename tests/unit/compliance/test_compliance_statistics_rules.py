@@ -9,11 +9,9 @@ from decimal import Decimal
 import pytest
 
 from compliance.domain.declarations import (
-    Amount,
     AssessedDeclaration,
     AssessedItem,
     Channel,
-    Party,
     hs_level,
     record_assessment,
 )
@@ -31,6 +29,7 @@ from compliance.domain.outcomes import (
 )
 from compliance.domain.periods import Period, period
 from compliance.domain.traders import TraderRole
+from compliance.domain.values import Amount, Party
 from compliance.entrypoints.mappers import amount, money
 from customs_kit.errors import InvalidArgument
 

@@ -69,7 +69,6 @@ from compliance.domain.applications import (
 )
 from compliance.domain.declarations import (
     OFFICE_NAME_PREFIX,
-    Amount,
     Channel,
     CommodityRanking,
     CommodityRankingMetric,
@@ -124,6 +123,7 @@ from compliance.domain.traders import (
     TraderTier,
     trader_name,
 )
+from compliance.domain.values import Amount
 from customs_kit.db import is_unique_violation
 
 

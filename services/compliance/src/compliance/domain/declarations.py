@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from compliance.domain.outcomes import ComplianceArea
 from compliance.domain.traders import TraderRole
+from compliance.domain.values import Amount, Party
 from customs_kit.errors import FieldViolation, InvalidArgument
 
 RECORD_NAME_PREFIX = "declarationRecords/"
@@ -40,22 +41,6 @@ class ExaminationLevel(StrEnum):
     COMMERCIAL_SAMPLE = "COMMERCIAL_SAMPLE"
     ENFORCEMENT = "ENFORCEMENT"
     FULL = "FULL"
-
-
-@dataclass(frozen=True)
-class Amount:
-    """An exact amount of money in one currency."""
-
-    currency: str
-    value: Decimal
-
-
-@dataclass(frozen=True)
-class Party:
-    """A trader as written on a declaration: its number and the declared name."""
-
-    number: str
-    display_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from compliance.domain.declarations import Amount, Party
+from compliance.domain.values import Amount, Party
 
 
 class ComplianceArea(StrEnum):

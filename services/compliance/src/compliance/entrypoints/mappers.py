@@ -36,14 +36,12 @@ from compliance.domain.applications import (
 from compliance.domain.declarations import (
     ASSESSMENT_NAME_PREFIX,
     OFFICE_NAME_PREFIX,
-    Amount,
     AssessedDeclaration,
     AssessedItem,
     Channel,
     CommodityRanking,
     DeclarationRecord,
     ExaminationLevel,
-    Party,
     TraderRanking,
 )
 from compliance.domain.interventions import (
@@ -79,6 +77,7 @@ from compliance.domain.traders import (
     TraderRole,
     trader_name,
 )
+from compliance.domain.values import Amount, Party
 from customs_kit.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=StrEnum)

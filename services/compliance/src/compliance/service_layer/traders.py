@@ -13,7 +13,6 @@ from datetime import datetime
 
 from compliance.adapters.profile_codec import PROFILE_KIND, encode_profile
 from compliance.adapters.repositories import TraderFilter, TraderRepository
-from compliance.domain.declarations import Party
 from compliance.domain.traders import (
     Trader,
     TraderChanges,
@@ -23,6 +22,7 @@ from compliance.domain.traders import (
     register_trader,
     trader_name,
 )
+from compliance.domain.values import Party
 from compliance.service_layer.paging import Page, page_of, page_request
 from customs_kit.db import Database
 from customs_kit.errors import AlreadyExists, NotFound
