@@ -6,7 +6,9 @@ Ed25519 key (``EdDSA``; the services' own tokens, ``make run``'s), of which
 each service holds only the public key, so a compromised service cannot mint
 tokens; and, with ``OIDC_JWKS_URL`` set, the access tokens of the
 administration's identity provider (Keycloak, Entra ID...), verified with the
-keys it publishes at its JWKS URL, chosen by ``kid`` (see :class:`JwksKeys`). Each servicer method declares who may call it with :func:`allow`, next
+keys it publishes at its JWKS URL, chosen by ``kid`` (see :class:`JwksKeys`).
+
+Each servicer method declares who may call it with :func:`allow`, next
 to its implementation; a method without a declaration is refused to everyone,
 so forgetting one fails closed.
 
@@ -174,7 +176,7 @@ class JwksKeys:
     Fetched on first use, again every ``refresh_seconds`` (a provider retires
     keys), and at once when a token names a ``kid`` not held (a provider that
     rotates signs with the new key right away). Fetches are at least
-    ``min_fetch_interval`` apart, so tokens with made-up ``kid``\ s cannot make
+    ``min_fetch_interval`` apart, so tokens with made-up key ids cannot make
     the service hammer the provider; a failed fetch keeps the keys held, so an
     outage of the provider does not lock every caller out. A fetch runs in the
     calling thread with a short timeout; it happens rarely, and a verified

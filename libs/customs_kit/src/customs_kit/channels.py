@@ -50,9 +50,8 @@ class TlsFiles:
             return None
         missing = [variable for variable, path in paths.items() if not path]
         if missing:
-            problems.append(
-                f"mutual TLS needs {', '.join(TLS_VARIABLES)} together; missing {', '.join(missing)}"
-            )
+            together, absent = ", ".join(TLS_VARIABLES), ", ".join(missing)
+            problems.append(f"mutual TLS needs {together} together; missing {absent}")
             return None
         contents: list[bytes] = []
         for variable, path in paths.items():

@@ -2,8 +2,9 @@
 
 Opened once at bootstrap from the ``*_ADDR`` settings, traced (the client
 interceptor propagates the W3C context to the callee), authenticated with this
-service's own token (and its certificate, with mutual TLS), with the keepalive the platform's servers accept
-(:mod:`customs_kit.keepalive`), and closed at shutdown.
+service's own token (and its certificate, with mutual TLS), with the keepalive
+the platform's servers accept (:mod:`customs_kit.keepalive`), and closed at
+shutdown.
 """
 
 from __future__ import annotations
