@@ -285,9 +285,16 @@ class TokenVerifier:
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
-            if self._oidc is not None and _unverified_issuer(token) == self._oidc.issuer:
+            issuer = None if self._oidc is None else _unverified_issuer(token)
+            if self._oidc is not None and issuer == self._oidc.issuer:
                 claims = self._provider_claims(token, self._oidc)
                 roles_claim = self._oidc.roles_claim
+            elif self._oidc is not None and issuer != self._issuer:
+                raise Unauthenticated(
+                    "INVALID_TOKEN",
+                    f"invalid token: Invalid issuer {issuer!r}, neither the identity "
+                    f"provider's ({self._oidc.issuer!r}) nor the platform's ({self._issuer!r})",
+                )
             else:
                 claims = jwt.decode(
                     token,
