@@ -31,7 +31,8 @@ from customs_kit.auth import Role
 from customs_kit.dev_tls import IssuedCertificate, write_development_ca
 from customs_kit.testing.services import SigningKeys
 
-pytestmark = pytest.mark.e2e
+# Five processes that each do a TLS handshake with every peer start a little slower.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,10 @@ def tls_platform(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
     with platform_of_processes(
-        test_keys, tmp_path_factory.mktemp("tls-platform"), certificates=certificates
+        test_keys,
+        tmp_path_factory.mktemp("tls-platform"),
+        startup_timeout=120,
+        certificates=certificates,
     ) as running:
         yield running
 
