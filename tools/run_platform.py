@@ -268,12 +268,12 @@ def start_platform(
             )
     platform = Platform(host=host, services=services, processes=processes, log_dir=log_dir)
     deadline = time.monotonic() + startup_timeout
-    credentials = (
+    checked_with = (
         None if certificates is None else client_credentials(certificates[DEVELOPER_CERTIFICATE])
     )
     for service, process in zip(services, processes, strict=True):
         address = f"{host}:{service.port}"
-        serving = wait_until_serving(address, deadline, credentials)
+        serving = wait_until_serving(address, deadline, checked_with)
         if not serving or process.poll() is not None:
             platform.stop(10)
             raise RuntimeError(

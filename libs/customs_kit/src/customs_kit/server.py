@@ -254,9 +254,9 @@ def _bind(server: grpc.aio.Server, settings: ServiceSettings) -> int:
     """Binds the service's port, mutual TLS when configured; returns the bound port."""
     address = f"{settings.grpc_host}:{settings.grpc_port}"
     if settings.tls is None:
-        port = server.add_insecure_port(address)
+        port = int(server.add_insecure_port(address))
     else:
-        port = server.add_secure_port(address, server_credentials(settings.tls))
+        port = int(server.add_secure_port(address, server_credentials(settings.tls)))
     if port == 0:
         raise OSError(f"cannot bind {address}")
     return port
