@@ -29,7 +29,7 @@ from test_server import Probe, details, probe_application
 
 from customs_kit.auth import JwksKeys, OidcProvider, Principal, Role, TokenVerifier
 from customs_kit.errors import Unauthenticated
-from customs_kit.settings import ServiceSettings
+from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.testing.services import SigningKeys, running_service
 
 _ISSUER = "https://sso.customs.example/realms/customs"
@@ -38,6 +38,33 @@ _MIN_FETCH_INTERVAL = 30.0
 _REFRESH = 600.0
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def test_the_provider_settings_name_what_is_missing_and_refuse_symmetric_algorithms(
+    test_keys: SigningKeys,
+) -> None:
+    base = {
+        "AUTH_PUBLIC_KEY_FILE": str(test_keys.public_key_file),
+        "PAGE_TOKEN_SECRET": "0123456789abcdef",
+        "OIDC_JWKS_URL": "https://sso.customs.example/realms/customs/protocol/openid-connect/certs",
+    }
+    with pytest.raises(SettingsError) as missing:
+        ServiceSettings.from_env("criteria", 0, {**base, "OIDC_ALGORITHMS": "RS256,HS256"})
+    for problem in ("OIDC_ISSUER is required", "OIDC_AUDIENCE is required", "asymmetric"):
+        assert problem in str(missing.value)
+    settings = ServiceSettings.from_env(
+        "criteria",
+        0,
+        {
+            **base,
+            "OIDC_ISSUER": _ISSUER,
+            "OIDC_AUDIENCE": _AUDIENCE,
+            "OIDC_ROLES_CLAIM": "realm_access.roles",
+        },
+    )
+    assert settings.oidc == OidcProvider(
+        base["OIDC_JWKS_URL"], _ISSUER, _AUDIENCE, "realm_access.roles"
+    )
 
 
 @dataclass
@@ -98,8 +125,11 @@ def provider() -> Iterator[Provider]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.fetches += 1
-            body = json.dumps(state.jwks()).encode()
-            self.send_response(500 if state.failing else 200)
+            # Down, it answers as a proxy in front of it would: an HTML page.
+            body = (
+                b"<html>bad gateway</html>" if state.failing else json.dumps(state.jwks()).encode()
+            )
+            self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

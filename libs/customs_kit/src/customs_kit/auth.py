@@ -221,11 +221,16 @@ class JwksKeys:
         self._attempted_at = now
         try:
             published = self._client.fetch_data()
-        except jwt.PyJWTError as error:
+        # ValueError: a body that is not JSON (a proxy's error page).
+        except (jwt.PyJWTError, ValueError) as error:
             _log.warning("jwks_fetch_failed: %s", error)
             return
+        entries = published.get("keys")
+        if not isinstance(entries, list):
+            _log.warning("jwks_fetch_failed: the key set has no list of keys")
+            return
         keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
-        for entry in published.get("keys", []):
+        for entry in entries:
             # Keys of a type this service cannot use (encryption keys, unknown
             # curves) are skipped, as RFC 7517 asks, instead of failing the set.
             if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
