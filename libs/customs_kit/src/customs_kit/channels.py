@@ -16,7 +16,7 @@ the CA signed it; what it may do is still decided by its bearer token.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -36,7 +36,8 @@ class TlsFiles:
     """
 
     certificate_chain: bytes
-    private_key: bytes
+    #: Kept out of the repr, so that logging the settings never prints it.
+    private_key: bytes = field(repr=False)
     ca_certificates: bytes
 
     @classmethod
