@@ -32,8 +32,8 @@ proto: install ## Generate Python code from protos/ into libs/customs_protos.
 	$(PY) tools/gen_protos.py
 
 .PHONY: run
-run: proto ## Start all five services on SQLite and print their addresses and a token.
-	$(PY) tools/run_platform.py
+run: proto ## Start all five services on SQLite and print their addresses and a token (TLS=1: mutual TLS, development CA).
+	$(PY) tools/run_platform.py $(if $(TLS),--tls)
 
 # January takes 5 minutes on 2 cores; the whole quarter (--days 90) about 11, over the
 # 10-minute budget, so the default replays January and says so.

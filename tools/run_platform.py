@@ -5,6 +5,10 @@ its own process with its own SQLite file in var/, waits until every one reports
 SERVING, prints the addresses and a ready-to-use token, and on Ctrl-C (or
 SIGTERM) stops them gracefully. The development key never leaves this machine;
 production services are given only a public key by their deployment.
+
+With ``--tls`` (``make run TLS=1``) the services talk mutual TLS: a throw-away
+CA and a certificate per service and for the developer are written to
+``<data dir>/tls/`` on each start.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from customs_kit.auth import Role, generate_key_pair, mint_token
+from customs_kit.dev_tls import IssuedCertificate, write_development_ca
 
 
 @dataclass(frozen=True)
@@ -124,9 +129,35 @@ def service_environment(
     return environment
 
 
-def wait_until_serving(address: str, deadline: float) -> bool:
+#: The holder of the certificate the developer's tools (and the health checks) present.
+DEVELOPER_CERTIFICATE = "developer"
+
+
+def write_certificates(data_dir: Path, services: Sequence[Service]) -> dict[str, IssuedCertificate]:
+    """A fresh development CA, a certificate per service and one for the developer."""
+    return write_development_ca(
+        data_dir.resolve() / "tls", [*(s.name for s in services), DEVELOPER_CERTIFICATE]
+    )
+
+
+def client_credentials(issued: IssuedCertificate) -> grpc.ChannelCredentials:
+    """Channel credentials presenting ``issued`` and trusting its CA."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=issued.ca.read_bytes(),
+        private_key=issued.key.read_bytes(),
+        certificate_chain=issued.certificate.read_bytes(),
+    )
+
+
+def wait_until_serving(
+    address: str, deadline: float, credentials: grpc.ChannelCredentials | None = None
+) -> bool:
     """Polls the standard health service at ``address`` until SERVING or ``deadline``."""
-    with grpc.insecure_channel(address) as channel:
+    with (
+        grpc.insecure_channel(address)
+        if credentials is None
+        else grpc.secure_channel(address, credentials)
+    ) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             try:
@@ -196,8 +227,12 @@ def start_platform(
     startup_timeout: float,
     database_urls: Mapping[str, str] | None = None,
     extra_environment: Mapping[str, str] | None = None,
+    certificates: Mapping[str, IssuedCertificate] | None = None,
 ) -> Platform:
     """Starts every service and waits until each is SERVING.
+
+    With ``certificates`` (by service name, and ``developer`` for the health
+    checks, as :func:`write_certificates` makes them) the services run mutual TLS.
 
     Raises ``RuntimeError`` naming the service and its log if one does not come up.
     """
@@ -219,6 +254,8 @@ def start_platform(
         )
         if database_urls and service.package in database_urls:
             environment["DATABASE_URL"] = database_urls[service.package]
+        if certificates is not None:
+            environment.update(certificates[service.name].environment())
         with (log_dir / f"{service.package}.log").open("ab") as log_file:
             processes.append(
                 subprocess.Popen(
@@ -231,9 +268,13 @@ def start_platform(
             )
     platform = Platform(host=host, services=services, processes=processes, log_dir=log_dir)
     deadline = time.monotonic() + startup_timeout
+    checked_with = (
+        None if certificates is None else client_credentials(certificates[DEVELOPER_CERTIFICATE])
+    )
     for service, process in zip(services, processes, strict=True):
         address = f"{host}:{service.port}"
-        if not wait_until_serving(address, deadline) or process.poll() is not None:
+        serving = wait_until_serving(address, deadline, checked_with)
+        if not serving or process.poll() is not None:
             platform.stop(10)
             raise RuntimeError(
                 f"{service.name} did not become healthy at {address}; "
@@ -248,7 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("var"))
     parser.add_argument("--run-dir", type=Path, default=Path(".run"))
     parser.add_argument("--startup-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--tls", action="store_true", help="mutual TLS between everything, with a development CA"
+    )
     args = parser.parse_args(argv)
+    certificates = write_certificates(args.data_dir, SERVICES) if args.tls else None
 
     credentials, private_pem = prepare_credentials(args.run_dir)
     stopping = False
@@ -268,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             credentials=credentials,
             data_dir=args.data_dir,
             startup_timeout=args.startup_timeout,
+            certificates=certificates,
         )
     except RuntimeError as error:
         sys.stderr.write(f"{error}\n")
@@ -290,6 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  {sys.executable} -m customs_kit.auth mint --key {args.run_dir}/dev-private.pem "
         "--subject supervisor-2 --role rmc --role supervisor"
     )
+    if certificates is not None:
+        developer = certificates[DEVELOPER_CERTIFICATE]
+        print("\nMutual TLS is on; the customs command line needs the developer certificate:")
+        print(f"  export CUSTOMS_TLS_CA_FILE={developer.ca}")
+        print(f"  export CUSTOMS_TLS_CERT_FILE={developer.certificate}")
+        print(f"  export CUSTOMS_TLS_KEY_FILE={developer.key}")
     print("\nPress Ctrl-C to stop.", flush=True)
 
     while not stopping:

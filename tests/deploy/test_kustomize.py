@@ -1,11 +1,13 @@
 """The Kubernetes manifests as a cluster would receive them: every overlay of
 deploy/k8s is built with ``kubectl kustomize`` and the rendered objects are checked
-offline (no cluster): probes, pod hardening, who may connect to whom, the service
-addresses the pods are given, and what production must not contain.
+offline (no cluster): valid against the Kubernetes schemas in strict mode, probes,
+pod hardening, mutual TLS, who may connect to whom, the service addresses the pods
+are given, and what production must not contain.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import shutil
@@ -14,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 
 _KUBECTL = shutil.which("kubectl")
@@ -42,6 +45,8 @@ _CALLS = {
 _CLIENT_NAMESPACE_LABEL = "customs-platform/client"
 # Every service serves Prometheus metrics on this port (METRICS_PORT).
 _METRICS_PORT = 9464
+# With mutual TLS, the plaintext port serving only health, for the kubelet's probes.
+_HEALTH_PORT = 8080
 # Secrets no overlay defines: minted outside the repository (deploy/k8s/README.md).
 _CREDENTIAL_SECRETS = {"customs-auth"} | {f"{name}-credentials" for name in _SERVICES}
 _WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -220,38 +225,75 @@ class _Network:
         return (self.namespace, labels)
 
 
-@pytest.mark.parametrize("target", _BUILDS)
-def test_every_service_probes_its_grpc_port_with_the_health_service(target: str) -> None:
-    objects = _render(target)
+def probe_violations(objects: tuple[Obj, ...]) -> list[str]:
+    """What keeps a service's pods from being probed with the gRPC health service.
+
+    Probes go to the gRPC port, or with mutual TLS (``TLS_CERT_FILE`` set) to the
+    plaintext health-only port (``HEALTH_PORT``), as the kubelet cannot present
+    a client certificate.
+    """
+    problems = []
     for name, (_, port) in _SERVICES.items():
         (container,) = _pod_spec(_named(objects, "Deployment", name))["containers"]
-        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports == {"grpc": port, "metrics": _METRICS_PORT}, name
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+        env = _env(container)
+        expected_ports = {"grpc": port, "metrics": _METRICS_PORT}
+        probed = port
+        if "TLS_CERT_FILE" in env:
+            probed = _HEALTH_PORT
+            expected_ports["health"] = _HEALTH_PORT
+            if env.get("HEALTH_PORT", {}).get("value") != str(_HEALTH_PORT):
+                problems.append(f"{name}: mutual TLS without HEALTH_PORT={_HEALTH_PORT}")
+        if ports != expected_ports:
+            problems.append(f"{name}: container ports {ports}, expected {expected_ports}")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            grpc = container[probe]["grpc"]
-            assert grpc["port"] == port, f"{name} {probe}"
-            assert grpc.get("service", "") == "", f"{name} {probe} checks a named service"
+            grpc = container.get(probe, {}).get("grpc")
+            if grpc is None:
+                problems.append(f"{name}: no gRPC {probe}")
+            elif grpc.get("port") != probed:
+                problems.append(f"{name}: {probe} on port {grpc.get('port')}, not {probed}")
+            elif grpc.get("service", "") != "":
+                problems.append(f"{name}: {probe} checks a named service")
+    return problems
+
+
+def hardening_violations(objects: tuple[Obj, ...]) -> list[str]:
+    """What lets a workload's pod run as root, write its root, escalate or run unbounded."""
+    problems = []
+    for workload in (obj for obj in objects if obj["kind"] in _WORKLOAD_KINDS):
+        where = f"{workload['kind']} {workload['metadata']['name']}"
+        pod = _pod_spec(workload)
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{where}: mounts a service account token")
+        for container in _containers(workload):
+            security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+            checks = {
+                "runAsNonRoot": security.get("runAsNonRoot") is True,
+                "runAsUser": security.get("runAsUser", 1) != 0,
+                "readOnlyRootFilesystem": security.get("readOnlyRootFilesystem") is True,
+                "allowPrivilegeEscalation": security.get("allowPrivilegeEscalation") is False,
+                "capabilities": "ALL" in security.get("capabilities", {}).get("drop", []),
+                "seccompProfile": security.get("seccompProfile", {}).get("type")
+                == "RuntimeDefault",
+            }
+            problems += [f"{where}: securityContext {key}" for key, ok in checks.items() if not ok]
+            resources = container.get("resources", {})
+            for bound in ("requests", "limits"):
+                if not {"cpu", "memory"} <= resources.get(bound, {}).keys():
+                    problems.append(f"{where}: resources {bound} lack cpu or memory")
+    return problems
+
+
+@pytest.mark.parametrize("target", _BUILDS)
+def test_every_service_probes_its_grpc_port_with_the_health_service(target: str) -> None:
+    assert probe_violations(_render(target)) == []
 
 
 @pytest.mark.parametrize("target", _BUILDS)
 def test_every_pod_runs_non_root_on_a_read_only_root_without_capabilities(target: str) -> None:
-    workloads = [obj for obj in _render(target) if obj["kind"] in _WORKLOAD_KINDS]
-    assert workloads
-    for workload in workloads:
-        where = f"{workload['kind']} {workload['metadata']['name']}"
-        pod = _pod_spec(workload)
-        assert pod["automountServiceAccountToken"] is False, where
-        for container in _containers(workload):
-            security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
-            assert security.get("runAsNonRoot") is True, where
-            assert security.get("runAsUser", 1) != 0, where
-            assert security.get("readOnlyRootFilesystem") is True, where
-            assert security.get("allowPrivilegeEscalation") is False, where
-            assert "ALL" in security.get("capabilities", {}).get("drop", []), where
-            assert security.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
-            resources = container.get("resources", {})
-            for bound in ("requests", "limits"):
-                assert {"cpu", "memory"} <= resources.get(bound, {}).keys(), f"{where} {bound}"
+    objects = _render(target)
+    assert [obj for obj in objects if obj["kind"] in _WORKLOAD_KINDS]
+    assert hardening_violations(objects) == []
 
 
 @pytest.mark.parametrize("target", _BUILDS)
@@ -361,6 +403,8 @@ def test_scoring_alone_is_autoscaled_on_cpu(target: str) -> None:
 def test_secrets_reach_pods_by_reference_only(target: str) -> None:
     objects = _render(target)
     defined = {secret["metadata"]["name"] for secret in _of_kind(objects, "Secret")}
+    # cert-manager writes each Certificate's Secret.
+    defined |= {cert["spec"]["secretName"] for cert in _of_kind(objects, "Certificate")}
     for workload in (obj for obj in objects if obj["kind"] in _WORKLOAD_KINDS):
         referenced = {
             volume["secret"]["secretName"]
@@ -504,3 +548,94 @@ def test_every_service_serves_metrics_for_scraping_from_the_monitoring_namespace
         pod = network.pod(_pod_labels(objects, "Deployment", name))
         assert network.allows(monitoring, pod, ports["metrics"]), name
         assert not network.allows(({}, {"app": "client"}), pod, ports["metrics"]), name
+
+
+# The oldest Kubernetes the platform supports, and the newest the validator knows.
+_KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+# cert-manager's kinds are custom resources: the Kubernetes schemas have none, and
+# cert-manager's CRD schemas cannot be fetched offline. They are skipped by kind
+# (and only they); test_every_service_presents_a_certificate_of_the_platform_ca
+# checks the fields the platform relies on.
+_CUSTOM_KINDS = {("cert-manager.io/v1", "Certificate"), ("cert-manager.io/v1", "Issuer")}
+
+
+@pytest.mark.parametrize("version", _KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("overlay", _OVERLAYS)
+def test_every_object_is_valid_for_kubernetes_in_strict_mode(overlay: str, version: str) -> None:
+    problems = []
+    for obj in _render(f"overlays/{overlay}"):
+        if (obj["apiVersion"], obj["kind"]) in _CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = "/".join(str(part) for part in error.path)
+            problems.append(f"{obj['kind']} {obj['metadata']['name']}: {where}: {error.message}")
+    assert problems == []
+
+
+def test_strict_validation_refuses_a_misspelt_field() -> None:
+    deployment = copy.deepcopy(_named(_render("overlays/production"), "Deployment", "criteria"))
+    container = _pod_spec(deployment)["containers"][0]
+    container["readinessProbe"]["grcp"] = container["readinessProbe"].pop("grpc")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, _KUBERNETES_VERSIONS[0], strict=True)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "found"),
+    [
+        (lambda c, _p: c.pop("livenessProbe"), "no gRPC livenessProbe"),
+        (lambda c, _p: c.pop("readinessProbe"), "no gRPC readinessProbe"),
+        (lambda c, _p: c["resources"]["limits"].pop("memory"), "resources limits"),
+        (lambda c, _p: c.pop("securityContext"), "securityContext readOnlyRootFilesystem"),
+        (lambda _c, p: p.pop("securityContext"), "securityContext runAsNonRoot"),
+    ],
+    ids=["liveness probe", "readiness probe", "memory limit", "container context", "pod context"],
+)
+def test_the_policy_checks_catch_a_removed_probe_limit_or_security_context(
+    mutation: Any, found: str
+) -> None:
+    objects = _render("overlays/production")
+    assert probe_violations(objects) == hardening_violations(objects) == []
+    mutated = copy.deepcopy(list(objects))
+    deployment = next(
+        o for o in mutated if o["kind"] == "Deployment" and o["metadata"]["name"] == "scoring"
+    )
+    mutation(_pod_spec(deployment)["containers"][0], _pod_spec(deployment))
+    problems = probe_violations(tuple(mutated)) + hardening_violations(tuple(mutated))
+    assert problems, "the policy checks accepted the mutated Deployment"
+    assert all(problem.startswith(("scoring", "Deployment scoring")) for problem in problems)
+    assert any(found in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("overlay", _OVERLAYS)
+def test_every_service_presents_a_certificate_of_the_platform_ca(overlay: str) -> None:
+    objects = _render(f"overlays/{overlay}")
+    certificates = {cert["metadata"]["name"]: cert for cert in _of_kind(objects, "Certificate")}
+    issuers = {issuer["metadata"]["name"]: issuer for issuer in _of_kind(objects, "Issuer")}
+    for name in _SERVICES:
+        (container,) = _pod_spec(_named(objects, "Deployment", name))["containers"]
+        env = {key: entry.get("value") for key, entry in _env(container).items()}
+        mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in _pod_spec(_named(objects, "Deployment", name))["volumes"]}
+        assert {env[key] for key in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")} == {
+            f"{mounts['tls']}/{file}" for file in ("tls.crt", "tls.key", "ca.crt")
+        }, name
+        certificate = certificates[name]["spec"]
+        assert volumes["tls"]["secret"]["secretName"] == certificate["secretName"], name
+        # Peers dial the Service's short name; the certificate serves and calls.
+        assert name in certificate["dnsNames"], name
+        assert {"server auth", "client auth"} <= set(certificate["usages"]), name
+        assert certificate["issuerRef"] == {
+            "group": "cert-manager.io",
+            "kind": "Issuer",
+            "name": "customs-platform-ca",
+        }, name
+    if overlay == "dev":
+        # dev makes its own CA in the cluster; production's Issuer is the PKI's.
+        ca = issuers["customs-platform-ca"]["spec"]["ca"]["secretName"]
+        assert certificates["customs-platform-ca"]["spec"]["isCA"] is True
+        assert certificates["customs-platform-ca"]["spec"]["secretName"] == ca
+    else:
+        assert issuers == {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from run_platform import SERVICES, Credentials, Platform, Service, start_platform
 
 from customs_kit.auth import Role
+from customs_kit.dev_tls import IssuedCertificate
 from customs_kit.testing.database import fresh_postgres_database
 from customs_kit.testing.services import SigningKeys
 
@@ -37,8 +38,12 @@ def platform_of_processes(
     *,
     startup_timeout: float = 60,
     extra_environment: Mapping[str, str] | None = None,
+    certificates: Mapping[str, IssuedCertificate] | None = None,
 ) -> Iterator[Platform]:
-    """The five services, SERVING, until the block ends; then stopped."""
+    """The five services, SERVING, until the block ends; then stopped.
+
+    With ``certificates`` (``run_platform.write_certificates``) they run mutual TLS.
+    """
     service_token = data_dir / "service.token"
     service_token.write_text(test_keys.token(Role.SERVICE, subject="platform"))
     credentials = Credentials(test_keys.public_key_file, service_token, secrets.token_hex(32))
@@ -61,6 +66,7 @@ def platform_of_processes(
                     startup_timeout=startup_timeout,
                     database_urls=database_urls,
                     extra_environment=extra_environment,
+                    certificates=certificates,
                 )
                 break
             except RuntimeError:

@@ -7,13 +7,14 @@ page, ``CustomsError`` carries a failed call's ``ErrorInfo`` reason and
 the public data set's columns into ``Declaration`` messages.
 """
 
-from customs_client.channels import CustomsClient, open_channel
+from customs_client.channels import ClientTls, CustomsClient, open_channel
 from customs_client.config import ConfigurationError, load_token, service_address
 from customs_client.declarations import DatasetError, read_declarations_csv
 from customs_client.errors import CustomsError, FieldViolation, PreconditionViolation
 from customs_client.pagination import paginate
 
 __all__ = [
+    "ClientTls",
     "ConfigurationError",
     "CustomsClient",
     "CustomsError",

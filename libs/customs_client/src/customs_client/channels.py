@@ -6,13 +6,20 @@ UNAVAILABLE until it holds its first criteria snapshot), with exponential
 backoff. Unary calls get a deadline; streaming calls (watch streams, the bulk
 assessment stream) run as long as they need. Failures surface as
 :class:`~customs_client.errors.CustomsError`.
+
+Against a platform that runs mutual TLS, ``CUSTOMS_TLS_CA_FILE`` names the CA
+the services' certificates are signed by, and ``CUSTOMS_TLS_CERT_FILE`` with
+``CUSTOMS_TLS_KEY_FILE`` the client's own certificate and key (see
+:class:`ClientTls`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,7 +31,7 @@ from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_servi
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
-from customs_client.config import load_token, service_address
+from customs_client.config import ConfigurationError, load_token, service_address
 from customs_client.errors import decode
 
 #: Deadline of a unary call, seconds, when the caller gives none.
@@ -169,24 +176,82 @@ class _DecodedStream:
         return getattr(self._call, name)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """TLS to the services: the CA to trust and, for mutual TLS, this client's certificate.
+
+    ``ca_file`` None trusts the system's CAs (a platform behind a public
+    certificate); ``cert_file`` and ``key_file`` go together.
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientTls | None:
+        """``CUSTOMS_TLS_CA_FILE``, ``CUSTOMS_TLS_CERT_FILE``, ``CUSTOMS_TLS_KEY_FILE``; None unset.
+
+        Raises ``ConfigurationError`` when only one of certificate and key is given.
+        """
+        source = os.environ if environ is None else environ
+        ca, cert, key = (
+            source.get(f"CUSTOMS_TLS_{name}_FILE", "") for name in ("CA", "CERT", "KEY")
+        )
+        if not (ca or cert or key):
+            return None
+        if bool(cert) != bool(key):
+            raise ConfigurationError(
+                "CUSTOMS_TLS_CERT_FILE and CUSTOMS_TLS_KEY_FILE go together; one is missing"
+            )
+        return cls(
+            ca_file=Path(ca) if ca else None,
+            cert_file=Path(cert) if cert else None,
+            key_file=Path(key) if key else None,
+        )
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        """The channel credentials these files describe; ``ConfigurationError`` if unreadable."""
+
+        def read(path: Path | None) -> bytes | None:
+            try:
+                return None if path is None else path.read_bytes()
+            except OSError as error:
+                raise ConfigurationError(f"cannot read {path} ({error.strerror})") from None
+
+        return grpc.ssl_channel_credentials(
+            root_certificates=read(self.ca_file),
+            private_key=read(self.key_file),
+            certificate_chain=read(self.cert_file),
+        )
+
+
 def open_channel(
     package: str,
     *,
     token: str | None = None,
     address: str | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    tls: ClientTls | None = None,
 ) -> grpc.Channel:
     """A channel to the service ``package`` (``"criteria"``) that carries the token.
 
     ``address`` defaults to ``CUSTOMS_<PACKAGE>_ADDR`` or `make run`'s port, the
-    token to ``CUSTOMS_TOKEN`` or the developer token `make run` wrote.
+    token to ``CUSTOMS_TOKEN`` or the developer token `make run` wrote, ``tls``
+    to the ``CUSTOMS_TLS_*`` files (plaintext when none is set).
     """
     spec = _SERVICES[package]
     options = [
         ("grpc.enable_retries", 1),
         ("grpc.service_config", json.dumps(service_config(spec.descriptor, timeout_seconds))),
     ]
-    channel = grpc.insecure_channel(address or service_address(package), options=options)
+    target = address or service_address(package)
+    tls = tls or ClientTls.from_env()
+    channel = (
+        grpc.insecure_channel(target, options=options)
+        if tls is None
+        else grpc.secure_channel(target, tls.credentials(), options=options)
+    )
     return grpc.intercept_channel(channel, _TokenAndErrors(token or load_token()))
 
 
@@ -203,8 +268,10 @@ class CustomsClient:
         token: str | None = None,
         addresses: Mapping[str, str] | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        tls: ClientTls | None = None,
     ) -> None:
         self._token = token
+        self._tls = tls
         self._addresses = dict(addresses or {})
         self._timeout = timeout_seconds
         self._channels: dict[str, grpc.Channel] = {}
@@ -220,6 +287,7 @@ class CustomsClient:
                 token=self._token,
                 address=self._addresses.get(package),
                 timeout_seconds=self._timeout,
+                tls=self._tls,
             )
             self._channels[package] = channel
             self._stubs[package] = _SERVICES[package].stub(channel)

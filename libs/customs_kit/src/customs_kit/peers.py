@@ -2,8 +2,9 @@
 
 Opened once at bootstrap from the ``*_ADDR`` settings, traced (the client
 interceptor propagates the W3C context to the callee), authenticated with this
-service's own token, with the keepalive the platform's servers accept
-(:mod:`customs_kit.keepalive`), and closed at shutdown.
+service's own token (and its certificate, with mutual TLS), with the keepalive
+the platform's servers accept (:mod:`customs_kit.keepalive`), and closed at
+shutdown.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Iterable
 
 import grpc
 
+from customs_kit.channels import open_channel
 from customs_kit.db import Database
 from customs_kit.outbox import OutboxRelay
 from customs_kit.server import peer_metadata
 from customs_kit.settings import ServiceSettings
-from customs_kit.telemetry import instrumented_channel
 
 
 class Peers:
@@ -29,8 +30,10 @@ class Peers:
     def channel(self, peer: str) -> grpc.aio.Channel:
         """The channel to ``peer``; raises ``SettingsError`` if its address is not set."""
         if peer not in self._channels:
-            self._channels[peer] = instrumented_channel(
-                self._settings.peer_address(peer), self._settings.keepalive
+            self._channels[peer] = open_channel(
+                self._settings.peer_address(peer),
+                keepalive=self._settings.keepalive,
+                tls=self._settings.tls,
             )
         return self._channels[peer]
 

@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from customs_kit.auth import TokenVerifier, allowed_roles
+from customs_kit.channels import server_credentials
 from customs_kit.event_delivery import DESCRIPTOR as EVENT_DELIVERY
 from customs_kit.event_delivery import EventDeliveryServicer, ingest_targets
 from customs_kit.interceptors import (
@@ -145,7 +146,9 @@ class GrpcServer:
                 CallShapeInterceptor(error_domain),
                 *server_interceptors(),
                 CallGuardInterceptor(
-                    TokenVerifier(settings.auth_public_key, settings.auth_issuer),
+                    TokenVerifier(
+                        settings.auth_public_key, settings.auth_issuer, oidc=settings.oidc
+                    ),
                     method_policies(self._registrations),
                     error_domain=error_domain,
                     admission=Admission(settings.call_limits),
@@ -162,6 +165,7 @@ class GrpcServer:
             ],
         )
         self.port = 0
+        self._health_server: grpc.aio.Server | None = None
         self._readiness: asyncio.Task[None] | None = None
         self._background: list[BackgroundTask] = list(application.background)
         if application.database is not None:
@@ -185,11 +189,9 @@ class GrpcServer:
         reflection.enable_server_reflection(
             [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
         )
-        address = f"{self._settings.grpc_host}:{self._settings.grpc_port}"
-        self.port = self._server.add_insecure_port(address)
-        if self.port == 0:
-            raise OSError(f"cannot bind {address}")
+        self.port = _bind(self._server, self._settings)
         await self._server.start()
+        self._health_server = await _start_health_server(self._settings, self._health)
         for task in self._background:
             await task.start()
         _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
@@ -228,6 +230,9 @@ class GrpcServer:
             self._server.stop(self._settings.shutdown_grace_seconds),
             *(task.stop() for task in reversed(self._background)),
         )
+        if self._health_server is not None:
+            # Last, so that probes see NOT_SERVING throughout the drain.
+            await self._health_server.stop(None)
         for cleanup in reversed(self._application.cleanups):
             await cleanup()
         _log.info("service_stopped")
@@ -243,6 +248,38 @@ class GrpcServer:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _bind(server: grpc.aio.Server, settings: ServiceSettings) -> int:
+    """Binds the service's port, mutual TLS when configured; returns the bound port."""
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
+    if settings.tls is None:
+        port = int(server.add_insecure_port(address))
+    else:
+        port = int(server.add_secure_port(address, server_credentials(settings.tls)))
+    if port == 0:
+        raise OSError(f"cannot bind {address}")
+    return port
+
+
+async def _start_health_server(
+    settings: ServiceSettings, servicer: health.aio.HealthServicer
+) -> grpc.aio.Server | None:
+    """A plaintext server of the health service alone on ``HEALTH_PORT``, if set.
+
+    Kubernetes' gRPC probes cannot present a client certificate, so with mutual
+    TLS they probe this port; it answers nothing but health, from the same
+    servicer as the main port.
+    """
+    if settings.health_port is None:
+        return None
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    address = f"{settings.grpc_host}:{settings.health_port}"
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot bind {address}")
+    await server.start()
+    return server
 
 
 def _with_kit_services(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from customs_kit.auth import OidcProvider
+from customs_kit.channels import TlsFiles
 from customs_kit.keepalive import Keepalive
 from customs_kit.limits import CallLimits
 
@@ -61,6 +63,13 @@ class ServiceSettings:
     keepalive: Keepalive = field(default_factory=Keepalive)
     #: How many calls and streams are served at once (``MAX_CALLS``, ``MAX_STREAMS``...).
     call_limits: CallLimits = field(default_factory=CallLimits)
+    #: Mutual TLS with the peers (``TLS_CERT_FILE``...); ``None``: plaintext.
+    tls: TlsFiles | None = None
+    #: A plaintext port serving only the health service, for probes that cannot
+    #: present a client certificate (Kubernetes' gRPC probes); ``None``: none.
+    health_port: int | None = None
+    #: Tokens of the administration's identity provider, beside the static key.
+    oidc: OidcProvider | None = None
 
     @classmethod
     def from_env(
@@ -116,13 +125,20 @@ class ServiceSettings:
         grace = number("SHUTDOWN_GRACE_SECONDS", 10.0)
         outbox_retention = retention("OUTBOX_RETENTION_DAYS")
         idempotency_retention = retention("IDEMPOTENCY_RETENTION_DAYS")
-        metrics_port: int | None = None
-        raw_metrics_port = env.get("METRICS_PORT", "")
-        if raw_metrics_port:
-            if raw_metrics_port.isdigit() and int(raw_metrics_port) <= 65_535:
-                metrics_port = int(raw_metrics_port)
-            else:
-                problems.append(f"METRICS_PORT must be a port number, got {raw_metrics_port!r}")
+
+        def optional_port(variable: str) -> int | None:
+            raw = env.get(variable, "")
+            if not raw:
+                return None
+            if raw.isdigit() and int(raw) <= 65_535:
+                return int(raw)
+            problems.append(f"{variable} must be a port number, got {raw!r}")
+            return None
+
+        metrics_port = optional_port("METRICS_PORT")
+        health_port = optional_port("HEALTH_PORT")
+        tls = TlsFiles.from_env(env, problems)
+        oidc = OidcProvider.from_env(env, problems)
 
         def limit(variable: str, default: int) -> int:
             value = number(variable, default)
@@ -168,6 +184,9 @@ class ServiceSettings:
             idempotency_retention=idempotency_retention,
             metrics_port=metrics_port,
             call_limits=call_limits,
+            tls=tls,
+            health_port=health_port,
+            oidc=oidc,
         )
 
     def peer_address(self, peer: str) -> str:

@@ -3,7 +3,7 @@
 Spans go to an OTLP collector when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set and
 nowhere otherwise (a developer's ``make run`` needs no collector). gRPC server
 and client spans come from the OpenTelemetry interceptors that the server
-builder and :func:`instrumented_channel` install; SQL spans from the SQLAlchemy
+builder and every channel of :mod:`customs_kit.channels` install; SQL spans from the SQLAlchemy
 instrumentation that :mod:`customs_kit.db` attaches to each engine.
 """
 
@@ -23,8 +23,6 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Link, Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-from customs_kit.keepalive import Keepalive
 
 # Health probes every few seconds would drown the traces that matter.
 _NOT_TRACED = filters.negate(filters.service_name("grpc.health.v1.Health"))
@@ -76,17 +74,10 @@ def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     return [aio_server_interceptor(filter_=_NOT_TRACED)]  # type: ignore[no-untyped-call]
 
 
-def instrumented_channel(address: str, keepalive: Keepalive | None = None) -> grpc.aio.Channel:
-    """An insecure aio channel to ``address`` whose calls are traced and propagate context.
-
-    Its keepalive is ``keepalive`` (the service's settings; the default otherwise),
-    which the servers of the platform accept.
-    """
-    return grpc.aio.insecure_channel(
-        address,
-        interceptors=aio_client_interceptors(filter_=_NOT_TRACED),  # type: ignore[no-untyped-call]
-        options=(keepalive or Keepalive()).channel_options(),
-    )
+def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """The OpenTelemetry gRPC client interceptors: calls are traced and propagate context."""
+    interceptors: list[grpc.aio.ClientInterceptor] = aio_client_interceptors(filter_=_NOT_TRACED)  # type: ignore[no-untyped-call]
+    return interceptors
 
 
 def current_traceparent() -> str:

@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from customs_kit.auth import Role, generate_key_pair, mint_token
+from customs_kit.channels import open_channel
 from customs_kit.server import Bootstrap, GrpcServer
 from customs_kit.settings import ServiceSettings
-from customs_kit.telemetry import instrumented_channel
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ async def running_service(
     application = await bootstrap(settings)
     async with GrpcServer(settings, application) as server:
         bound = replace(settings, grpc_port=server.port)
-        async with instrumented_channel(f"127.0.0.1:{server.port}", settings.keepalive) as channel:
+        async with open_channel(
+            f"127.0.0.1:{server.port}", keepalive=settings.keepalive, tls=settings.tls
+        ) as channel:
             yield RunningService(settings=bound, server=server, channel=channel)
 
 
