@@ -40,7 +40,7 @@ _CALLS = {
     "criteria": {"scoring", "exam-reports", "compliance", "audit-referral"},
     "exam-reports": {"criteria", "compliance", "audit-referral", "scoring"},
     "compliance": set(),
-    "audit-referral": {"criteria", "compliance"},
+    "audit-referral": {"criteria", "compliance", "scoring"},
 }
 _CLIENT_NAMESPACE_LABEL = "customs-platform/client"
 # Every service serves Prometheus metrics on this port (METRICS_PORT).

@@ -76,6 +76,21 @@ def _environment(platform: Platform) -> dict[str, str]:
     return {**environment, **addresses(platform)}
 
 
+def test_training_before_any_outcome_is_refused_and_starts_nothing(
+    own_platform: Platform, test_keys: SigningKeys
+) -> None:
+    # First in the module: the walkthrough below brings the first outcome.
+    trainer = test_keys.token(*_HUMAN_ROLES, subject="trainer-tom")
+
+    refused = customs(own_platform, trainer, "model", "train", "--wait")
+    listed = customs(own_platform, trainer, "model", "list", "-o", "csv")
+
+    assert refused.exit_code == 1
+    assert "FAILED_PRECONDITION" in refused.stderr
+    assert "NO_OUTCOMES" in refused.stderr
+    assert list(csv.DictReader(io.StringIO(listed.stdout))) == []
+
+
 @pytest.mark.timeout(600)
 def test_the_first_declaration_walkthrough_runs_as_written(
     own_platform: Platform, checkout: Path, test_keys: SigningKeys
@@ -188,6 +203,16 @@ def test_a_model_is_imported_trained_and_approved_by_a_second_person_from_the_co
     assert "0 imported, 600 already imported" in again.stdout
     assert refused.exit_code == 2
     assert "column 'Fraud' is not 0 or 1: 'yes'" in refused.stderr
+    # The same declaration again at another price: refused, and nothing of it is kept.
+    changed = tmp_path / "changed.csv"
+    lines = history.read_text().splitlines()
+    changed.write_text("\n".join([lines[0], lines[1].replace(",1000.0,", ",1001.0,")]) + "\n")
+    conflict = customs(own_platform, trainer, "history", "import", str(changed))
+    after = customs(own_platform, trainer, "history", "import", str(history))
+    assert lines[1] != changed.read_text().splitlines()[1]
+    assert conflict.exit_code == 1
+    assert "HISTORY_DECLARATION_CONFLICT" in conflict.stderr
+    assert "0 imported, 600 already imported" in after.stdout
 
     trained = customs(own_platform, trainer, "model", "train", "--wait", "--validation-months", "1")
     assert trained.exit_code == 0, trained.output

@@ -28,13 +28,17 @@ from customs_kit.testing.services import SigningKeys
 
 @dataclass
 class PeerSink:
-    """A real gRPC server standing in for compliance and criteria: records ingested events."""
+    """A real gRPC server standing in for compliance, criteria and scoring: records events."""
 
     port: int = 0
     received: dict[str, list[bytes]] = field(default_factory=dict)
+    #: The ``traceparent`` each delivery carried, by method, in the order received.
+    traceparents: dict[str, list[str]] = field(default_factory=dict)
 
     def handler(self, method: str) -> Callable[[bytes, Any], Any]:
         async def ingest(request: bytes, context: Any) -> bytes:
+            metadata = dict(context.invocation_metadata())
+            self.traceparents.setdefault(method, []).append(metadata.get("traceparent", ""))
             self.received.setdefault(method, []).append(request)
             return b""
 

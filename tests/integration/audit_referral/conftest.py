@@ -24,6 +24,7 @@ async def peers() -> AsyncIterator[PeerSink]:
     for service, method in (
         ("customs.compliance.v1.ComplianceService", "IngestAuditFindingEvent"),
         ("customs.criteria.v1.CriteriaService", "IngestAuditFindingEvent"),
+        ("customs.scoring.v1.ScoringService", "IngestAuditFindingEvent"),
     ):
         server.add_generic_rpc_handlers(
             (
@@ -50,7 +51,9 @@ async def service(
     """audit-referral serving on 127.0.0.1 with its own fresh database."""
     address = f"127.0.0.1:{peers.port}"
     settings = make_settings(
-        "audit-referral", database_url, {"compliance": address, "criteria": address}
+        "audit-referral",
+        database_url,
+        {"compliance": address, "criteria": address, "scoring": address},
     )
     async with running_service(settings, bootstrap) as running:
         yield running

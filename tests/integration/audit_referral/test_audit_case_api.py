@@ -33,6 +33,7 @@ from customs.compliance.v1 import compliance_service_pb2
 from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.criteria.v1 import criteria_service_pb2
 from customs.criteria.v1 import events_pb2 as criteria_events_pb2
+from customs.scoring.v1 import scoring_service_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from customs_kit.auth import Role
@@ -41,6 +42,7 @@ Stub = pb_grpc.AuditReferralServiceStub
 State = audit_case_pb2.AuditCaseState
 _COMPLIANCE_INGEST = "/customs.compliance.v1.ComplianceService/IngestAuditFindingEvent"
 _CRITERIA_INGEST = "/customs.criteria.v1.CriteriaService/IngestAuditFindingEvent"
+_SCORING_INGEST = "/customs.scoring.v1.ScoringService/IngestAuditFindingEvent"
 
 
 def _rid() -> str:
@@ -552,3 +554,82 @@ async def test_an_analyst_may_not_read_cases(stub: Stub, callers: Callers) -> No
         await stub.ListAuditCases(pb.ListAuditCasesRequest(), metadata=callers.analyst)
 
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_findings_reach_scoring_as_outcomes_in_the_trace_of_the_decision(
+    stub: Stub, callers: Callers, peers: PeerSink
+) -> None:
+    decision_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traced = (("traceparent", f"00-{decision_trace}-00f067aa0ba902b7-01"),)
+    blue = await stub.IngestBlueDecisionEvent(
+        blue_decision_event(declaration="DECL-1"), metadata=(*callers.scoring, *traced)
+    )
+    plan = new_case()
+    plan.declarations.add(declaration_number="DECL-2", declaration_version=1, office="offices/X")
+    case = (
+        await stub.CreateAuditCase(
+            pb.CreateAuditCaseRequest(
+                request_id=_rid(), audit_case=plan, referrals=[blue.referral]
+            ),
+            metadata=callers.auditor,
+        )
+    ).audit_case
+    for verb, request in (
+        (
+            stub.RecordOpeningConference,
+            pb.RecordOpeningConferenceRequest(opening_conference=_conference("Scope agreed.")),
+        ),
+        (stub.StartAuditFieldwork, pb.StartAuditFieldworkRequest(premises_tour_notes="Seen.")),
+    ):
+        request.name, request.request_id, request.etag = case.name, _rid(), case.etag
+        case = (await verb(request, metadata=callers.auditor)).audit_case
+    finding = _finding()
+    finding.declarations.add(declaration_number="DECL-1", declaration_version=2, office="offices/X")
+    await _record(stub, callers, case.name, finding)
+    case = (
+        await stub.RecordExitConference(
+            pb.RecordExitConferenceRequest(
+                name=case.name,
+                request_id=_rid(),
+                etag=case.etag,
+                exit_conference=_conference("Findings explained."),
+            ),
+            metadata=callers.auditor,
+        )
+    ).audit_case
+    await stub.IssueAuditReport(
+        pb.IssueAuditReportRequest(
+            name=case.name,
+            request_id=_rid(),
+            etag=case.etag,
+            report=audit_case_pb2.AuditReport(summary="Royalties omitted.", compliant=False),
+        ),
+        metadata=callers.auditor,
+    )
+
+    await _delivered(peers, _COMPLIANCE_INGEST)
+    await _delivered(peers, _CRITERIA_INGEST)
+    for _ in range(100):
+        if len(peers.received.get(_SCORING_INGEST, [])) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    events = [
+        scoring_service_pb2.IngestAuditFindingEventRequest.FromString(payload)
+        for payload in peers.received[_SCORING_INGEST]
+    ]
+    outcomes = sorted(
+        (
+            list(e.finding.declaration_numbers),
+            e.finding.discrepancy_found,
+            e.finding.unpaid_duty_assessed.units,
+        )
+        for e in events
+    )
+    assert outcomes == [(["DECL-1"], True, 1200), (["DECL-2"], False, 0)]
+    assert {e.finding.audit_case for e in events} == {case.name}
+    assert {e.source_service for e in events} == {"audit-referral"}
+    # Every event of the report continues the decision's trace, not the auditor's request.
+    for method in (_SCORING_INGEST, _COMPLIANCE_INGEST, _CRITERIA_INGEST):
+        assert [parent.split("-")[1] for parent in peers.traceparents[method]] == [
+            decision_trace
+        ] * len(peers.received[method])

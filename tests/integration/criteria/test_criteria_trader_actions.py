@@ -54,7 +54,7 @@ async def audit_referral(
     settings = make_settings(
         "audit-referral",
         f"sqlite+aiosqlite:///{tmp_path / 'audit-referral.db'}",
-        {"compliance": NOWHERE, "criteria": NOWHERE},
+        {"compliance": NOWHERE, "criteria": NOWHERE, "scoring": NOWHERE},
     )
     async with running_service(settings, audit_referral_bootstrap) as service:
         yield service

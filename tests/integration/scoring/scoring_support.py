@@ -192,6 +192,16 @@ async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
         await engine.dispose()
 
 
+async def execute(database_url: str, sql: str, **params: Any) -> None:
+    """Runs ``sql`` against the service's database and commits it (data set up by hand)."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()
+
+
 #: The rules of most tests, as criteria would publish them at revision 5.
 RULES = snapshot(
     5,

@@ -6,9 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from customs.common.v1 import selectivity_pb2
+from customs.common.v1 import selection_rule_pb2, selectivity_pb2
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc, simulation_pb2
-from scoring_support import LODGED, code_in, criterion, declaration, hs_prefix, in_list, item
+from scoring_support import (
+    LODGED,
+    code_in,
+    criterion,
+    declaration,
+    execute,
+    hs_prefix,
+    in_list,
+    item,
+)
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -193,3 +202,34 @@ async def test_a_declaration_system_may_not_simulate(stub: Stub, test_keys: Sign
         )
 
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_score_condition_reads_the_score_each_declaration_was_assessed_with(
+    stub: Stub, test_keys: SigningKeys, database_url: str
+) -> None:
+    await lodge(stub, test_keys)
+    # As if a model had been active: SIM-2 was scored high, SIM-3 low, the rest not at all.
+    await execute(
+        database_url,
+        "UPDATE assessments SET risk_model_score = CASE declaration_number "
+        "WHEN 'SIM-2' THEN 0.93 WHEN 'SIM-3' THEN 0.12 END "
+        "WHERE declaration_number IN ('SIM-2', 'SIM-3')",
+    )
+    high_score = selection_rule_pb2.Condition(
+        predicate=selection_rule_pb2.Predicate(
+            risk_model_score=selection_rule_pb2.RiskModelScorePredicate(min=0.8)
+        )
+    )
+
+    response = await stub.Simulate(
+        window(add_to_active=candidate("high-score", condition=high_score)),
+        metadata=test_keys.metadata(Role.ANALYST),
+    )
+
+    assert response.declarations_replayed == 4
+    assert [(c.criterion, c.hits) for c in response.criterion_impacts] == [
+        ("criteria/high-score", 1)
+    ]
+    days = {(d.office_code, d.day): d.candidate_hits for d in response.office_day_impacts}
+    assert days[("30", LODGED.date().isoformat())] == 1
+    assert days[("30", (LODGED + timedelta(days=1)).date().isoformat())] == 0

@@ -34,6 +34,7 @@ async def test_a_training_runs_to_a_stored_version_with_its_card_and_event(
     card = done.card
     assert len(card.digest) == 64
     assert card.training_rows > 0
+    assert 0 < card.training_positive_rows < card.training_rows
     assert card.validation.validation_rows > 0
     assert list(card.features) == list(FEATURE_NAMES)
     assert 0 <= card.validation.precision_at_10 <= 1

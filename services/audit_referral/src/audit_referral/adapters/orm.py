@@ -113,6 +113,8 @@ class ReferralRow(Base):
     created_by: Mapped[str] = mapped_column(_SUBJECT)
     #: The event that opened an ingested referral, to answer a redelivery with it.
     source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The W3C trace context of that event, continued by the audit's report events.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     create_time: Mapped[datetime]
     update_time: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer)

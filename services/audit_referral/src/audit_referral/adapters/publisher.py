@@ -1,8 +1,11 @@
 """Events this service sends through its outbox when an audit report is issued.
 
 The report's findings go to ``compliance`` (compliance measurement, and an
-intervention for each finding that calls for one) and to ``criteria`` (the
-performance of the criteria whose selections led to the audit). Each event is
+intervention for each finding that calls for one), to ``criteria`` (the
+performance of the criteria whose selections led to the audit) and to
+``scoring`` (the outcome of each audited declaration, which the risk model
+learns from: an infringement for the declarations a finding names, none for
+the audited declarations no finding names). Each event is
 the receiver's own ingest request, added in the transaction that issues the
 report, so the findings leave if and only if the report was issued.
 """
@@ -11,13 +14,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from customs.common.v1 import money_pb2
 from customs.compliance.v1 import compliance_service_pb2
 from customs.compliance.v1 import events_pb2 as compliance_events_pb2
 from customs.criteria.v1 import criteria_service_pb2
 from customs.criteria.v1 import events_pb2 as criteria_events_pb2
+from customs.scoring.v1 import events_pb2 as scoring_events_pb2
+from customs.scoring.v1 import scoring_service_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from audit_referral.domain.audit_cases import AuditCase, AuditReport
@@ -29,14 +34,21 @@ from customs_kit.uow import UnitOfWork
 SOURCE_SERVICE = "audit-referral"
 COMPLIANCE = "compliance"
 CRITERIA = "criteria"
+SCORING = "scoring"
 COMPLIANCE_METHOD = "/customs.compliance.v1.ComplianceService/IngestAuditFindingEvent"
 CRITERIA_METHOD = "/customs.criteria.v1.CriteriaService/IngestAuditFindingEvent"
+SCORING_METHOD = "/customs.scoring.v1.ScoringService/IngestAuditFindingEvent"
 
 _MAX_SUMMARY_DESCRIPTION = 10_000
 #: criteria names its criteria more narrowly than the evidence pattern allows.
 _CRITERION_NAME = re.compile(r"^criteria/[a-z0-9][a-z0-9-]{0,62}$")
 _MAX_CRITERIA = 200
 _MAX_DECLARATIONS_PER_CRITERIA_EVENT = 1000
+_MAX_DECLARATIONS_PER_SCORING_EVENT = 10_000
+#: Actions that mean a penalty was imposed or an investigation opened.
+_PENALISING = frozenset(
+    {AuditFindingAction.ADMINISTRATIVE_PENALTY, AuditFindingAction.CRIMINAL_INVESTIGATION}
+)
 
 #: The most severe action of a case's findings decides its single outcome for criteria.
 _OUTCOME_BY_ACTION = {
@@ -52,7 +64,7 @@ def publish_audit_report(
     findings: Sequence[AuditFinding],
     referrals: Sequence[Referral],
 ) -> None:
-    """Adds the issued report of ``case`` to the outbox, for compliance and for criteria."""
+    """Adds the issued report of ``case`` to the outbox, for compliance, criteria and scoring."""
     report = case.report
     if report is None:
         raise ValueError(f"{case.resource_name} has no issued report")
@@ -81,6 +93,19 @@ def publish_audit_report(
         payload=criteria_event.SerializeToString(),
         event_id=criteria_event.event_id,
     )
+    for outcome in _scoring_outcomes(case, findings, referrals, issue_time):
+        scoring_event = scoring_service_pb2.IngestAuditFindingEventRequest(
+            event_id=str(uuid.uuid4()),
+            source_service=SOURCE_SERVICE,
+            occur_time=issue_time,
+            finding=outcome,
+        )
+        uow.outbox.add(
+            destination=SCORING,
+            method=SCORING_METHOD,
+            payload=scoring_event.SerializeToString(),
+            event_id=scoring_event.event_id,
+        )
 
 
 def _audit_outcome(
@@ -146,6 +171,61 @@ def _criteria_finding(
     if report.total_penalties is not None:
         finding.penalty_amount.CopyFrom(_money(report.total_penalties))
     return finding
+
+
+def _scoring_outcomes(
+    case: AuditCase,
+    findings: Sequence[AuditFinding],
+    referrals: Sequence[Referral],
+    issue_time: Timestamp,
+) -> list[scoring_events_pb2.AuditFinding]:
+    """One outcome per finding for the declarations it names, one for the audited rest.
+
+    The audited declarations are the plan's and those of the referrals that
+    opened the case. A finding that names no declaration concerns the audited
+    ones as a whole.
+    Its unpaid duty is recorded against each declaration it names (scoring
+    adds up what each declaration's sources found).
+    """
+    audited = _scoring_declarations(
+        [
+            *(d.number for d in case.plan.declarations),
+            *(d.number for referral in referrals for d in referral.declarations),
+        ]
+    )
+    named: set[str] = set()
+    outcomes = []
+    for finding in findings:
+        content = finding.content
+        numbers = _scoring_declarations(d.number for d in content.declarations) or audited
+        named.update(numbers)
+        if not numbers:
+            continue
+        outcome = scoring_events_pb2.AuditFinding(
+            audit_case=case.resource_name,
+            declaration_numbers=numbers,
+            discrepancy_found=True,
+            penalty_imposed=content.action in _PENALISING,
+            finding_time=issue_time,
+        )
+        if not content.unpaid_duty.is_zero:
+            outcome.unpaid_duty_assessed.CopyFrom(_money(content.unpaid_duty))
+        outcomes.append(outcome)
+    compliant = [number for number in audited if number not in named]
+    if compliant:
+        outcomes.append(
+            scoring_events_pb2.AuditFinding(
+                audit_case=case.resource_name,
+                declaration_numbers=compliant,
+                discrepancy_found=False,
+                finding_time=issue_time,
+            )
+        )
+    return outcomes
+
+
+def _scoring_declarations(numbers: Iterable[str]) -> list[str]:
+    return list(unique_in_order(numbers)[:_MAX_DECLARATIONS_PER_SCORING_EVENT])
 
 
 def _outcome(report: AuditReport, findings: Sequence[AuditFinding]) -> str:

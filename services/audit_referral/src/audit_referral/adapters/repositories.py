@@ -200,6 +200,7 @@ def _referral_columns(referral: Referral) -> dict[str, Any]:
         "create_time": referral.create_time,
         "update_time": referral.update_time,
         "version": referral.version,
+        "traceparent": referral.trace_parent or None,
     }
 
 
@@ -229,6 +230,7 @@ def _referral(row: ReferralRow) -> Referral:
         create_time=row.create_time,
         update_time=row.update_time,
         version=row.version,
+        trace_parent=row.traceparent or "",
     )
 
 

@@ -99,6 +99,9 @@ class Referral:
     create_time: datetime
     update_time: datetime
     version: int
+    #: The W3C ``traceparent`` of the event that opened the referral ("" when
+    #: entered by hand): the audit's report continues the declaration's trace.
+    trace_parent: str = ""
 
     @property
     def resource_name(self) -> str:

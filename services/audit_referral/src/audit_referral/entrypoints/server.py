@@ -7,7 +7,7 @@ from customs.audit_referral.v1 import (
     audit_referral_service_pb2_grpc,
 )
 
-from audit_referral.adapters.publisher import COMPLIANCE, CRITERIA
+from audit_referral.adapters.publisher import COMPLIANCE, CRITERIA, SCORING
 from audit_referral.entrypoints.servicer import AuditReferralServicer
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
@@ -27,7 +27,7 @@ async def bootstrap(settings: ServiceSettings) -> Application:
         run_migrations(settings.database_url, MIGRATIONS)
     database = Database(settings.database_url)
     peers = Peers(settings)
-    relay = peers.outbox_relay(database, [COMPLIANCE, CRITERIA])
+    relay = peers.outbox_relay(database, [COMPLIANCE, CRITERIA, SCORING])
     servicer = AuditReferralServicer(database, PageTokens(settings.page_token_secret))
     return Application(
         registrations=[

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
@@ -51,6 +51,7 @@ from audit_referral.domain.referrals import (
 )
 from customs_kit.db import Database, utcnow
 from customs_kit.inbox import apply_once
+from customs_kit.telemetry import continued_trace, current_traceparent
 from customs_kit.uow import UnitOfWork
 
 _log = structlog.get_logger(__name__)
@@ -148,7 +149,8 @@ async def _ingest(
     opened: list[Referral] = []
 
     async def apply(uow: UnitOfWork) -> None:
-        referral = make(new_id(), utcnow())
+        # The delivery runs in the trace of the decision that caused the event.
+        referral = replace(make(new_id(), utcnow()), trace_parent=current_traceparent())
         await ReferralRepository(uow.session).add(referral, source_event_id=event_id)
         opened.append(referral)
 
@@ -384,7 +386,19 @@ async def issue_audit_report(
     )
     await cases.update(issued)
     referrals = await ReferralRepository(uow.session).get_many(issued.referral_ids)
-    publish_audit_report(uow, issued, findings, referrals)
+    # The findings are what became of the declaration whose decision or
+    # examination opened the case: they continue that trace (the first
+    # referral's, when several declarations' referrals were merged into one
+    # case), with the auditor's request linked to it.
+    traced = next((r.trace_parent for r in referrals if r.trace_parent), "")
+    with continued_trace(traced, "audit_report issued"):
+        publish_audit_report(uow, issued, findings, referrals)
+        _log.info(
+            "audit_report_issued",
+            audit_case=issued.resource_name,
+            referrals=[referral.resource_name for referral in referrals],
+            findings=len(findings),
+        )
     return issued
 
 

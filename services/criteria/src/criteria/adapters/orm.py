@@ -304,8 +304,10 @@ class RecommendationRow(Base):
     )
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True)
-    criterion_id: Mapped[str] = mapped_column(_ID, ForeignKey("criteria.id"))
+    #: Null for a recommendation about a risk model (``risk_model`` set instead).
+    criterion_id: Mapped[str | None] = mapped_column(_ID, ForeignKey("criteria.id"))
     criterion_revision: Mapped[int] = mapped_column(BigInteger)
+    risk_model: Mapped[str] = mapped_column(String(80), server_default="")
     kind: Mapped[str] = mapped_column(_ENUM)
     state: Mapped[str] = mapped_column(_ENUM)
     rationale: Mapped[str] = mapped_column(Text)

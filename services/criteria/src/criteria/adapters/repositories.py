@@ -1269,6 +1269,19 @@ class PerformanceRepository:
             query = query.where(row.kind == kind.value)
         return [_recommendation(found) for found in await self._session.scalars(query)]
 
+    async def retrain_pending(self, risk_model: str) -> bool:
+        """Whether a proposal to retrain ``risk_model`` awaits a decision."""
+        found = await self._session.scalar(
+            select(RecommendationRow.id)
+            .where(
+                RecommendationRow.risk_model == risk_model,
+                RecommendationRow.kind == RecommendationKind.RETRAIN_RISK_MODEL.value,
+                RecommendationRow.state == RecommendationState.PENDING.value,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def pending_kinds(self, criterion_id: str) -> frozenset[RecommendationKind]:
         """The kinds of criterion-level recommendations pending for the criterion."""
         rows = await self._session.scalars(
@@ -1331,8 +1344,9 @@ def _recommendation_columns(recommendation: Recommendation) -> dict[str, Any]:
     treatment = recommendation.suggested_treatment
     return {
         "id": recommendation.id,
-        "criterion_id": recommendation.criterion_id,
+        "criterion_id": recommendation.criterion_id or None,
         "criterion_revision": recommendation.criterion_revision,
+        "risk_model": recommendation.risk_model,
         "kind": recommendation.kind.value,
         "state": recommendation.state.value,
         "rationale": recommendation.rationale,
@@ -1354,7 +1368,7 @@ def _recommendation_columns(recommendation: Recommendation) -> dict[str, Any]:
 def _recommendation(row: RecommendationRow) -> Recommendation:
     return Recommendation(
         id=row.id,
-        criterion_id=row.criterion_id,
+        criterion_id=row.criterion_id or "",
         criterion_revision=row.criterion_revision,
         kind=RecommendationKind(row.kind),
         state=RecommendationState(row.state),
@@ -1373,4 +1387,5 @@ def _recommendation(row: RecommendationRow) -> Recommendation:
         resulting_criterion_revision=row.resulting_criterion_revision,
         create_time=row.create_time,
         version=row.version,
+        risk_model=row.risk_model,
     )

@@ -11,6 +11,12 @@ for the thresholds):
   window propose an informed-compliance intervention, a penalty and a
   referral to post-clearance audit for that trader.
 
+A third rule watches the active risk model: when its precision on the
+random arm is credibly below its validation or its scores drifted
+(:attr:`~criteria.domain.risk_models.RiskModelPerformance.retrain_recommended`),
+it proposes training a new version, so that the committee sees it among the
+pending recommendations of its oversight report.
+
 An analyst accepts or dismisses each one with a reason. A recommendation
 about a criterion that changes revision or stops being applied before a
 decision lapses (SUPERSEDED): its evidence was about something else.
@@ -23,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from criteria.domain.model import Actor, Document, etag_of
+from criteria.domain.risk_models import DRIFT_LIMIT, RiskModelPerformance
 from customs_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 #: At most this many declarations are cited as evidence.
@@ -43,6 +50,7 @@ class RecommendationKind(Enum):
     PENALTY = "RECOMMENDATION_KIND_PENALTY"
     REFER_TO_AUDIT = "RECOMMENDATION_KIND_REFER_TO_AUDIT"
     REFER_TO_INVESTIGATION = "RECOMMENDATION_KIND_REFER_TO_INVESTIGATION"
+    RETRAIN_RISK_MODEL = "RECOMMENDATION_KIND_RETRAIN_RISK_MODEL"
 
 
 class RecommendationState(Enum):
@@ -158,6 +166,9 @@ class Recommendation:
     resulting_criterion_revision: int
     create_time: datetime
     version: int
+    #: The risk model version a RETRAIN_RISK_MODEL is about ("" otherwise; the
+    #: criterion is then empty).
+    risk_model: str = ""
 
     @property
     def name(self) -> str:
@@ -166,8 +177,8 @@ class Recommendation:
 
     @property
     def criterion(self) -> str:
-        """``criteria/{criterion_id}``."""
-        return f"criteria/{self.criterion_id}"
+        """``criteria/{criterion_id}``; "" for a recommendation about a risk model."""
+        return f"criteria/{self.criterion_id}" if self.criterion_id else ""
 
     @property
     def etag(self) -> str:
@@ -288,6 +299,60 @@ def new_recommendation(
         resulting_criterion_revision=0,
         create_time=now,
         version=1,
+    )
+
+
+def retrain_recommendation(
+    recommendation_id: str,
+    risk_model: str,
+    performance: RiskModelPerformance,
+    window: timedelta,
+    now: datetime,
+) -> Recommendation | None:
+    """A PENDING proposal to retrain ``risk_model`` if its performance calls for it."""
+    if not performance.retrain_recommended:
+        return None
+    reasons = []
+    if (
+        performance.random_flagged
+        and performance.precision_upper < performance.validation_precision
+    ):
+        reasons.append(
+            f"precision on the random arm {performance.precision:.3f} "
+            f"(95 % interval {performance.precision_lower:.3f} to "
+            f"{performance.precision_upper:.3f}, {performance.random_flagged} flagged of "
+            f"{performance.random_examined} random examinations) is below its validation "
+            f"precision {performance.validation_precision:.3f}"
+        )
+    if performance.population_stability_index > DRIFT_LIMIT:
+        reasons.append(
+            f"its scores drifted from training (PSI {performance.population_stability_index:.3f}"
+            f" over {DRIFT_LIMIT:g})"
+        )
+    return Recommendation(
+        id=recommendation_id,
+        criterion_id="",
+        criterion_revision=0,
+        kind=RecommendationKind.RETRAIN_RISK_MODEL,
+        state=RecommendationState.PENDING,
+        rationale=(
+            f"Over the last {window.days} days ({performance.scored} declarations scored), "
+            + " and ".join(reasons)
+            + ": train a new version"
+        ),
+        trader_id="",
+        consecutive_negative_results=0,
+        discrepancies=0,
+        declaration_numbers=(),
+        suggested_selection_percent=None,
+        suggested_treatment=None,
+        decided_by="",
+        decision_reason="",
+        decide_time=None,
+        resulting_criterion_revision=0,
+        create_time=now,
+        version=1,
+        risk_model=risk_model,
     )
 
 

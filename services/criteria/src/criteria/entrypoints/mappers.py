@@ -634,6 +634,7 @@ def recommendation_message(
         resulting_criterion_revision=recommendation.resulting_criterion_revision,
         create_time=_timestamp(recommendation.create_time),
         etag=recommendation.etag,
+        risk_model=recommendation.risk_model,
     )
     if recommendation.suggested_selection_percent is not None:
         message.suggested_selection_percent = recommendation.suggested_selection_percent

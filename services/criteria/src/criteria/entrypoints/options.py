@@ -24,10 +24,17 @@ class CriteriaOptions:
     ``impact_analysis_max_age`` is how old an impact analysis may be when an
     approval cites it: the traffic it replayed, the active set it was
     compared with and the offices' capacity all drift.
+
+    The active risk model is measured every ``risk_model_check_interval``
+    seconds over the last ``risk_model_check_window`` (a retrain is proposed
+    when it stops performing): hourly over 30 days, the period the committee
+    reviews.
     """
 
     impact_analysis_max_age: timedelta = timedelta(days=_DEFAULT_MAX_AGE_DAYS)
     recommendation_policy: RecommendationPolicy = field(default_factory=RecommendationPolicy)
+    risk_model_check_interval: float = 3600.0
+    risk_model_check_window: timedelta = timedelta(days=30)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CriteriaOptions:

@@ -12,6 +12,7 @@ from criteria.entrypoints.mappers import ProtoEncoder
 from criteria.entrypoints.options import CriteriaOptions
 from criteria.entrypoints.servicer import CriteriaServicer
 from criteria.service_layer.expiry import ExpirySweeper
+from criteria.service_layer.model_monitoring import RiskModelMonitor
 from criteria.service_layer.watch import ActiveSetWatch
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
@@ -53,6 +54,7 @@ async def bootstrap(
     relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
     encoder = ProtoEncoder()
     watch = ActiveSetWatch(database, encoder)
+    risk_model_sources = PeerRiskModelSources(peers.channel("scoring"), sources, peers.metadata)
     servicer = CriteriaServicer(
         database,
         PageTokens(settings.page_token_secret),
@@ -61,7 +63,13 @@ async def bootstrap(
         sources,
         analysis_max_age=options.impact_analysis_max_age,
         recommendation_policy=options.recommendation_policy,
-        risk_model_sources=PeerRiskModelSources(peers.channel("scoring"), sources, peers.metadata),
+        risk_model_sources=risk_model_sources,
+    )
+    monitor = RiskModelMonitor(
+        database,
+        risk_model_sources,
+        interval=options.risk_model_check_interval,
+        window=options.risk_model_check_window,
     )
     return Application(
         registrations=[
@@ -72,7 +80,7 @@ async def bootstrap(
             )
         ],
         # Stopped while the server drains (the watch ends open streams), before the cleanups.
-        background=[watch, ExpirySweeper(database, encoder), relay],
+        background=[watch, ExpirySweeper(database, encoder), monitor, relay],
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,

@@ -120,13 +120,19 @@ class AssessmentRepository:
         lodged_before: datetime,
         office_codes: Sequence[str],
         batch_size: int,
-    ) -> AsyncIterator[list[Declaration]]:
+    ) -> AsyncIterator[list[tuple[Declaration, float | None]]]:
         """The latest version of every declaration lodged in the window, in batches.
 
-        An amended declaration counts once, as it was last declared, so a replay
-        does not count its earlier versions as more declarations.
+        Each with the risk model's score it was assessed with (``None`` without
+        an active model), which a criterion's ``risk_model_score`` condition
+        reads. An amended declaration counts once, as it was last declared, so
+        a replay does not count its earlier versions as more declarations.
         """
-        query = select(AssessmentRow.declaration_number, AssessmentRow.declaration).where(
+        query = select(
+            AssessmentRow.declaration_number,
+            AssessmentRow.declaration,
+            AssessmentRow.risk_model_score,
+        ).where(
             AssessmentRow.lodgement_time >= lodged_from,
             AssessmentRow.lodgement_time < lodged_before,
         )
@@ -134,13 +140,13 @@ class AssessmentRepository:
             query = query.where(AssessmentRow.office_code.in_(office_codes))
         query = query.order_by(AssessmentRow.declaration_number, AssessmentRow.version.desc())
         result = await self._session.stream(query.execution_options(yield_per=batch_size))
-        batch: list[Declaration] = []
+        batch: list[tuple[Declaration, float | None]] = []
         previous_number: str | None = None
-        async for number, content in result:
+        async for number, content, score in result:
             if number == previous_number:
                 continue
             previous_number = number
-            batch.append(declaration_from_content(content))
+            batch.append((declaration_from_content(content), score))
             if len(batch) >= batch_size:
                 yield batch
                 batch = []

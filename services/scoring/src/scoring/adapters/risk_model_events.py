@@ -31,6 +31,7 @@ def criteria_card(version: ModelVersion) -> risk_model_pb2.RiskModelCard:
         training_start_time=datetime_to_timestamp(card.training_window.first),
         training_end_time=datetime_to_timestamp(card.training_window.last),
         training_rows=card.n_train,
+        training_positive_rows=card.n_train_positive,
         features=list(card.features),
         validation_rows=card.n_validation,
         precision_at_1=_metric(card, "precision_at_1"),

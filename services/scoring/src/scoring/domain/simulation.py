@@ -151,15 +151,20 @@ class Simulator:
         self._criteria = {name: _CriterionTally() for name in self._candidates}
         self._replayed = 0
 
-    def replay(self, declarations: Iterable[Declaration]) -> None:
-        """Adds ``declarations`` (each the latest version of its number) to the tallies."""
-        for declaration in declarations:
-            self._replay_one(declaration)
+    def replay(self, declarations: Iterable[tuple[Declaration, float | None]]) -> None:
+        """Adds ``declarations`` to the tallies, each with the risk score it was assessed with.
 
-    def _replay_one(self, declaration: Declaration) -> None:
+        Each is the latest version of its number; its stored score (``None``
+        when no model was active) is what both worlds' ``risk_model_score``
+        conditions read, as the live assessment read it.
+        """
+        for declaration, risk_score in declarations:
+            self._replay_one(declaration, risk_score)
+
+    def _replay_one(self, declaration: Declaration, risk_score: float | None) -> None:
         # Trader profiles are not held yet, so both worlds treat the importer alike.
-        active = self._active.assess(declaration, self._seed)
-        world = self._world.assess(declaration, self._seed)
+        active = self._active.assess(declaration, self._seed, risk_score=risk_score)
+        world = self._world.assess(declaration, self._seed, risk_score=risk_score)
         day = declaration.lodgement_time.astimezone(UTC).date().isoformat()
         tally = self._office_days[(declaration.office_code, day)]
         tally.declarations += 1

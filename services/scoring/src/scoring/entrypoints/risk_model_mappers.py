@@ -86,6 +86,7 @@ def card_to_proto(version: ModelVersion) -> risk_model_pb2.RiskModelCard:
         training_start_time=datetime_to_timestamp(card.training_window.first),
         training_end_time=datetime_to_timestamp(card.training_window.last),
         training_rows=card.n_train,
+        training_positive_rows=card.n_train_positive,
         features=list(card.features),
         validation=risk_model_pb2.RiskModelValidation(
             validation_start_time=datetime_to_timestamp(card.validation_window.first),

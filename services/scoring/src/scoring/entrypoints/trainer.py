@@ -46,7 +46,9 @@ class _Progress:
 
 async def train(database: Database, training_id: str) -> None:
     """Runs the training ``training_id`` to SUCCEEDED or FAILED."""
-    async with database.unit_of_work() as uow:
+    # Read-only: reading every labelled row takes seconds, and on SQLite a
+    # writing unit of work would hold the write lock from assessments meanwhile.
+    async with database.unit_of_work(read_only=True) as uow:
         training = await TrainingRepository(uow.session).get(training_id)
         if training is None:
             raise LookupError(f"riskModelTrainings/{training_id} does not exist")

@@ -32,7 +32,7 @@ async def simulate_model(
     """The replay; raises ``NotFound`` for an unknown version."""
     version = await get_model_version(command.risk_model, database=database)
     model = await risk_models.version(database, version.name, version.digest)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         decisions = await decisions_lodged(uow.session, command.lodged_from, command.lodged_before)
     replay = ModelReplay()
     for start in range(0, len(decisions), _SCORE_BATCH):
@@ -61,7 +61,7 @@ async def model_performance(
 ) -> ModelPerformance:
     """The version's precision on the random arm and its drift; raises ``NotFound``."""
     version = await get_model_version(risk_model, database=database)
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         scored = await scored_with(uow.session, risk_model, lodged_from, lodged_before)
     return measure(
         version.card,

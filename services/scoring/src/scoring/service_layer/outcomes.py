@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import func, select
 
 from customs_kit.db import Database
@@ -13,6 +14,8 @@ from customs_kit.uow import UnitOfWork
 from scoring.adapters.history import OutcomeRepository
 from scoring.adapters.orm import AssessmentRow
 from scoring.domain.history import Outcome
+
+_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,14 @@ async def record_examination_outcome(
             matched.append(assessment_id)
 
     applied = await apply_once(database, command.event_id, command.source_service, apply)
+    # In the trace the event carries: the declaration's, from lodgement on.
+    _log.info(
+        "examination_outcome_ingested" if applied else "examination_outcome_event_duplicate",
+        event_id=command.event_id,
+        source=command.source,
+        declaration=command.declaration_number,
+        assessment=f"assessments/{matched[0]}" if matched else None,
+    )
     return not applied, bool(matched)
 
 
@@ -99,4 +110,12 @@ async def record_audit_finding(command: RecordFinding, *, database: Database) ->
             recorded.append(assessment_id)
 
     applied = await apply_once(database, command.event_id, command.source_service, apply)
+    _log.info(
+        "audit_finding_ingested" if applied else "audit_finding_event_duplicate",
+        event_id=command.event_id,
+        audit_case=command.audit_case,
+        declarations=len(command.declaration_numbers),
+        assessments=len(recorded),
+        infringement_found=command.outcome.infringement_found,
+    )
     return not applied, len(recorded)

@@ -52,7 +52,7 @@ class ArtifactUnavailable(Exception):
 
 async def load_version(database: Database, name: str, digest: str) -> RiskModel:
     """Loads a stored version and checks its digest; raises :class:`ArtifactUnavailable`."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         stored = await RiskModelRepository(uow.session).artifact(name)
     if stored is None:
         raise ArtifactUnavailable(f"{name} is not stored in this scoring database")
@@ -125,7 +125,7 @@ async def apply_active_model(
 
 async def load_journaled_model(database: Database, holder: RiskModelHolder) -> None:
     """Activates the version last journaled, so a restarted process scores at once."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         record = await RulesJournal(uow.session, database.dialect).latest(RISK_MODEL, _ACTIVE)
     if record is not None and record.payload:
         message = risk_model_pb2.ActiveRiskModel.FromString(record.payload)

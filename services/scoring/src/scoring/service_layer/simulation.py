@@ -57,7 +57,8 @@ async def simulate(
         candidate_world, active, command.candidates, replace_active=command.replace_active
     )
     simulator = Simulator(active, world, [c.name for c in command.candidates], seed)
-    async with database.unit_of_work() as uow:
+    # Read-only: a long replay must not hold SQLite's write lock from assessments.
+    async with database.unit_of_work(read_only=True) as uow:
         batches = AssessmentRepository(uow.session).lodged_declarations(
             command.lodged_from, command.lodged_before, command.office_codes, _BATCH_SIZE
         )

@@ -158,8 +158,11 @@ async def start_training(
 
 
 async def get_training(training_id: str, *, database: Database) -> Training:
-    """The operation; raises ``NotFound``."""
-    async with database.unit_of_work() as uow:
+    """The operation; raises ``NotFound``.
+
+    Read-only, so that on SQLite a poll never waits behind the trainer's writes.
+    """
+    async with database.unit_of_work(read_only=True) as uow:
         training = await TrainingRepository(uow.session).get(training_id)
     if training is None:
         raise NotFound("risk model training", f"riskModelTrainings/{training_id}")
@@ -168,7 +171,7 @@ async def get_training(training_id: str, *, database: Database) -> Training:
 
 async def get_model_version(name: str, *, database: Database) -> ModelVersion:
     """A stored version's card; raises ``NotFound``."""
-    async with database.unit_of_work() as uow:
+    async with database.unit_of_work(read_only=True) as uow:
         version = await RiskModelRepository(uow.session).get(name)
     if version is None:
         raise NotFound("risk model", name)

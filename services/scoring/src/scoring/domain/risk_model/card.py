@@ -31,6 +31,8 @@ class ModelCard:
     validation_window: Window
     features: tuple[str, ...]
     n_train: int
+    #: How many of the ``n_train`` examined training rows had an infringement.
+    n_train_positive: int
     n_validation: int
     #: Infringement rate of the examined validation rows: what precision is compared with.
     validation_base_rate: float
@@ -53,6 +55,7 @@ class ModelCard:
             ],
             "features": list(self.features),
             "n_train": self.n_train,
+            "n_train_positive": self.n_train_positive,
             "n_validation": self.n_validation,
             "validation_base_rate": self.validation_base_rate,
             "metrics": self.metrics,
@@ -80,6 +83,8 @@ class ModelCard:
             ),
             features=tuple(document["features"]),
             n_train=int(document["n_train"]),
+            # Cards written before the count was kept read as 0, what they showed.
+            n_train_positive=int(document.get("n_train_positive", 0)),
             n_validation=int(document["n_validation"]),
             validation_base_rate=float(document["validation_base_rate"]),
             metrics=dict(document["metrics"]),

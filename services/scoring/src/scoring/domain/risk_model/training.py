@@ -31,6 +31,7 @@ from scoring.domain.risk_model.metrics import (
 )
 from scoring.domain.risk_model.model import TrainedModel, encode_artifact
 from scoring.domain.risk_model.records import LabelledDeclaration, NotEnoughOutcomes
+from scoring.domain.risk_model.weighting import examination_weights
 
 #: Fewest examined rows, and of each outcome, the fitted part must hold.
 MIN_EXAMINED = 20
@@ -95,16 +96,18 @@ def train_risk_model(
             row.declaration.version,
         ),
     )
-    if not any(row.examined for row in ordered):
+    examined = [row for row in ordered if row.examined]
+    if not examined:
         raise NotEnoughOutcomes("no examined declaration with an outcome to learn from")
-    last = ordered[-1].declaration.lodgement_time
+    # The months validated are the latest with outcomes: the newest declarations
+    # are mostly still unexamined (or were assessed after the archive was
+    # imported), and would leave the validation window without a label.
+    last = examined[-1].declaration.lodgement_time
     cut = _month_start(last.astimezone(UTC), validation_months - 1)
     fitted = [row for row in ordered if row.declaration.lodgement_time < cut]
     held_out = [row for row in ordered if row.declaration.lodgement_time >= cut]
     _check_outcomes(fitted, "before", cut)
     validation = [row for row in held_out if row.examined]
-    if not validation:
-        raise NotEnoughOutcomes(f"no examined declaration lodged on or after {cut:%Y-%m-%d}")
 
     described = [describe(row.declaration) for row in ordered]
     tables = EncodingTables.empty(described, SMOOTHING)
@@ -118,6 +121,7 @@ def train_risk_model(
     training_rows = [index for index, row in enumerate(fitted) if row.examined]
     features = np.asarray([vectors[index] for index in training_rows], dtype=np.float64)
     labels = np.asarray([fitted[index].infringement for index in training_rows], dtype=np.float64)
+    weighting = examination_weights(fitted)
     held_out_described = described[len(fitted) :]
     validation_features = np.asarray(
         [
@@ -136,9 +140,21 @@ def train_risk_model(
         if env.iteration % 25 == 0:
             report("training", 0.1 + 0.8 * env.iteration / rounds)
 
+    # Weights only when there is a random arm: all ones would fit the same trees.
+    weights = (
+        np.asarray(weighting.weights, dtype=np.float64)
+        if weighting.random_arm_weight != 1.0
+        else None
+    )
     booster = lightgbm.train(
         parameters,
-        lightgbm.Dataset(features, labels, feature_name=list(FEATURE_NAMES), free_raw_data=True),
+        lightgbm.Dataset(
+            features,
+            labels,
+            weight=weights,
+            feature_name=list(FEATURE_NAMES),
+            free_raw_data=True,
+        ),
         num_boost_round=rounds,
         callbacks=[on_iteration],
     )
@@ -154,16 +170,22 @@ def train_risk_model(
             fitted[0].declaration.lodgement_time, fitted[-1].declaration.lodgement_time
         ),
         validation_window=Window(
-            held_out[0].declaration.lodgement_time, held_out[-1].declaration.lodgement_time
+            validation[0].declaration.lodgement_time, validation[-1].declaration.lodgement_time
         ),
         features=FEATURE_NAMES,
         n_train=len(training_rows),
+        n_train_positive=int(labels.sum()),
         n_validation=len(validation),
         validation_base_rate=sum(outcomes) / len(outcomes),
         metrics=evaluate_ranking(scores, outcomes, [row.revenue for row in validation]),
         calibration=tuple(calibration(scores, outcomes)),
         score_reference=reference_bins(scores),
-        parameters={**PARAMETERS, "smoothing": SMOOTHING, "seed": seed},
+        parameters={
+            **PARAMETERS,
+            "smoothing": SMOOTHING,
+            "seed": seed,
+            "random_arm_weight": weighting.random_arm_weight,
+        },
         library_versions={
             "lightgbm": lightgbm.__version__,
             "numpy": np.__version__,
