@@ -7,18 +7,21 @@ import functools
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
 from criteria.adapters.clients import PeerImpactSources, PeerRiskModelSources
-from criteria.adapters.events import EVENT_DESTINATIONS
+from criteria.adapters.events import AUDIT_REFERRAL, EVENT_DESTINATIONS
+from criteria.adapters.repositories import history_head
 from criteria.entrypoints.mappers import ProtoEncoder
 from criteria.entrypoints.options import CriteriaOptions
 from criteria.entrypoints.servicer import CriteriaServicer
 from criteria.service_layer.expiry import ExpirySweeper
 from criteria.service_layer.watch import ActiveSetWatch
+from customs_kit.anchoring import CheckpointPublisher, HistoryAnchor
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
 from customs_kit.peers import Peers
 from customs_kit.server import (
     Application,
+    BackgroundTask,
     ServiceRegistration,
     run_service,
     settings_or_exit,
@@ -53,6 +56,17 @@ async def bootstrap(
     relay = peers.outbox_relay(database, EVENT_DESTINATIONS)
     encoder = ProtoEncoder()
     watch = ActiveSetWatch(database, encoder)
+    background: list[BackgroundTask] = [watch, ExpirySweeper(database, encoder), relay]
+    anchor = None
+    if options.history_signer is not None:
+        anchor = HistoryAnchor(
+            options.history_signer, peers.channel(AUDIT_REFERRAL), peers.metadata
+        )
+        background.append(
+            CheckpointPublisher(
+                database, anchor, history_head, options.checkpoint_interval.total_seconds()
+            )
+        )
     servicer = CriteriaServicer(
         database,
         PageTokens(settings.page_token_secret),
@@ -62,6 +76,7 @@ async def bootstrap(
         analysis_max_age=options.impact_analysis_max_age,
         recommendation_policy=options.recommendation_policy,
         risk_model_sources=PeerRiskModelSources(peers.channel("scoring"), sources, peers.metadata),
+        history_anchor=anchor,
     )
     return Application(
         registrations=[
@@ -72,7 +87,7 @@ async def bootstrap(
             )
         ],
         # Stopped while the server drains (the watch ends open streams), before the cleanups.
-        background=[watch, ExpirySweeper(database, encoder), relay],
+        background=background,
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,
