@@ -124,6 +124,27 @@ def service_environment(
     return environment
 
 
+def history_key_environment(package: str, data_dir: Path) -> dict[str, str]:
+    """The history checkpoint keys of ``package``: criteria signs, audit_referral verifies.
+
+    A throwaway Ed25519 pair made once in ``data_dir`` (outside every database)
+    and kept across restarts, so that the checkpoints audit_referral keeps still
+    verify after one.
+    """
+    private_key = data_dir / "history-signing.pem"
+    public_key = data_dir / "history-signing.pub.pem"
+    if not private_key.exists():
+        private_pem, public_pem = generate_key_pair()
+        private_key.write_bytes(private_pem)
+        private_key.chmod(0o600)
+        public_key.write_bytes(public_pem)
+    if package == "criteria":
+        return {"HISTORY_SIGNING_KEY_FILE": str(private_key)}
+    if package == "audit_referral":
+        return {"HISTORY_CHECKPOINT_KEY_FILES": f"criteria={public_key}"}
+    return {}
+
+
 def wait_until_serving(address: str, deadline: float) -> bool:
     """Polls the standard health service at ``address`` until SERVING or ``deadline``."""
     with grpc.insecure_channel(address) as channel:
@@ -217,6 +238,7 @@ def start_platform(
             data_dir=data_dir.resolve(),
             base={**os.environ, **peers, **(extra_environment or {})},
         )
+        environment.update(history_key_environment(service.package, data_dir.resolve()))
         if database_urls and service.package in database_urls:
             environment["DATABASE_URL"] = database_urls[service.package]
         with (log_dir / f"{service.package}.log").open("ab") as log_file:
