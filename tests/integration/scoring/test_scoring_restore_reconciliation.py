@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -191,14 +193,23 @@ async def test_a_restored_receiver_gets_exactly_its_lost_events_again(
 
                 events = events_grpc.EventDeliveryServiceStub(scoring.channel)
                 reconcile_started = time.monotonic()
-                answer = await events.ReconcileDestination(
-                    events_pb2.ReconcileDestinationRequest(
-                        destination="exam-reports", since=_timestamp(started)
-                    ),
-                    metadata=test_keys.metadata(Role.OPERATOR, subject="operator"),
+                answer = await _customs(
+                    scoring,
+                    test_keys,
+                    "events",
+                    "reconcile",
+                    "scoring",
+                    "exam-reports",
+                    "--since",
+                    started.isoformat(),
+                    "--output",
+                    "json",
                 )
-                assert (answer.checked, answer.redelivered) == (10, 5)
-                assert not answer.beyond_retention_window
+                assert answer.exit_code == 0, answer.stderr
+                reconciled_in = time.monotonic() - reconcile_started
+                [reconciled] = json.loads(answer.stdout)
+                assert (reconciled["checked"], reconciled["redelivered"]) == ("10", "5")
+                assert "beyondRetentionWindow" not in reconciled
                 await _eventually(lambda: _has(receiver, restored, first + later))
                 recovered_in = time.monotonic() - reconcile_started
                 assert await receiver.declarations(restored) == sorted(first + later)
@@ -212,7 +223,36 @@ async def test_a_restored_receiver_gets_exactly_its_lost_events_again(
                 assert (again.checked, again.redelivered) == (10, 0)
                 await asyncio.sleep(0.3)
                 assert await receiver.declarations(restored) == sorted(first + later)
-    print(f"restore_seconds={restored_in:.2f} reconcile_to_whole_seconds={recovered_in:.2f}")
+    print(
+        f"restore_seconds={restored_in:.2f} reconcile_command_seconds={reconciled_in:.2f} "
+        f"reconcile_to_whole_seconds={recovered_in:.2f}"
+    )
+
+
+@dataclass(frozen=True)
+class _Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+async def _customs(scoring: RunningService, keys: SigningKeys, *arguments: str) -> _Run:
+    """``customs ARGUMENTS`` run as an operator runs it: its own process."""
+    environment = {
+        **os.environ,
+        "CUSTOMS_SCORING_ADDR": scoring.address,
+        "CUSTOMS_TOKEN": keys.token(Role.OPERATOR, subject="operator"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("customs")),
+        *arguments,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode is not None
+    return _Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 def _run(command: list[str]) -> None:
@@ -235,6 +275,11 @@ async def test_reconciling_a_destination_the_service_does_not_deliver_to_is_refu
                 ),
                 metadata=test_keys.metadata(Role.OPERATOR, subject="operator"),
             )
+        unknown = await _customs(
+            scoring,
+            test_keys,
+            *("events", "reconcile", "scoring", "scoring", "--since", "2026-12-01T00:00:00Z"),
+        )
         with pytest.raises(grpc.aio.AioRpcError) as analyst:
             await events.ReconcileDestination(
                 events_pb2.ReconcileDestinationRequest(
@@ -245,3 +290,5 @@ async def test_reconciling_a_destination_the_service_does_not_deliver_to_is_refu
 
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert analyst.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert unknown.exit_code == 1
+    assert "DESTINATION_UNKNOWN" in unknown.stderr
