@@ -1,8 +1,8 @@
 """Signed checkpoints of other services' histories, append-only
 
-Criteria (and exam_reports) sign the head of their hash-chained history and
-send it here, outside their own database, so that a rewrite of their chain by
-whoever can write that database is caught. The database itself refuses to
+Criteria signs the head of its hash-chained history and sends it here, outside
+its own database, so that a rewrite of its chain by whoever can write that
+database is caught. The database itself refuses to
 change or remove a kept checkpoint.
 
 Revision ID: 0004
