@@ -8,7 +8,7 @@ alone cannot show is a consistent rewrite by whoever can write the table
 (every later hash recomputed): signed checkpoints of the head, kept by another
 service, catch that (:mod:`customs_kit.checkpoints`).
 
-Criteria's history is such a chain.
+Criteria's history and exam_reports' decision log are such chains.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Signed checkpoints of other services' histories, append-only
 
-Criteria signs the head of its hash-chained history and sends it here, outside
-its own database, so that a rewrite of its chain by whoever can write that
-database is caught. The database itself refuses to
+Criteria and exam_reports sign the head of their hash-chained histories and
+send it here, outside their own databases, so that a rewrite of a chain by
+whoever can write its database is caught. The database itself refuses to
 change or remove a kept checkpoint.
 
 Revision ID: 0004
