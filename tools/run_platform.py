@@ -149,6 +149,38 @@ def client_credentials(issued: IssuedCertificate) -> grpc.ChannelCredentials:
     )
 
 
+#: The services whose history audit_referral anchors, by package, with their source names.
+_ANCHORED_HISTORIES = {"criteria": "criteria", "exam_reports": "exam-reports"}
+
+
+def history_key_environment(package: str, data_dir: Path) -> dict[str, str]:
+    """The history checkpoint keys of ``package``: the anchored sign, audit_referral verifies.
+
+    A throwaway Ed25519 pair per anchored service, made once in ``data_dir``
+    (outside every database) and kept across restarts, so that the checkpoints
+    audit_referral keeps still verify after one.
+    """
+    keys: dict[str, tuple[Path, Path]] = {}
+    for anchored in _ANCHORED_HISTORIES:
+        private_key = data_dir / f"history-signing-{anchored}.pem"
+        public_key = data_dir / f"history-signing-{anchored}.pub.pem"
+        if not private_key.exists():
+            private_pem, public_pem = generate_key_pair()
+            private_key.write_bytes(private_pem)
+            private_key.chmod(0o600)
+            public_key.write_bytes(public_pem)
+        keys[anchored] = (private_key, public_key)
+    if package in keys:
+        return {"HISTORY_SIGNING_KEY_FILE": str(keys[package][0])}
+    if package == "audit_referral":
+        return {
+            "HISTORY_CHECKPOINT_KEY_FILES": ",".join(
+                f"{source}={keys[anchored][1]}" for anchored, source in _ANCHORED_HISTORIES.items()
+            )
+        }
+    return {}
+
+
 def wait_until_serving(
     address: str, deadline: float, credentials: grpc.ChannelCredentials | None = None
 ) -> bool:
@@ -252,6 +284,7 @@ def start_platform(
             data_dir=data_dir.resolve(),
             base={**os.environ, **peers, **(extra_environment or {})},
         )
+        environment.update(history_key_environment(service.package, data_dir.resolve()))
         if database_urls and service.package in database_urls:
             environment["DATABASE_URL"] = database_urls[service.package]
         if certificates is not None:

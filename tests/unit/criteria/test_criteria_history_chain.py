@@ -9,16 +9,15 @@ from dataclasses import replace
 from criteria_builders import ANA, NOW, later
 
 from criteria.domain.history import (
-    GENESIS_HASH,
-    ChainVerifier,
     ChangeDraft,
     ChangeKind,
     FieldChange,
     HistoryEntry,
-    Verification,
     differences,
     link,
+    resource_of,
 )
+from customs_kit.hash_chain import GENESIS_HASH, ChainVerifier, Verification
 
 
 def _encode(entry: HistoryEntry) -> bytes:
@@ -27,7 +26,7 @@ def _encode(entry: HistoryEntry) -> bytes:
 
 
 def verify(entries: list[HistoryEntry], encode: Callable[[HistoryEntry], bytes]) -> Verification:
-    verifier = ChainVerifier(encode)
+    verifier = ChainVerifier(encode, resource_of)
     for entry in entries:
         if not verifier.check(entry):
             break

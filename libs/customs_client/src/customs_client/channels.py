@@ -27,6 +27,7 @@ import grpc
 from customs.audit_referral.v1 import audit_referral_service_pb2, audit_referral_service_pb2_grpc
 from customs.compliance.v1 import compliance_service_pb2, compliance_service_pb2_grpc
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
+from customs.events.v1 import event_delivery_service_pb2_grpc
 from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -319,6 +320,15 @@ class CustomsClient:
     def audit_referral(self) -> audit_referral_service_pb2_grpc.AuditReferralServiceStub:
         """The audit_referral service: referrals and post-clearance audit cases."""
         return self.stub("audit_referral")  # type: ignore[no-any-return]
+
+    def event_delivery(
+        self, package: str
+    ) -> event_delivery_service_pb2_grpc.EventDeliveryServiceStub:
+        """The event delivery service ``package`` serves beside its own (reconciling...)."""
+        self.stub(package)
+        return event_delivery_service_pb2_grpc.EventDeliveryServiceStub(  # type: ignore[no-untyped-call]
+            self._channels[package]
+        )
 
     def close(self) -> None:
         """Closes every channel opened so far."""

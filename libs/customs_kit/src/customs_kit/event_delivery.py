@@ -15,12 +15,18 @@ for events, not a way around the other RPCs' call guard.
 Dead letters. ``ListDeadLetterEvents`` and ``RetryDeadLetterEvents`` let an
 operator see and redeliver this service's own outbox events that a receiver
 refused for good (:mod:`customs_kit.dead_letters`).
+
+Reconciliation. After a receiver's database is restored from a backup,
+``ReconcileDestination`` (operator) on each sender compares what it delivered
+since the backup with the receiver's inbox (``FindMissingEvents``, served to
+peers) and delivers again what the receiver lost (:mod:`customs_kit.reconciliation`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,10 +40,12 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from customs_kit.auth import Role, allow, allowed_roles, authorize, current_principal
 from customs_kit.dead_letters import DeadLetter, list_dead_letters, retry_dead_letters
-from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
+from customs_kit.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from customs_kit.inbox import missing_events
 from customs_kit.interceptors import violations_of
-from customs_kit.outbox import is_event_ingest
+from customs_kit.outbox import OutboxRelay, is_event_ingest
 from customs_kit.pagination import PageTokens, clamp_page_size
+from customs_kit.reconciliation import reconcile_destination
 from customs_kit.uow import enclosing
 
 if TYPE_CHECKING:
@@ -90,11 +98,20 @@ class EventDeliveryServicer:
     """The kit's event delivery RPCs for one service (its database and its ingest RPCs)."""
 
     def __init__(
-        self, database: Database, page_tokens: PageTokens, targets: dict[str, _Target]
+        self,
+        database: Database,
+        page_tokens: PageTokens,
+        targets: dict[str, _Target],
+        *,
+        relays: Sequence[OutboxRelay] = (),
+        outbox_retention: timedelta = timedelta(days=7),
     ) -> None:
         self._database = database
         self._page_tokens = page_tokens
         self._targets = targets
+        # The relays know the channels to this service's receivers, for reconciliation.
+        self._relays = list(relays)
+        self._outbox_retention = outbox_retention
 
     @allow(Role.SERVICE)
     async def IngestEventBatch(
@@ -226,6 +243,44 @@ class EventDeliveryServicer:
         retried = await retry_dead_letters(self._database, list(request.event_ids))
         _log.info("dead_letter_events_retried", event_ids=retried)
         return pb.RetryDeadLetterEventsResponse(event_ids=retried)
+
+    @allow(Role.OPERATOR)
+    async def ReconcileDestination(
+        self, request: pb.ReconcileDestinationRequest, context: Any
+    ) -> pb.ReconcileDestinationResponse:
+        """Re-delivers what a restored receiver lacks of the events delivered since ``since``."""
+        peer = next(
+            (found for relay in self._relays if (found := relay.peer(request.destination))),
+            None,
+        )
+        if peer is None:
+            raise FailedPrecondition(
+                "DESTINATION_UNKNOWN",
+                f"this service delivers no events to {request.destination!r}",
+            )
+        channel, metadata = peer
+        result = await reconcile_destination(
+            self._database,
+            channel,
+            metadata,
+            request.destination,
+            request.since.ToDatetime(tzinfo=UTC),
+            self._outbox_retention,
+        )
+        return pb.ReconcileDestinationResponse(
+            checked=result.checked,
+            redelivered=result.redelivered,
+            retention_start=_timestamp(result.retention_start),
+            beyond_retention_window=result.beyond_retention_window,
+        )
+
+    @allow(Role.SERVICE)
+    async def FindMissingEvents(
+        self, request: pb.FindMissingEventsRequest, context: Any
+    ) -> pb.FindMissingEventsResponse:
+        """The requested event ids this service's inbox has no record of."""
+        missing = await missing_events(self._database, list(request.event_ids))
+        return pb.FindMissingEventsResponse(missing_event_ids=missing)
 
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:

@@ -8,7 +8,7 @@ either both commit or neither does, and a second copy finds the record.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
@@ -87,3 +87,20 @@ async def apply_once(
         await apply(uow)
         await uow.commit()
         return True
+
+
+async def missing_events(database: Database, event_ids: Sequence[str]) -> list[str]:
+    """Those of ``event_ids`` this service has not applied, in their order.
+
+    The receiver's half of reconciling after a restore: an event whose effect
+    the restored database lost has lost its inbox record with it.
+    """
+    async with database.unit_of_work(read_only=True) as uow:
+        seen = set(
+            (
+                await uow.session.scalars(
+                    select(InboxEvent.event_id).where(InboxEvent.event_id.in_(list(event_ids)))
+                )
+            ).all()
+        )
+    return [event_id for event_id in event_ids if event_id not in seen]

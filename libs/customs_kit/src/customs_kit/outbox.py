@@ -258,6 +258,11 @@ class OutboxRelay(StoppableLoop):
         # Destinations found not to serve the batch RPC, until this relay restarts.
         self._unary_only: set[str] = set()
 
+    def peer(self, destination: str) -> tuple[grpc.aio.Channel, MetadataProvider] | None:
+        """The channel this relay delivers to ``destination`` on and its call metadata."""
+        channel = self._channels.get(destination)
+        return None if channel is None else (channel, self._metadata)
+
     async def _run(self) -> None:
         _log.info("outbox_relay_started", destinations=sorted(self._channels))
         while not self.stopping.is_set():

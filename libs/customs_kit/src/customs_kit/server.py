@@ -42,6 +42,7 @@ from customs_kit.interceptors import (
 from customs_kit.limits import Admission
 from customs_kit.logging import configure_logging
 from customs_kit.metrics import RpcMetricsInterceptor, configure_metrics
+from customs_kit.outbox import OutboxRelay
 from customs_kit.outbox_metrics import OutboxBacklogMonitor
 from customs_kit.pagination import PageTokens
 from customs_kit.retention import RetentionPruner
@@ -292,7 +293,11 @@ def _with_kit_services(
         registrations.append(
             ServiceRegistration(
                 EventDeliveryServicer(
-                    application.database, PageTokens(settings.page_token_secret), targets
+                    application.database,
+                    PageTokens(settings.page_token_secret),
+                    targets,
+                    relays=[t for t in application.background if isinstance(t, OutboxRelay)],
+                    outbox_retention=settings.outbox_retention,
                 ),
                 event_delivery_service_pb2_grpc.add_EventDeliveryServiceServicer_to_server,
                 EVENT_DELIVERY,

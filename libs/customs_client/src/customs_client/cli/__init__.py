@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from customs_client.cli import (
     assess,
     criteria,
+    events,
     examinations,
     reference_data,
     referrals,
@@ -74,6 +75,7 @@ app.add_typer(referrals.referrals, name="referrals")
 app.add_typer(reports.report, name="report")
 app.add_typer(risk_model.history, name="history")
 app.add_typer(risk_model.model, name="model")
+app.add_typer(events.events, name="events")
 
 
 def main() -> None:

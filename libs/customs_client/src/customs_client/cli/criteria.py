@@ -15,6 +15,7 @@ from customs.criteria.v1 import (
 )
 from customs.criteria.v1 import (
     criterion_pb2,
+    history_pb2,
     named_list_pb2,
     risk_profile_pb2,
 )
@@ -250,14 +251,26 @@ _transition("retire", "End a criterion for good.")
 
 @history.command("verify")
 def verify_history(ctx: typer.Context) -> None:
-    """Check the hash chain of every change to criteria and named lists; exit 1 if broken."""
+    """Check the history's hash chain and its latest checkpoint; exit 1 if broken or rewritten."""
     verification = client(ctx).criteria.VerifyHistory(api.VerifyHistoryRequest()).verification
+    anchor = enum_label(
+        history_pb2.DESCRIPTOR.enum_types_by_name["HistoryAnchorState"], verification.anchor_state
+    ).lower()
+    checkpoint = (
+        f"checkpoint {verification.checkpoint_sequence} signed "
+        f"{verification.checkpoint_sign_time.ToJsonString()}: {anchor}"
+        if verification.checkpoint_sequence
+        else f"checkpoint: {anchor}"
+    )
     if verification.intact:
         done(
             f"history intact: {verification.entries_verified} entries, "
-            f"head {verification.head_hash}"
+            f"head {verification.head_hash}; {checkpoint}"
         )
         return
+    if verification.rewritten:
+        done(f"history REWRITTEN: {verification.problem}")
+        raise typer.Exit(1)
     done(
         f"history BROKEN at entry {verification.first_invalid_sequence} "
         f"({verification.first_invalid_resource}): {verification.problem}"

@@ -20,7 +20,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
 )
@@ -160,6 +162,20 @@ class FindingDiscrepancyRow(Base):
     discrepancy_type: Mapped[str] = mapped_column(String(48), primary_key=True, index=True)
     #: Position in the finding's list, which keeps the auditor's order.
     position: Mapped[int] = mapped_column(Integer)
+
+
+class HistoryCheckpointRow(Base):
+    """A signed checkpoint of another service's history (append-only: triggers refuse changes)."""
+
+    __tablename__ = "history_checkpoints"
+    __table_args__ = (PrimaryKeyConstraint("source", "sequence", name="pk_history_checkpoints"),)
+
+    source: Mapped[str] = mapped_column(_ID)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    sign_time: Mapped[datetime]
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    record_time: Mapped[datetime]
 
 
 kit_metadata_tables(Base.metadata)

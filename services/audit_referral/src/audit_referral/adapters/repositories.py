@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit_referral.adapters.orm import (
     AuditCaseRow,
     AuditFindingRow,
     FindingDiscrepancyRow,
+    HistoryCheckpointRow,
     ReferralRow,
 )
 from audit_referral.domain.audit_cases import (
@@ -47,6 +49,8 @@ from audit_referral.domain.referrals import (
     ReferralSource,
     ReferralState,
 )
+from customs_kit.checkpoints import Checkpoint
+from customs_kit.db import is_unique_violation
 from customs_kit.errors import Aborted, NotFound
 
 # --- Keyset positions and filters of the list queries -------------------------------
@@ -667,4 +671,60 @@ def _report(value: Mapping[str, Any] | None) -> AuditReport | None:
         total_penalties=_money(value["total_penalties"]),
         issued_by=value["issued_by"],
         issue_time=datetime.fromisoformat(value["issue_time"]),
+    )
+
+
+# --- History checkpoints --------------------------------------------------------------
+
+
+class CheckpointRepository:
+    """The signed checkpoints of other services' histories: added and read, never changed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, source: str, sequence: int) -> tuple[Checkpoint, datetime] | None:
+        """The checkpoint of ``source`` at ``sequence``, if kept, with its record time."""
+        row = await self._session.get(HistoryCheckpointRow, (source, sequence))
+        return None if row is None else (_checkpoint(row), row.record_time)
+
+    async def latest(self, source: str) -> tuple[Checkpoint, datetime] | None:
+        """The checkpoint of ``source`` with the highest sequence, with its record time."""
+        row = await self._session.scalar(
+            select(HistoryCheckpointRow)
+            .where(HistoryCheckpointRow.source == source)
+            .order_by(HistoryCheckpointRow.sequence.desc())
+            .limit(1)
+        )
+        return None if row is None else (_checkpoint(row), row.record_time)
+
+    async def add(self, checkpoint: Checkpoint, record_time: datetime) -> bool:
+        """Keeps ``checkpoint``; False if one of its (source, sequence) was kept meanwhile."""
+        try:
+            async with self._session.begin_nested():
+                self._session.add(
+                    HistoryCheckpointRow(
+                        source=checkpoint.source,
+                        sequence=checkpoint.sequence,
+                        head_hash=checkpoint.head_hash,
+                        sign_time=checkpoint.sign_time,
+                        signature=checkpoint.signature,
+                        record_time=record_time,
+                    )
+                )
+                await self._session.flush()
+        except IntegrityError as error:
+            if is_unique_violation(error, "pk_history_checkpoints"):
+                return False
+            raise
+        return True
+
+
+def _checkpoint(row: HistoryCheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        source=row.source,
+        sequence=row.sequence,
+        head_hash=row.head_hash,
+        sign_time=row.sign_time,
+        signature=row.signature,
     )

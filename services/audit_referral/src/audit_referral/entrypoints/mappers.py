@@ -18,6 +18,7 @@ from customs.audit_referral.v1 import (
     audit_case_pb2,
     audit_finding_pb2,
     events_pb2,
+    history_checkpoint_pb2,
     referral_pb2,
 )
 from customs.common.v1 import money_pb2
@@ -54,6 +55,7 @@ from audit_referral.domain.referrals import (
     ReferralSource,
     ReferralState,
 )
+from customs_kit.checkpoints import Checkpoint
 from customs_kit.errors import FieldViolation, InvalidArgument
 
 E = TypeVar("E", bound=Enum)
@@ -503,3 +505,28 @@ def _report_message(report: AuditReport) -> audit_case_pb2.AuditReport:
     if report.total_penalties is not None:
         message.total_penalties.CopyFrom(_money_message(report.total_penalties))
     return message
+
+
+def checkpoint(message: history_checkpoint_pb2.HistoryCheckpoint) -> Checkpoint:
+    """A source's signed checkpoint from its message (already validated)."""
+    return Checkpoint(
+        source=message.source,
+        sequence=message.sequence,
+        head_hash=message.head_hash,
+        sign_time=timestamp(message.sign_time),
+        signature=message.signature,
+    )
+
+
+def checkpoint_message(
+    checkpoint: Checkpoint, record_time: datetime
+) -> history_checkpoint_pb2.HistoryCheckpoint:
+    """The message of a kept checkpoint."""
+    return history_checkpoint_pb2.HistoryCheckpoint(
+        source=checkpoint.source,
+        sequence=checkpoint.sequence,
+        head_hash=checkpoint.head_hash,
+        sign_time=_timestamp(checkpoint.sign_time),
+        signature=checkpoint.signature,
+        record_time=_timestamp(record_time),
+    )

@@ -7,9 +7,10 @@ under ``run_idempotent``, so a retry returns the first response.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from customs.audit_referral.v1 import (
     audit_referral_service_pb2 as pb,
 )
@@ -40,9 +41,16 @@ Context = Any
 class AuditReferralServicer(pb_grpc.AuditReferralServiceServicer):
     """Referrals, audit cases and findings over gRPC."""
 
-    def __init__(self, database: Database, page_tokens: PageTokens) -> None:
+    def __init__(
+        self,
+        database: Database,
+        page_tokens: PageTokens,
+        checkpoint_keys: Mapping[str, Ed25519PublicKey] | None = None,
+    ) -> None:
         self._database = database
         self._page_tokens = page_tokens
+        # The public key of each service whose history checkpoints are kept here.
+        self._checkpoint_keys = dict(checkpoint_keys or {})
 
     async def _idempotent(
         self,
@@ -486,3 +494,26 @@ class AuditReferralServicer(pb_grpc.AuditReferralServiceServicer):
         case_id, finding_id = mappers.finding_ids(request.name, "name")
         await handlers.delete_audit_finding(self._database, case_id, finding_id, etag=request.etag)
         return pb.DeleteAuditFindingResponse()
+
+    # --- History checkpoints ----------------------------------------------------------
+
+    @allow(Role.SERVICE)
+    async def RecordHistoryCheckpoint(
+        self, request: pb.RecordHistoryCheckpointRequest, context: Context
+    ) -> Any:
+        kept = await handlers.record_history_checkpoint(
+            self._database, self._checkpoint_keys, mappers.checkpoint(request.history_checkpoint)
+        )
+        return pb.RecordHistoryCheckpointResponse(
+            history_checkpoint=mappers.checkpoint_message(kept.checkpoint, kept.record_time),
+            duplicate=kept.duplicate,
+        )
+
+    @allow(Role.SERVICE, Role.AUDITOR, Role.RMC, Role.OPERATOR)
+    async def GetLatestHistoryCheckpoint(
+        self, request: pb.GetLatestHistoryCheckpointRequest, context: Context
+    ) -> Any:
+        kept = await handlers.latest_history_checkpoint(self._database, request.source)
+        return pb.GetLatestHistoryCheckpointResponse(
+            history_checkpoint=mappers.checkpoint_message(kept.checkpoint, kept.record_time)
+        )

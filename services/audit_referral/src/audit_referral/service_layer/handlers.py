@@ -9,17 +9,19 @@ event exactly once with the kit's inbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit_referral.adapters.publisher import publish_audit_report
 from audit_referral.adapters.repositories import (
     AuditCaseFilter,
     AuditCaseRepository,
+    CheckpointRepository,
     FindingFilter,
     FindingRepository,
     ReferralFilter,
@@ -49,7 +51,9 @@ from audit_referral.domain.referrals import (
     referral_from_blue_decision,
     referral_from_examination_finding,
 )
+from customs_kit.checkpoints import Checkpoint, signature_valid
 from customs_kit.db import Database, utcnow
+from customs_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from customs_kit.inbox import apply_once
 from customs_kit.telemetry import continued_trace, current_traceparent
 from customs_kit.uow import UnitOfWork
@@ -525,3 +529,81 @@ async def delete_audit_finding(
         case.require(CaseAction.EDIT_FINDINGS)
         await findings.remove(finding)
         await uow.commit()
+
+
+# --- History checkpoints ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeptCheckpoint:
+    """A checkpoint as kept, when it was recorded, and whether this call was a repeat."""
+
+    checkpoint: Checkpoint
+    record_time: datetime
+    duplicate: bool = False
+
+
+async def record_history_checkpoint(
+    database: Database, public_keys: Mapping[str, Ed25519PublicKey], checkpoint: Checkpoint
+) -> KeptCheckpoint:
+    """Keeps a source's signed checkpoint once its signature verifies with the source's key.
+
+    Idempotent by (source, sequence); the same sequence with another head is
+    refused, since a source never signs two heads for one entry unless its
+    history was rewritten.
+    """
+    public_key = public_keys.get(checkpoint.source)
+    if public_key is None:
+        raise FailedPrecondition(
+            "CHECKPOINT_SOURCE_UNKNOWN",
+            f"no public key is configured for the history of {checkpoint.source!r}",
+        )
+    if not signature_valid(checkpoint, public_key):
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "history_checkpoint.signature",
+                    f"does not verify with the public key of {checkpoint.source!r}",
+                )
+            ],
+            reason="CHECKPOINT_SIGNATURE_INVALID",
+        )
+    async with database.unit_of_work() as uow:
+        checkpoints = CheckpointRepository(uow.session)
+        now = utcnow()
+        if await checkpoints.add(checkpoint, now):
+            await uow.commit()
+            _log.info(
+                "history_checkpoint_recorded",
+                source=checkpoint.source,
+                sequence=checkpoint.sequence,
+                head_hash=checkpoint.head_hash,
+            )
+            return KeptCheckpoint(checkpoint, now)
+        kept = await checkpoints.get(checkpoint.source, checkpoint.sequence)
+    if kept is None:
+        # Only a concurrent insert of that key makes the add fail, and it is kept for good.
+        raise RuntimeError("a checkpoint that could not be added is not kept either")
+    if kept[0].head_hash != checkpoint.head_hash:
+        _log.error(
+            "history_checkpoint_conflict",
+            source=checkpoint.source,
+            sequence=checkpoint.sequence,
+            kept_head_hash=kept[0].head_hash,
+            head_hash=checkpoint.head_hash,
+        )
+        raise FailedPrecondition(
+            "CHECKPOINT_CONFLICT",
+            f"a checkpoint of {checkpoint.source!r} at sequence {checkpoint.sequence} "
+            "with another head hash is kept: the history was rewritten",
+        )
+    return KeptCheckpoint(kept[0], kept[1], duplicate=True)
+
+
+async def latest_history_checkpoint(database: Database, source: str) -> KeptCheckpoint:
+    """The source's checkpoint with the highest sequence; raises ``NotFound``."""
+    async with database.unit_of_work(read_only=True) as uow:
+        found = await CheckpointRepository(uow.session).latest(source)
+    if found is None:
+        raise NotFound("history checkpoint", f"historyCheckpoints/{source}")
+    return KeptCheckpoint(*found)

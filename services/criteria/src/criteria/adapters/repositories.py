@@ -1389,3 +1389,9 @@ def _recommendation(row: RecommendationRow) -> Recommendation:
         version=row.version,
         risk_model=row.risk_model,
     )
+
+
+async def history_head(session: AsyncSession) -> tuple[int, str] | None:
+    """The history's head (sequence, hash), None while it is empty: what a checkpoint signs."""
+    head = await Repository(session).history_head()
+    return None if head is None else (head.sequence, head.hash)

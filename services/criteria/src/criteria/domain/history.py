@@ -1,24 +1,23 @@
 """The append-only, hash-chained history of every change to profiles, criteria and lists.
 
-Each entry's hash is SHA-256 over its canonical encoding (every field but the
-hash itself) followed by the previous entry's hash, so altering, removing or
-reordering a stored entry breaks the chain from that entry on. The canonical
-encoding is the contract's (deterministic protobuf), supplied by the caller so
-that anyone holding the entries can recompute the chain.
+The entries form a :mod:`customs_kit.hash_chain`: each entry's hash is SHA-256
+over its canonical encoding (every field but the hash itself) followed by the
+previous entry's hash, so altering, removing or reordering a stored entry
+breaks the chain from that entry on, and signed checkpoints of its head kept by
+audit_referral catch a consistent rewrite. The canonical encoding is the
+contract's (deterministic protobuf), supplied by the caller so that anyone
+holding the entries can recompute the chain.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
 from criteria.domain.model import Actor
-
-#: The previous hash of the first entry.
-GENESIS_HASH = "0" * 64
+from customs_kit.hash_chain import GENESIS_HASH, chain_hash
 
 
 class ChangeKind(Enum):
@@ -86,11 +85,6 @@ def differences(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[Fi
     )
 
 
-def chain_hash(canonical: bytes, previous_hash: str) -> str:
-    """The hash of an entry whose canonical encoding is ``canonical``."""
-    return hashlib.sha256(canonical + previous_hash.encode("ascii")).hexdigest()
-
-
 def link(draft: ChangeDraft, head: HistoryEntry | None, encode: Encoding) -> HistoryEntry:
     """``draft`` as the entry that follows ``head`` (``None`` for the first one), sealed."""
     unsealed = HistoryEntry(
@@ -108,55 +102,6 @@ def link(draft: ChangeDraft, head: HistoryEntry | None, encode: Encoding) -> His
     return replace(unsealed, hash=chain_hash(encode(unsealed), unsealed.previous_hash))
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The result of checking the chain; the ``first_invalid_*`` fields are empty when intact."""
-
-    intact: bool
-    entries_verified: int
-    first_invalid_sequence: int
-    first_invalid_resource: str
-    problem: str
-    head_hash: str
-
-
-class ChainVerifier:
-    """Recomputes the chain entry by entry (in sequence order) and keeps the first break.
-
-    Incremental so that a long history can be checked in batches.
-    """
-
-    def __init__(self, encode: Encoding) -> None:
-        self._encode = encode
-        self._expected_sequence = 1
-        self._previous_hash = GENESIS_HASH
-        self._verified = 0
-        self._failure: Verification | None = None
-
-    def check(self, entry: HistoryEntry) -> bool:
-        """Checks the next entry; returns False (and stops checking) at the first break."""
-        if self._failure is not None:
-            return False
-        self._verified += 1
-        problem = ""
-        if entry.sequence != self._expected_sequence:
-            problem = f"sequence {self._expected_sequence} is missing or out of order"
-        elif entry.previous_hash != self._previous_hash:
-            problem = "broken link: previous_hash is not the hash of the entry before"
-        elif chain_hash(self._encode(entry), entry.previous_hash) != entry.hash:
-            problem = "hash mismatch: the entry was altered"
-        if problem:
-            self._failure = Verification(
-                False, self._verified, entry.sequence, entry.resource, problem, ""
-            )
-            return False
-        self._expected_sequence += 1
-        self._previous_hash = entry.hash
-        return True
-
-    def result(self) -> Verification:
-        """The outcome over every entry checked so far."""
-        if self._failure is not None:
-            return self._failure
-        head = self._previous_hash if self._verified else ""
-        return Verification(True, self._verified, 0, "", "", head)
+def resource_of(entry: HistoryEntry) -> str:
+    """What an entry is about, named when the chain breaks there."""
+    return entry.resource

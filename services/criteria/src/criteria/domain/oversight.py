@@ -19,6 +19,7 @@ from criteria.domain.history import ChangeKind, HistoryEntry
 from criteria.domain.model import SYSTEM_SUBJECT, CriterionState
 from criteria.domain.performance import CriterionPerformance
 from criteria.domain.recommendations import Recommendation, RecommendationState
+from customs_kit.checkpoints import AnchorCheck
 
 _INACTIVE = frozenset({CriterionState.SUSPENDED, CriterionState.RETIRED, CriterionState.EXPIRED})
 
@@ -156,6 +157,8 @@ class OversightReport:
     pending_recommendations: tuple[Recommendation, ...]
     history_intact: bool
     history_head_hash: str
+    #: The history compared with the latest signed checkpoint audit_referral keeps.
+    history_anchor: AnchorCheck | None = None
 
 
 def _note(entry: HistoryEntry, path: str) -> str:

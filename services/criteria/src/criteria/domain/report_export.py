@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from criteria.domain.outcomes import Amount
 from criteria.domain.oversight import OversightCriterion, OversightReport
+from customs_kit.checkpoints import AnchorCheck, AnchorState
 
 _RULE = "=" * 78
 _ENUM_PREFIXES = (
@@ -125,6 +126,31 @@ def _criterion_row(item: OversightCriterion) -> list[str]:
     ]
 
 
+_ANCHOR_NOTES = {
+    AnchorState.ANCHORED: "the history agrees with it",
+    AnchorState.REWRITTEN: "THE HISTORY WAS REWRITTEN since it was signed",
+    AnchorState.CHECKPOINT_INVALID: "NOT SIGNED by this service's key",
+    AnchorState.CHAIN_BROKEN: "not compared: the history is broken before it",
+}
+_UNCOMPARED = {
+    AnchorState.NO_CHECKPOINT: "none kept by audit-referral yet",
+    AnchorState.KEEPER_UNAVAILABLE: "audit-referral unreachable: history checked on its own",
+    AnchorState.UNANCHORED: "none: no signing key is configured",
+}
+
+
+def _checkpoint(anchor: AnchorCheck | None) -> str:
+    """The latest signed checkpoint of the history's head and how the history compares."""
+    if anchor is None or anchor.checkpoint is None:
+        state = anchor.state if anchor is not None else AnchorState.UNANCHORED
+        return _UNCOMPARED.get(state, "none")
+    checkpoint = anchor.checkpoint
+    return (
+        f"sequence {checkpoint.sequence}, head hash {checkpoint.head_hash}, signed "
+        f"{_time(checkpoint.sign_time)}, kept by audit-referral: {_ANCHOR_NOTES[anchor.state]}"
+    )
+
+
 def render_text(report: OversightReport) -> str:
     """The report as sectioned plain text with aligned columns."""
     if report.history_intact:
@@ -139,6 +165,7 @@ def render_text(report: OversightReport) -> str:
             f"Period:     {_time(report.start_time)} to {_time(report.end_time)} (end excluded)",
             f"Generated:  {_time(report.generate_time)}",
             f"History:    {history}",
+            f"Checkpoint: {_checkpoint(report.history_anchor)}",
         ]
     )
     criteria = _table(

@@ -30,7 +30,7 @@ from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
 from criteria.domain.commands import CriterionPatch, NamedListPatch, RiskProfilePatch
-from criteria.domain.history import HistoryEntry, Verification
+from criteria.domain.history import HistoryEntry
 from criteria.domain.impact import ImpactAnalysis
 from criteria.domain.model import (
     Actor,
@@ -65,6 +65,7 @@ from criteria.service_layer.handlers import CRITERION_FEED, RISK_MODEL_FEED, Per
 from criteria.service_layer.watch import SnapshotEnded, SnapshotStarted, WatchEvent
 from customs_kit.auth import Principal
 from customs_kit.changefeed import Change
+from customs_kit.checkpoints import AnchorCheck, AnchorState
 from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.interceptors import violations_of
 
@@ -421,10 +422,12 @@ def named_list_version(named_list: NamedList, entry: HistoryEntry) -> history_pb
 
 
 def verification_message(
-    verification: Verification, verify_time: datetime
+    anchored: AnchorCheck, verify_time: datetime
 ) -> history_pb2.HistoryVerification:
-    """The result of a chain check as the contract returns it."""
-    return history_pb2.HistoryVerification(
+    """The result of a chain check, compared with its latest checkpoint, as the contract says."""
+    verification = anchored.verification
+    checkpoint = anchored.checkpoint
+    message = history_pb2.HistoryVerification(
         intact=verification.intact,
         entries_verified=verification.entries_verified,
         first_invalid_sequence=verification.first_invalid_sequence,
@@ -432,7 +435,14 @@ def verification_message(
         problem=verification.problem,
         head_hash=verification.head_hash,
         verify_time=_timestamp(verify_time),
+        rewritten=anchored.state is AnchorState.REWRITTEN,
+        anchor_state=f"HISTORY_ANCHOR_STATE_{anchored.state.value}",
     )
+    if checkpoint is not None:
+        message.checkpoint_sequence = checkpoint.sequence
+        message.checkpoint_head_hash = checkpoint.head_hash
+        message.checkpoint_sign_time.FromDatetime(checkpoint.sign_time)
+    return message
 
 
 # -- impact analysis -----------------------------------------------------------

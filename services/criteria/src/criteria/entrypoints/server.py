@@ -7,19 +7,22 @@ import functools
 from customs.criteria.v1 import criteria_service_pb2, criteria_service_pb2_grpc
 
 from criteria.adapters.clients import PeerImpactSources, PeerRiskModelSources
-from criteria.adapters.events import EVENT_DESTINATIONS
+from criteria.adapters.events import AUDIT_REFERRAL, EVENT_DESTINATIONS
+from criteria.adapters.repositories import history_head
 from criteria.entrypoints.mappers import ProtoEncoder
 from criteria.entrypoints.options import CriteriaOptions
 from criteria.entrypoints.servicer import CriteriaServicer
 from criteria.service_layer.expiry import ExpirySweeper
 from criteria.service_layer.model_monitoring import RiskModelMonitor
 from criteria.service_layer.watch import ActiveSetWatch
+from customs_kit.anchoring import CheckpointPublisher, HistoryAnchor
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
 from customs_kit.pagination import PageTokens
 from customs_kit.peers import Peers
 from customs_kit.server import (
     Application,
+    BackgroundTask,
     ServiceRegistration,
     run_service,
     settings_or_exit,
@@ -55,6 +58,23 @@ async def bootstrap(
     encoder = ProtoEncoder()
     watch = ActiveSetWatch(database, encoder)
     risk_model_sources = PeerRiskModelSources(peers.channel("scoring"), sources, peers.metadata)
+    monitor = RiskModelMonitor(
+        database,
+        risk_model_sources,
+        interval=options.risk_model_check_interval,
+        window=options.risk_model_check_window,
+    )
+    background: list[BackgroundTask] = [watch, ExpirySweeper(database, encoder), monitor, relay]
+    anchor = None
+    if options.history_signer is not None:
+        anchor = HistoryAnchor(
+            options.history_signer, peers.channel(AUDIT_REFERRAL), peers.metadata
+        )
+        background.append(
+            CheckpointPublisher(
+                database, anchor, history_head, options.checkpoint_interval.total_seconds()
+            )
+        )
     servicer = CriteriaServicer(
         database,
         PageTokens(settings.page_token_secret),
@@ -64,12 +84,7 @@ async def bootstrap(
         analysis_max_age=options.impact_analysis_max_age,
         recommendation_policy=options.recommendation_policy,
         risk_model_sources=risk_model_sources,
-    )
-    monitor = RiskModelMonitor(
-        database,
-        risk_model_sources,
-        interval=options.risk_model_check_interval,
-        window=options.risk_model_check_window,
+        history_anchor=anchor,
     )
     return Application(
         registrations=[
@@ -80,7 +95,7 @@ async def bootstrap(
             )
         ],
         # Stopped while the server drains (the watch ends open streams), before the cleanups.
-        background=[watch, ExpirySweeper(database, encoder), monitor, relay],
+        background=background,
         cleanups=[peers.close, database.dispose],
         resources={"database": database},
         database=database,

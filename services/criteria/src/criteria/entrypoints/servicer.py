@@ -38,6 +38,7 @@ from criteria.service_layer import handlers, risk_models
 from criteria.service_layer.handlers import Store
 from criteria.service_layer.ports import ImpactSources, RiskModelSources
 from criteria.service_layer.watch import ActiveSetWatch
+from customs_kit.anchoring import HistoryAnchor
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.db import Database, utcnow
 from customs_kit.idempotency import run_idempotent, stored_response
@@ -86,8 +87,11 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         analysis_max_age: timedelta,
         recommendation_policy: RecommendationPolicy,
         risk_model_sources: RiskModelSources,
+        history_anchor: HistoryAnchor | None = None,
     ) -> None:
         self._database = database
+        # Signs checkpoints of the history's head and fetches the latest one kept.
+        self._anchor = history_anchor
         self._tokens = page_tokens
         self._encoder = encoder
         self._watch = watch
@@ -108,7 +112,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
         """Runs a write keyed by the request's request_id: a retry gets the first response."""
 
         async def work(uow: UnitOfWork) -> _Response:
-            return respond(await handler(Store(uow, self._encoder), command))
+            return respond(await handler(Store(uow, self._encoder, self._anchor), command))
 
         return await run_idempotent(self._database, _SERVICE + method, request, work, response_type)
 
@@ -117,7 +121,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> _Result:
         """Runs a write without a request_id (its etag makes a retry fail instead)."""
         async with self._database.unit_of_work() as uow:
-            result = await handler(Store(uow, self._encoder), command)
+            result = await handler(Store(uow, self._encoder, self._anchor), command)
             await uow.commit()
         _log.info("change_committed", change=handler.__name__)
         return result
@@ -644,7 +648,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> pb.GetOversightReportResponse:
         period = mappers.period(request.start_time, request.end_time)
         report = await handlers.oversight_report(
-            self._database, self._encoder, period.start, period.end
+            self._database, self._encoder, period.start, period.end, self._anchor
         )
         return pb.GetOversightReportResponse(
             oversight_report=mappers.oversight_report_message(report)
@@ -656,7 +660,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> pb.ExportOversightReportResponse:
         period = mappers.period(request.start_time, request.end_time)
         report = await handlers.oversight_report(
-            self._database, self._encoder, period.start, period.end
+            self._database, self._encoder, period.start, period.end, self._anchor
         )
         stem = f"oversight-{period.start.date().isoformat()}-{period.end.date().isoformat()}"
         if request.format == oversight_report_pb2.REPORT_FORMAT_CSV:
@@ -681,9 +685,9 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     async def VerifyHistory(
         self, request: pb.VerifyHistoryRequest, context: Any
     ) -> pb.VerifyHistoryResponse:
-        verification = await handlers.verify_history(self._database, self._encoder)
+        anchored = await handlers.verify_history(self._database, self._encoder, self._anchor)
         return pb.VerifyHistoryResponse(
-            verification=mappers.verification_message(verification, utcnow())
+            verification=mappers.verification_message(anchored, utcnow())
         )
 
     # -- results from the field -------------------------------------------------
@@ -771,6 +775,7 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
             self._database,
             self._encoder,
             risk_models.DecideRiskModel(request.name, request.etag, request.reason, _actor()),
+            anchor=self._anchor,
         )
         return pb.ApproveRiskModelResponse(risk_model=risk_model_mappers.risk_model_message(model))
 

@@ -41,14 +41,13 @@ from criteria.domain.commands import (
     UpdateRiskProfile,
 )
 from criteria.domain.history import (
-    ChainVerifier,
     ChangeDraft,
     ChangeKind,
     FieldChange,
     HistoryEntry,
-    Verification,
     differences,
     link,
+    resource_of,
 )
 from criteria.domain.impact import (
     ExaminationType,
@@ -102,6 +101,8 @@ from criteria.domain.validation import (
     check_risk_profile_content,
 )
 from criteria.service_layer.ports import Encoder, ImpactSources
+from customs_kit.anchoring import HistoryAnchor, verify_anchored
+from customs_kit.checkpoints import AnchorCheck
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import (
     AlreadyExists,
@@ -109,6 +110,7 @@ from customs_kit.errors import (
     NotFound,
     PreconditionViolation,
 )
+from customs_kit.hash_chain import ChainVerifier, Verification
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import UnitOfWork
@@ -129,13 +131,20 @@ _VERIFY_BATCH = 1000
 
 
 class Store:
-    """One unit of work of the criteria service: the transaction, its SQL, the encoder."""
+    """One unit of work of the criteria service: the transaction, its SQL, the encoder.
 
-    def __init__(self, uow: UnitOfWork, encoder: Encoder) -> None:
+    ``anchor`` signs checkpoints of the history's head for audit_referral
+    (None when no signing key is configured).
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, encoder: Encoder, anchor: HistoryAnchor | None = None
+    ) -> None:
         self.uow = uow
         self.repository = Repository(uow.session)
         self.results = PerformanceRepository(uow.session)
         self.encoder = encoder
+        self.anchor = anchor
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,19 @@ async def _record(
     entry = link(draft, head, store.encoder.change_record)
     await store.repository.add_history(entry, resource_version)
     return entry
+
+
+async def checkpoint_history(store: Store) -> None:
+    """Signs the history's head and sends it to audit_referral, in this transaction.
+
+    Called on every approval, so that the change that matters most is anchored
+    outside this database the moment it commits.
+    """
+    if store.anchor is None:
+        return
+    head = await store.repository.history_head()
+    if head is not None:
+        store.anchor.publish(store.uow.outbox, head.sequence, head.hash)
 
 
 async def record_change(
@@ -417,7 +439,9 @@ async def approve_criterion(
         comment=command.comment,
         now=utcnow(),
     )
-    return await _apply(store, criterion, transition, command.actor)
+    approved = await _apply(store, criterion, transition, command.actor)
+    await checkpoint_history(store)
+    return approved
 
 
 async def reject_criterion(store: Store, command: DecideCriterion) -> Criterion:
@@ -1123,10 +1147,15 @@ async def dismiss_recommendation(store: Store, command: DecideRecommendation) ->
 
 
 async def oversight_report(
-    database: Database, encoder: Encoder, start: datetime, end: datetime
+    database: Database,
+    encoder: Encoder,
+    start: datetime,
+    end: datetime,
+    anchor: HistoryAnchor | None = None,
 ) -> OversightReport:
     """The committee's report on ``[start, end)``; the history is verified as it is built."""
-    verification = await verify_history(database, encoder)
+    anchored = await verify_history(database, encoder, anchor)
+    verification = anchored.verification
     async with database.unit_of_work(read_only=True) as uow:
         repository, results = Repository(uow.session), PerformanceRepository(uow.session)
         ever_active = await results.criteria_active_before(end)
@@ -1163,25 +1192,35 @@ async def oversight_report(
         pending_recommendations=tuple(pending),
         history_intact=verification.intact,
         history_head_hash=verification.head_hash,
+        history_anchor=anchored,
     )
 
 
 # -- history -----------------------------------------------------------------
 
 
-async def verify_history(database: Database, encoder: Encoder) -> Verification:
-    """Recomputes the whole hash chain and reports the first break."""
-    verifier = ChainVerifier(encoder.change_record)
-    after = 0
-    while True:
-        async with database.unit_of_work(read_only=True) as uow:
-            batch = await Repository(uow.session).history_after(after, _VERIFY_BATCH)
-        for entry in batch:
-            if not verifier.check(entry):
+async def verify_history(
+    database: Database, encoder: Encoder, anchor: HistoryAnchor | None = None
+) -> AnchorCheck:
+    """Recomputes the whole hash chain, reports the first break and compares it with
+    the latest checkpoint audit_referral keeps (a consistent rewrite shows there)."""
+
+    async def verify(anchor_sequence: int) -> Verification:
+        verifier = ChainVerifier(
+            encoder.change_record, resource_of, anchor_sequence=anchor_sequence
+        )
+        after = 0
+        while True:
+            async with database.unit_of_work(read_only=True) as uow:
+                batch = await Repository(uow.session).history_after(after, _VERIFY_BATCH)
+            for entry in batch:
+                if not verifier.check(entry):
+                    return verifier.result()
+            if len(batch) < _VERIFY_BATCH:
                 return verifier.result()
-        if len(batch) < _VERIFY_BATCH:
-            return verifier.result()
-        after = batch[-1].sequence
+            after = batch[-1].sequence
+
+    return await verify_anchored(anchor, verify)
 
 
 # -- paging ------------------------------------------------------------------

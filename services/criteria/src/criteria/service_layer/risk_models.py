@@ -23,9 +23,11 @@ from criteria.service_layer.handlers import (
     RISK_MODEL_FEED_KEY,
     Page,
     Store,
+    checkpoint_history,
     record_change,
 )
 from criteria.service_layer.ports import Encoder, RiskModelSources
+from customs_kit.anchoring import HistoryAnchor
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import FailedPrecondition, NotFound
 from customs_kit.inbox import apply_once
@@ -167,11 +169,15 @@ class DecideRiskModel:
 
 
 async def approve_risk_model(
-    database: Database, encoder: Encoder, command: DecideRiskModel
+    database: Database,
+    encoder: Encoder,
+    command: DecideRiskModel,
+    *,
+    anchor: HistoryAnchor | None = None,
 ) -> RiskModel:
     """Activates the version (by a second person); the active one is superseded."""
     async with database.unit_of_work() as uow:
-        store = Store(uow, encoder)
+        store = Store(uow, encoder, anchor)
         model = await _load(store, command.name, command.etag)
         active = await RiskModelRepository(uow.session).active()
         activated, superseded = risk_models.approve(model, command.actor, active, utcnow())
@@ -186,6 +192,7 @@ async def approve_risk_model(
             )
         await _record(store, model, activated, ChangeKind.APPROVED, command.actor, command.reason)
         await _publish(store, activated)
+        await checkpoint_history(store)
         await uow.commit()
     _log.info("risk_model_activated", risk_model=activated.name, approver=command.actor.subject)
     return activated

@@ -349,4 +349,20 @@ class IntelligenceNoteSubjectRow(Base):
     value: Mapped[str] = mapped_column(String(35), primary_key=True)
 
 
+class DecisionRow(Base):
+    """One link of the hash-chained decision log (append-only: triggers refuse changes)."""
+
+    __tablename__ = "decision_log"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    resource: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(255))
+    decide_time: Mapped[datetime]
+    #: JSON list of [key, value] pairs, sorted by key.
+    detail: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 kit_metadata_tables(metadata)

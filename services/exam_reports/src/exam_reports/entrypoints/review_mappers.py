@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from customs.common.v1 import money_pb2
@@ -17,6 +18,7 @@ from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from customs_kit.changefeed import Change, FeedEvent, SnapshotEnded, SnapshotEntry, SnapshotStarted
+from customs_kit.checkpoints import AnchorCheck, AnchorState
 from customs_kit.errors import FieldViolation, InvalidArgument
 from exam_reports.domain.attachments import Attachment, AttachmentParent, UploadHeader
 from exam_reports.domain.exam_reports import ExamReportFilter, ExamReportState, Money
@@ -368,3 +370,26 @@ def _outcome_message(revision: int, change: Change) -> pb2.WatchDeclarationOutco
         revision=revision,
         declaration_outcome=declaration_outcome_pb2.DeclarationOutcome.FromString(change.payload),
     )
+
+
+def decision_log_verification(
+    anchored: AnchorCheck, verify_time: datetime
+) -> pb2.DecisionLogVerification:
+    """The decision log's check, compared with its latest checkpoint, as the contract says."""
+    verification = anchored.verification
+    message = pb2.DecisionLogVerification(
+        intact=verification.intact,
+        entries_verified=verification.entries_verified,
+        first_invalid_sequence=verification.first_invalid_sequence,
+        first_invalid_resource=verification.first_invalid_resource,
+        problem=verification.problem,
+        head_hash=verification.head_hash,
+        rewritten=anchored.state is AnchorState.REWRITTEN,
+        anchor_state=f"DECISION_LOG_ANCHOR_STATE_{anchored.state.value}",
+    )
+    message.verify_time.FromDatetime(verify_time)
+    if anchored.checkpoint is not None:
+        message.checkpoint_sequence = anchored.checkpoint.sequence
+        message.checkpoint_head_hash = anchored.checkpoint.head_hash
+        message.checkpoint_sign_time.FromDatetime(anchored.checkpoint.sign_time)
+    return message

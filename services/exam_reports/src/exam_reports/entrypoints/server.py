@@ -6,6 +6,7 @@ import functools
 
 from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
 
+from customs_kit.anchoring import KEEPER, HistoryAnchor
 from customs_kit.changefeed import FeedStreams
 from customs_kit.db import Database
 from customs_kit.migrations import run_migrations
@@ -49,12 +50,18 @@ async def bootstrap(
     # Offices created before the capacity feed existed join it before anyone watches.
     await publish_all_capacity_limits(database)
     capacity_watch = OfficeCapacityWatch(database)
+    anchor = (
+        None
+        if options.history_signer is None
+        else HistoryAnchor(options.history_signer, peers.channel(KEEPER), peers.metadata)
+    )
     servicer = ExamReportsServicer(
         database,
         Pager(PageTokens(settings.page_token_secret)),
         capacity_watch,
         outcomes=outcomes,
         national_currency=options.national_currency,
+        history_anchor=anchor,
     )
     return Application(
         registrations=[

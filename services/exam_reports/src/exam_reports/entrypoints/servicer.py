@@ -14,6 +14,7 @@ from typing import Any
 from customs.exam_reports.v1 import exam_reports_service_pb2 as pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2_grpc as pb2_grpc
 
+from customs_kit.anchoring import HistoryAnchor
 from customs_kit.auth import Role, allow, current_principal
 from customs_kit.changefeed import (
     FeedEvent,
@@ -22,7 +23,7 @@ from customs_kit.changefeed import (
     SnapshotEntry,
     SnapshotStarted,
 )
-from customs_kit.db import Database
+from customs_kit.db import Database, utcnow
 from customs_kit.errors import FieldViolation, InvalidArgument
 from customs_kit.idempotency import fingerprint, run_idempotent
 from customs_kit.uow import UnitOfWork
@@ -41,6 +42,7 @@ from exam_reports.service_layer import (
 )
 from exam_reports.service_layer.capacity_feed import OfficeCapacityWatch
 from exam_reports.service_layer.common import Caller, Pager
+from exam_reports.service_layer.decision_log import verify_decision_log
 
 _SERVICE = "/customs.exam_reports.v1.ExamReportsService/"
 
@@ -85,12 +87,15 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
         *,
         outcomes: FeedStreams,
         national_currency: str,
+        history_anchor: HistoryAnchor | None = None,
     ) -> None:
         self._database = database
         self._pager = pager
         self._capacity_watch = capacity_watch
         self._outcomes = outcomes
         self._national_currency = national_currency
+        # Signs checkpoints of the decision log's head and fetches the latest one kept.
+        self._anchor = history_anchor
 
     # --- offices -------------------------------------------------------------------------
 
@@ -518,7 +523,11 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
 
         async def work(uow: UnitOfWork) -> pb2.ApproveExamReportResponse:
             report = await exam_reports.approve_exam_report(
-                uow, caller, mappers.id_of(request.name, "examReports"), request.etag
+                uow,
+                caller,
+                mappers.id_of(request.name, "examReports"),
+                request.etag,
+                anchor=self._anchor,
             )
             return pb2.ApproveExamReportResponse(exam_report=mappers.exam_report_to_proto(report))
 
@@ -667,6 +676,7 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
                 mappers.id_of(request.name, "overrides"),
                 etag=request.etag,
                 comment=request.comment,
+                anchor=self._anchor,
             )
             return pb2.ApproveOverrideResponse(override=review_mappers.override_to_proto(override))
 
@@ -687,11 +697,21 @@ class ExamReportsServicer(pb2_grpc.ExamReportsServiceServicer):
                 mappers.id_of(request.name, "overrides"),
                 etag=request.etag,
                 comment=request.comment,
+                anchor=self._anchor,
             )
             return pb2.RejectOverrideResponse(override=review_mappers.override_to_proto(override))
 
         return await run_idempotent(
             self._database, _SERVICE + "RejectOverride", request, work, pb2.RejectOverrideResponse
+        )
+
+    @allow(Role.SUPERVISOR, Role.RMC, Role.AUDITOR, Role.OPERATOR)
+    async def VerifyDecisionLog(
+        self, request: pb2.VerifyDecisionLogRequest, context: Any
+    ) -> pb2.VerifyDecisionLogResponse:
+        anchored = await verify_decision_log(self._database, self._anchor)
+        return pb2.VerifyDecisionLogResponse(
+            verification=review_mappers.decision_log_verification(anchored, utcnow())
         )
 
     @allow(*_REVIEW_READERS)

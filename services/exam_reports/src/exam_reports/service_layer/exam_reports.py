@@ -7,6 +7,7 @@ from datetime import datetime
 
 import structlog
 
+from customs_kit.anchoring import HistoryAnchor
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import Aborted, NotFound
 from customs_kit.pagination import clamp_page_size
@@ -21,6 +22,7 @@ from exam_reports.adapters.events import (
 from exam_reports.adapters.overrides import Overrides
 from exam_reports.adapters.repositories import DuplicateReport, Examinations, ExamReports, Officers
 from exam_reports.domain.attachments import AttachmentParent
+from exam_reports.domain.decision_log import DecisionKind
 from exam_reports.domain.declaration_outcomes import declaration_outcome
 from exam_reports.domain.exam_reports import (
     ExamReport,
@@ -53,6 +55,7 @@ from exam_reports.service_layer.common import (
     page_of,
     position_field,
 )
+from exam_reports.service_layer.decision_log import record_decision
 from exam_reports.service_layer.examinations import calling_officer
 
 _log = structlog.get_logger(__name__)
@@ -221,7 +224,12 @@ async def _save_draft(
 
 
 async def approve_exam_report(
-    uow: UnitOfWork, caller: Caller, exam_report_id: str, etag: str
+    uow: UnitOfWork,
+    caller: Caller,
+    exam_report_id: str,
+    etag: str,
+    *,
+    anchor: HistoryAnchor | None = None,
 ) -> ExamReport:
     """The report signed off by the calling supervisor, and its outcome on its way out.
 
@@ -246,6 +254,20 @@ async def approve_exam_report(
         raise RuntimeError(f"examReports/{exam_report_id} answers a missing examination")
     await reports.update(approved)
     await examinations.update(examination.completed(now))
+    await record_decision(
+        uow,
+        anchor,
+        resource=f"examReports/{exam_report_id}",
+        kind=DecisionKind.REPORT_APPROVED,
+        actor=supervisor.id,
+        decide_time=now,
+        detail={
+            "officer": report.author_officer_id,
+            "examination": examination.id,
+            "declaration": examination.declaration_number,
+            "discrepancy_found": str(report.form.discrepancy_found).lower(),
+        },
+    )
     outcome = declaration_outcome(approved, examination)
     # The outcome continues the declaration's trace (the outbox stores the
     # active context with each event); the supervisor's request is linked.

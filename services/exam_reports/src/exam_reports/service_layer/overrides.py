@@ -11,12 +11,14 @@ from dataclasses import replace
 
 import structlog
 
+from customs_kit.anchoring import HistoryAnchor
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import FailedPrecondition, NotFound, PreconditionViolation
 from customs_kit.pagination import clamp_page_size
 from customs_kit.uow import UnitOfWork
 from exam_reports.adapters.overrides import Overrides
 from exam_reports.adapters.repositories import Examinations, Officers, Offices
+from exam_reports.domain.decision_log import DecisionKind
 from exam_reports.domain.examinations import Examination, open_override_examination
 from exam_reports.domain.officers import Officer
 from exam_reports.domain.overrides import (
@@ -39,6 +41,7 @@ from exam_reports.service_layer.common import (
     page_of,
     position_field,
 )
+from exam_reports.service_layer.decision_log import record_decision
 from exam_reports.service_layer.examinations import calling_officer
 
 _log = structlog.get_logger(__name__)
@@ -104,7 +107,13 @@ async def _decidable(
 
 
 async def approve_override(
-    uow: UnitOfWork, caller: Caller, override_id: str, *, etag: str, comment: str
+    uow: UnitOfWork,
+    caller: Caller,
+    override_id: str,
+    *,
+    etag: str,
+    comment: str,
+    anchor: HistoryAnchor | None = None,
 ) -> Override:
     """The override approved by the calling supervisor, and the examination it authorises.
 
@@ -150,6 +159,20 @@ async def approve_override(
         await examinations.update(examination)
     approved = override.approved(supervisor, comment, examination.id, now)
     await overrides.update(approved)
+    await record_decision(
+        uow,
+        anchor,
+        resource=f"overrides/{override.id}",
+        kind=DecisionKind.OVERRIDE_APPROVED,
+        actor=supervisor.id,
+        decide_time=now,
+        detail={
+            "kind": override.kind.value,
+            "requester": override.requester_id,
+            "examination": examination.id,
+            "comment": comment,
+        },
+    )
     _log.info(
         "override_approved",
         override=override.id,
@@ -163,12 +186,32 @@ async def approve_override(
 
 
 async def reject_override(
-    uow: UnitOfWork, caller: Caller, override_id: str, *, etag: str, comment: str
+    uow: UnitOfWork,
+    caller: Caller,
+    override_id: str,
+    *,
+    etag: str,
+    comment: str,
+    anchor: HistoryAnchor | None = None,
 ) -> Override:
     """The override rejected by the calling supervisor with ``comment``; the designation stands."""
     override, overrides, supervisor = await _decidable(uow, caller, override_id, etag)
-    rejected = override.rejected(supervisor, comment, utcnow())
+    now = utcnow()
+    rejected = override.rejected(supervisor, comment, now)
     await overrides.update(rejected)
+    await record_decision(
+        uow,
+        anchor,
+        resource=f"overrides/{override.id}",
+        kind=DecisionKind.OVERRIDE_REJECTED,
+        actor=supervisor.id,
+        decide_time=now,
+        detail={
+            "kind": override.kind.value,
+            "requester": override.requester_id,
+            "comment": comment,
+        },
+    )
     _log.info(
         "override_rejected",
         override=override.id,
