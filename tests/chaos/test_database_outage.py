@@ -1,0 +1,202 @@
+"""A service whose PostgreSQL goes away and comes back, under load and with a watcher.
+
+Compliance runs on a PostgreSQL server of the test's own, which the test stops
+for a few seconds while calls keep arriving and scoring-like follower keeps a
+``WatchTraderProfiles`` stream open. During the outage every failed call is
+UNAVAILABLE with a ``RetryInfo`` (what gRPC's retry guidance lets a client
+retry), readiness is NOT_SERVING while liveness stays SERVING; afterwards calls
+succeed, readiness is back and the watch is reconnected within a second,
+without restarting anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+from customs.compliance.v1 import compliance_service_pb2 as service_pb2
+from customs.compliance.v1 import compliance_service_pb2_grpc, trader_pb2
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+from private_postgres import private_postgres
+
+from compliance.entrypoints.server import bootstrap
+from customs_kit.auth import Role
+from customs_kit.readiness import LIVENESS_SERVICE
+from customs_kit.settings import ServiceSettings
+from customs_kit.testing.services import SigningKeys, running_service
+from customs_kit.watch import WatchFollower
+
+pytestmark = pytest.mark.postgres
+
+#: Long enough for a backoff that doubles without a low cap to reach seconds.
+_OUTAGE_SECONDS = 6.0
+
+
+@dataclass
+class Outcomes:
+    """What the callers saw: successes, and each failure's code and retry delay."""
+
+    ok: int = 0
+    failures: list[tuple[str, float | None]] = field(default_factory=list)
+    first_ok_after: dict[str, float] = field(default_factory=dict)
+
+
+def retry_delay(error: grpc.aio.AioRpcError) -> float | None:
+    """The ``RetryInfo`` delay in the error's status details, if any."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.ToNanoseconds() / 1e9
+    return None
+
+
+class SnapshotRecorder:
+    """A watch applier that asks for a full snapshot on every connection and times them."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[float] = []
+
+    @property
+    def revision(self) -> int:
+        return 0
+
+    def reset(self) -> None:
+        pass
+
+    async def apply(self, message: service_pb2.WatchTraderProfilesResponse) -> None:
+        if message.WhichOneof("change") == "snapshot_start":
+            self.snapshots.append(time.monotonic())
+
+
+async def keep_calling(
+    stub: compliance_service_pb2_grpc.ComplianceServiceStub,
+    metadata: tuple[tuple[str, str], ...],
+    outcomes: Outcomes,
+    stop: asyncio.Event,
+) -> None:
+    """Reads and writes in turn until ``stop``, recording how each call ended."""
+    while not stop.is_set():
+        trader = f"T{uuid.uuid4().hex[:10].upper()}"
+        calls: list[Callable[[], object]] = [
+            lambda: stub.ListTraders(service_pb2.ListTradersRequest(), metadata=metadata),
+            lambda: stub.CreateTrader(
+                service_pb2.CreateTraderRequest(
+                    request_id=str(uuid.uuid4()),
+                    trader_id=trader,
+                    trader=trader_pb2.Trader(
+                        display_name="Acme Imports NV", roles=["TRADER_ROLE_IMPORTER"]
+                    ),
+                ),
+                metadata=metadata,
+            ),
+        ]
+        for call in calls:
+            try:
+                await call()  # type: ignore[misc]
+                outcomes.ok += 1
+            except grpc.aio.AioRpcError as error:
+                outcomes.failures.append((error.code().name, retry_delay(error)))
+        await asyncio.sleep(0.05)
+
+
+async def health_of(channel: grpc.aio.Channel, service: str) -> str:
+    """The health status name of ``service`` on the channel's server."""
+    response = await health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service=service), timeout=2
+    )
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+async def until_health(channel: grpc.aio.Channel, status: str, timeout: float) -> float:
+    """Seconds until readiness reports ``status``; fails after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if await health_of(channel, "") == status:
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"readiness not {status} after {timeout} s")
+
+
+async def test_a_lost_database_is_unavailable_with_retry_info_and_everything_recovers(
+    make_settings: Callable[..., ServiceSettings], test_keys: SigningKeys
+) -> None:
+    with private_postgres() as server:
+        url = server.create_database("compliance")
+        settings = make_settings("compliance", url)
+        async with running_service(settings, bootstrap) as service:
+            stub = compliance_service_pb2_grpc.ComplianceServiceStub(service.channel)
+            metadata = test_keys.metadata(Role.COMPLIANCE, subject="carla")
+            recorder = SnapshotRecorder()
+            watcher_metadata = test_keys.metadata(Role.SERVICE, subject="scoring")
+            follower = WatchFollower(
+                "trader-watch",
+                lambda since, md: stub.WatchTraderProfiles(
+                    service_pb2.WatchTraderProfilesRequest(since_revision=since), metadata=md
+                ),
+                recorder,
+                lambda: watcher_metadata,
+            )
+            await follower.start()
+            outcomes = Outcomes()
+            stop = asyncio.Event()
+            callers = [
+                asyncio.create_task(keep_calling(stub, metadata, outcomes, stop))
+                for _ in range(4)
+            ]
+            try:
+                await until_health(service.channel, "SERVING", timeout=5)
+                while not recorder.snapshots:
+                    await asyncio.sleep(0.05)
+                served_before = outcomes.ok
+
+                server.stop("fast")
+                not_serving_after = await until_health(service.channel, "NOT_SERVING", 5)
+                assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
+                await asyncio.sleep(_OUTAGE_SECONDS - not_serving_after)
+                assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
+                failed_during = len(outcomes.failures)
+
+                server.start()
+                back = time.monotonic()
+                serving_after = await until_health(service.channel, "SERVING", 5)
+                ok_at_restart = outcomes.ok
+                deadline = time.monotonic() + 5
+                while outcomes.ok < ok_at_restart + 8 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                while not any(at > back for at in recorder.snapshots):
+                    assert time.monotonic() - back < 10, "the watch never reconnected"
+                    await asyncio.sleep(0.02)
+                watch_back_after = next(at for at in recorder.snapshots if at > back) - back
+            finally:
+                stop.set()
+                await asyncio.gather(*callers)
+                await follower.stop()
+
+    assert served_before > 0
+    assert failed_during > 0, "no call ran into the outage"
+    codes = {code for code, _ in outcomes.failures}
+    assert codes == {"UNAVAILABLE"}, outcomes.failures
+    assert all(delay is not None and delay > 0 for _, delay in outcomes.failures), (
+        "an UNAVAILABLE without RetryInfo"
+    )
+    assert outcomes.ok >= ok_at_restart + 8, "calls did not succeed again after the outage"
+    assert not_serving_after < 3.0
+    assert serving_after < 3.0
+    print(
+        f"\noutage {_OUTAGE_SECONDS:.0f} s: {failed_during} calls UNAVAILABLE with RetryInfo; "
+        f"readiness NOT_SERVING after {not_serving_after:.2f} s, SERVING "
+        f"{serving_after:.2f} s after the database was back; watch back after "
+        f"{watch_back_after:.2f} s"
+    )
+    assert watch_back_after < 1.0, f"the watch reconnected {watch_back_after:.2f} s after"
