@@ -31,9 +31,12 @@ install: $(VENV)/.installed ## Create .venv from the lock files (Python and buf)
 proto: install ## Generate Python code from protos/ into libs/customs_protos.
 	$(PY) tools/gen_protos.py
 
+# DATABASE=postgresql (the server on 127.0.0.1:5432) or a PostgreSQL URL: one database
+# per service there instead of SQLite files; CUSTOMS_DATABASE does the same.
+DATABASE ?=
 .PHONY: run
-run: proto ## Start all five services on SQLite and print their addresses and a token.
-	$(PY) tools/run_platform.py
+run: proto ## Start all five services (SQLite; DATABASE=postgresql or a URL for PostgreSQL), print addresses and a token.
+	$(PY) tools/run_platform.py $(if $(DATABASE),--database '$(DATABASE)')
 
 # January takes 5 minutes on 2 cores; the whole quarter (--days 90) about 11, over the
 # 10-minute budget, so the default replays January and says so.

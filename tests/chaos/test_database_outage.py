@@ -12,9 +12,10 @@ without restarting anything.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -24,7 +25,7 @@ from customs.compliance.v1 import compliance_service_pb2_grpc, trader_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from private_postgres import private_postgres
+from private_postgres import PrivatePostgres
 
 from compliance.entrypoints.server import bootstrap
 from customs_kit.auth import Role
@@ -87,23 +88,20 @@ async def keep_calling(
 ) -> None:
     """Reads and writes in turn until ``stop``, recording how each call ended."""
     while not stop.is_set():
-        trader = f"T{uuid.uuid4().hex[:10].upper()}"
-        calls: list[Callable[[], object]] = [
-            lambda: stub.ListTraders(service_pb2.ListTradersRequest(), metadata=metadata),
-            lambda: stub.CreateTrader(
-                service_pb2.CreateTraderRequest(
-                    request_id=str(uuid.uuid4()),
-                    trader_id=trader,
-                    trader=trader_pb2.Trader(
-                        display_name="Acme Imports NV", roles=["TRADER_ROLE_IMPORTER"]
-                    ),
-                ),
-                metadata=metadata,
+        create = service_pb2.CreateTraderRequest(
+            request_id=str(uuid.uuid4()),
+            trader_id=f"T{uuid.uuid4().hex[:10].upper()}",
+            trader=trader_pb2.Trader(
+                display_name="Acme Imports NV", roles=["TRADER_ROLE_IMPORTER"]
             ),
+        )
+        calls: list[Awaitable[object]] = [
+            stub.ListTraders(service_pb2.ListTradersRequest(), metadata=metadata),
+            stub.CreateTrader(create, metadata=metadata),
         ]
         for call in calls:
             try:
-                await call()  # type: ignore[misc]
+                await call
                 outcomes.ok += 1
             except grpc.aio.AioRpcError as error:
                 outcomes.failures.append((error.code().name, retry_delay(error)))
@@ -118,70 +116,77 @@ async def health_of(channel: grpc.aio.Channel, service: str) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
 
-async def until_health(channel: grpc.aio.Channel, status: str, timeout: float) -> float:
-    """Seconds until readiness reports ``status``; fails after ``timeout``."""
+async def eventually(condition: Callable[[], bool | Awaitable[bool]], within: float) -> float:
+    """Seconds until ``condition`` holds; fails after ``within`` seconds."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if await health_of(channel, "") == status:
-            return time.monotonic() - started
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"readiness not {status} after {timeout} s")
+    while not await _holds(condition):
+        if time.monotonic() - started > within:
+            pytest.fail(f"condition not met within {within} s")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def _holds(condition: Callable[[], bool | Awaitable[bool]]) -> bool:
+    result = condition()
+    return await result if inspect.isawaitable(result) else bool(result)
+
+
+def readiness_is(channel: grpc.aio.Channel, status: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await health_of(channel, "") == status
+
+    return check
 
 
 async def test_a_lost_database_is_unavailable_with_retry_info_and_everything_recovers(
-    make_settings: Callable[..., ServiceSettings], test_keys: SigningKeys
+    make_settings: Callable[..., ServiceSettings],
+    test_keys: SigningKeys,
+    postgres_server: PrivatePostgres,
 ) -> None:
-    with private_postgres() as server:
-        url = server.create_database("compliance")
-        settings = make_settings("compliance", url)
-        async with running_service(settings, bootstrap) as service:
-            stub = compliance_service_pb2_grpc.ComplianceServiceStub(service.channel)
-            metadata = test_keys.metadata(Role.COMPLIANCE, subject="carla")
-            recorder = SnapshotRecorder()
-            watcher_metadata = test_keys.metadata(Role.SERVICE, subject="scoring")
-            follower = WatchFollower(
-                "trader-watch",
-                lambda since, md: stub.WatchTraderProfiles(
-                    service_pb2.WatchTraderProfilesRequest(since_revision=since), metadata=md
-                ),
-                recorder,
-                lambda: watcher_metadata,
-            )
-            await follower.start()
-            outcomes = Outcomes()
-            stop = asyncio.Event()
-            callers = [
-                asyncio.create_task(keep_calling(stub, metadata, outcomes, stop))
-                for _ in range(4)
-            ]
-            try:
-                await until_health(service.channel, "SERVING", timeout=5)
-                while not recorder.snapshots:
-                    await asyncio.sleep(0.05)
-                served_before = outcomes.ok
+    url = postgres_server.create_database("compliance_outage")
+    settings = make_settings("compliance", url)
+    async with running_service(settings, bootstrap) as service:
+        stub = compliance_service_pb2_grpc.ComplianceServiceStub(service.channel)
+        metadata = test_keys.metadata(Role.COMPLIANCE, subject="carla")
+        recorder = SnapshotRecorder()
+        watcher_metadata = test_keys.metadata(Role.SERVICE, subject="scoring")
+        follower = WatchFollower(
+            "trader-watch",
+            lambda since, md: stub.WatchTraderProfiles(
+                service_pb2.WatchTraderProfilesRequest(since_revision=since), metadata=md
+            ),
+            recorder,
+            lambda: watcher_metadata,
+        )
+        await follower.start()
+        outcomes = Outcomes()
+        stop = asyncio.Event()
+        callers = [
+            asyncio.create_task(keep_calling(stub, metadata, outcomes, stop)) for _ in range(4)
+        ]
+        try:
+            await eventually(readiness_is(service.channel, "SERVING"), 5)
+            await eventually(lambda: bool(recorder.snapshots), 5)
+            served_before = outcomes.ok
 
-                server.stop("fast")
-                not_serving_after = await until_health(service.channel, "NOT_SERVING", 5)
-                assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
-                await asyncio.sleep(_OUTAGE_SECONDS - not_serving_after)
-                assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
-                failed_during = len(outcomes.failures)
+            await asyncio.to_thread(postgres_server.stop, "fast")
+            not_serving_after = await eventually(readiness_is(service.channel, "NOT_SERVING"), 5)
+            assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
+            await asyncio.sleep(_OUTAGE_SECONDS - not_serving_after)
+            assert await health_of(service.channel, LIVENESS_SERVICE) == "SERVING"
+            failed_during = len(outcomes.failures)
 
-                server.start()
-                back = time.monotonic()
-                serving_after = await until_health(service.channel, "SERVING", 5)
-                ok_at_restart = outcomes.ok
-                deadline = time.monotonic() + 5
-                while outcomes.ok < ok_at_restart + 8 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                while not any(at > back for at in recorder.snapshots):
-                    assert time.monotonic() - back < 10, "the watch never reconnected"
-                    await asyncio.sleep(0.02)
-                watch_back_after = next(at for at in recorder.snapshots if at > back) - back
-            finally:
-                stop.set()
-                await asyncio.gather(*callers)
-                await follower.stop()
+            await asyncio.to_thread(postgres_server.start)
+            back = time.monotonic()
+            serving_after = await eventually(readiness_is(service.channel, "SERVING"), 5)
+            ok_at_restart = outcomes.ok
+            await eventually(lambda: outcomes.ok >= ok_at_restart + 8, 5)
+            await eventually(lambda: any(at > back for at in recorder.snapshots), 10)
+            watch_back_after = next(at for at in recorder.snapshots if at > back) - back
+        finally:
+            stop.set()
+            await asyncio.gather(*callers)
+            await follower.stop()
 
     assert served_before > 0
     assert failed_during > 0, "no call ran into the outage"

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from customs_kit.readiness import LIVENESS_SERVICE
+
 _KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(_KUBECTL is None, reason="kubectl is not installed")
 
@@ -221,16 +223,21 @@ class _Network:
 
 
 @pytest.mark.parametrize("target", _BUILDS)
-def test_every_service_probes_its_grpc_port_with_the_health_service(target: str) -> None:
+def test_every_service_probes_readiness_and_liveness_on_its_grpc_port(target: str) -> None:
     objects = _render(target)
     for name, (_, port) in _SERVICES.items():
         (container,) = _pod_spec(_named(objects, "Deployment", name))["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"grpc": port, "metrics": _METRICS_PORT}, name
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        # Readiness follows the database; liveness and start-up only the process.
+        for probe, service in (
+            ("startupProbe", LIVENESS_SERVICE),
+            ("readinessProbe", ""),
+            ("livenessProbe", LIVENESS_SERVICE),
+        ):
             grpc = container[probe]["grpc"]
             assert grpc["port"] == port, f"{name} {probe}"
-            assert grpc.get("service", "") == "", f"{name} {probe} checks a named service"
+            assert grpc.get("service", "") == service, f"{name} {probe} checks another name"
 
 
 @pytest.mark.parametrize("target", _BUILDS)
