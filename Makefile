@@ -61,6 +61,10 @@ fuzz: proto ## 300 generated requests per RPC of every service, then 10,000 conc
 	FUZZ_EXAMPLES=300 FUZZ_RANDOM=1 $(PY) -m pytest -p no:xdist -q tests/fuzz
 	PYTHONPATH=tools $(PY) tests/fuzz/load.py
 
+.PHONY: chaos
+chaos: proto ## SIGKILL each service in its own 10,000-declaration stream, restart PostgreSQL under load; print lost, duplicated, recovery.
+	CHAOS_DECLARATIONS=10000 CHAOS_STREAM_PER_KILL=1 $(PY) -m pytest -p no:xdist -q -s tests/chaos
+
 .PHONY: lint
 lint: proto ## ruff, mypy and buf lint.
 	$(VENV)/bin/ruff check libs services tests tools bench

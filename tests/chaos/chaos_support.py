@@ -315,12 +315,15 @@ def lodge_in_bulk(
     numbers: Sequence[str],
     *,
     on_answer: Callable[[int], None] = lambda _count: None,
+    failed: Callable[[], BaseException | None] = lambda: None,
     timeout: float = 600,
 ) -> Lodgement:
     """Lodges every declaration on ``AssessDeclarations`` until each has a decision.
 
     A broken stream is reopened (once scoring is back) with what it had not
-    answered; an answer with a retryable error is sent again too.
+    answered; an answer with a retryable error is sent again too. ``failed``
+    returns the error of whatever works beside the lodger (the killer), which
+    ends the lodgement at once instead of at its timeout.
     """
     result = Lodgement()
     pending = list(numbers)
@@ -328,6 +331,8 @@ def lodge_in_bulk(
     metadata = office.as_(Role.DECLARATION_SYSTEM, "asycuda")
     while pending:
         assert time.monotonic() < deadline, f"{len(pending)} declarations never answered"
+        if (error := failed()) is not None:
+            raise error
         attempt = list(pending)
 
         def requests(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 import time
 from collections.abc import Iterator, Sequence
 
@@ -101,6 +102,7 @@ class Killer(threading.Thread):
                     self._progress.wait_for(lambda t=threshold: self._answers >= t)
                 self.recovery[victim] = restart_service(self._platform, victim)
         except BaseException as error:  # reported by the test's thread
+            traceback.print_exc()
             self.error = error
 
 
@@ -109,7 +111,9 @@ def lodge_while_killing(office: Office, prefix: str, victims: Sequence[str]) -> 
     at = [SIZE * (k + 1) // (len(victims) + 1) for k in range(len(victims))]
     killer = Killer(office.platform, victims, at)
     killer.start()
-    lodged = lodge_in_bulk(office, numbers, on_answer=killer.answered)
+    lodged = lodge_in_bulk(
+        office, numbers, on_answer=killer.answered, failed=lambda: killer.error
+    )
     killer.join(timeout=180)
     assert killer.error is None, killer.error
     assert set(killer.recovery) == set(victims), "a kill did not happen"

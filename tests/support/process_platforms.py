@@ -93,7 +93,7 @@ def restart_service(
     package: str,
     *,
     kill_signal: signal.Signals = signal.SIGKILL,
-    startup_timeout: float = 60,
+    startup_timeout: float = 240,
 ) -> float:
     """Kills one service with ``kill_signal`` and starts it again, same database and port.
 
