@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -111,9 +111,7 @@ def lodge_while_killing(office: Office, prefix: str, victims: Sequence[str]) -> 
     at = [SIZE * (k + 1) // (len(victims) + 1) for k in range(len(victims))]
     killer = Killer(office.platform, victims, at)
     killer.start()
-    lodged = lodge_in_bulk(
-        office, numbers, on_answer=killer.answered, failed=lambda: killer.error
-    )
+    lodged = lodge_in_bulk(office, numbers, on_answer=killer.answered, failed=lambda: killer.error)
     killer.join(timeout=180)
     assert killer.error is None, killer.error
     assert set(killer.recovery) == set(victims), "a kill did not happen"

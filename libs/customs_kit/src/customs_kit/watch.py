@@ -39,7 +39,7 @@ MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
 #: The first reconnection waits up to this long (full jitter), doubling per failure...
 RETRY_BASE_SECONDS = 0.1
 #: ...up to this: a follower is back within it once the owner answers again.
-RETRY_CAP_SECONDS = 0.8
+RETRY_CAP_SECONDS = 0.4
 
 
 class WatchCall(Protocol[_Message_co]):
