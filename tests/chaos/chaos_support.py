@@ -326,6 +326,12 @@ def lodge_in_bulk(
     ends the lodgement at once instead of at its timeout.
     """
     result = Lodgement()
+    # Built once: a resent declaration must be the same, lodgement time included,
+    # or scoring rightly refuses it as a conflicting version.
+    lodged = {
+        number: declaration(number, HS_CODES[int(number[-6:]) % len(HS_CODES)])
+        for number in numbers
+    }
     pending = list(numbers)
     deadline = time.monotonic() + timeout
     metadata = office.as_(Role.DECLARATION_SYSTEM, "asycuda")
@@ -339,9 +345,7 @@ def lodge_in_bulk(
             batch: list[str] = attempt,
         ) -> Iterator[scoring_service_pb2.AssessDeclarationsRequest]:
             for number in batch:
-                yield scoring_service_pb2.AssessDeclarationsRequest(
-                    declaration=declaration(number, HS_CODES[int(number[-6:]) % len(HS_CODES)])
-                )
+                yield scoring_service_pb2.AssessDeclarationsRequest(declaration=lodged[number])
 
         retry: list[str] = []
         answered: set[str] = set()
