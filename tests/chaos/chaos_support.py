@@ -303,6 +303,7 @@ class Lodgement:
     """How a bulk lodgement went: answers per declaration, resends, stream breaks."""
 
     channels: dict[str, str] = field(default_factory=dict)
+    #: Declarations answered ``already_assessed``: resent after their decision was made.
     resent: int = 0
     breaks: int = 0
     answered_with_error: Counter[str] = field(default_factory=Counter)
@@ -354,6 +355,8 @@ def lodge_in_bulk(
             stub = scoring_service_pb2_grpc.ScoringServiceStub(channel)
             for answer in stub.AssessDeclarations(requests(), metadata=metadata):
                 answered.add(answer.declaration_number)
+                if answer.already_assessed:
+                    result.resent += 1
                 if answer.WhichOneof("result") == "assessment":
                     result.channels[answer.declaration_number] = selectivity_pb2.Channel.Name(
                         answer.assessment.channel
@@ -372,8 +375,6 @@ def lodge_in_bulk(
         finally:
             channel.close()
         pending = retry + [number for number in attempt if number not in answered]
-        if pending:
-            result.resent += len(pending)
     return result
 
 
@@ -487,12 +488,14 @@ def effects_of(
     channels: dict[str, str],
     reported: Sequence[str],
     *,
-    settle_timeout: float = 120,
+    settle_timeout: float = 900,
 ) -> Effects:
     """Compares what each decision should have caused with the rows, once outboxes drained."""
     deadline = time.monotonic() + settle_timeout
-    while databases.undelivered() and time.monotonic() < deadline:
+    while (backlog := databases.undelivered()) and time.monotonic() < deadline:
         time.sleep(0.5)
+    # Still on its way is late, not lost: say which it is.
+    assert backlog == 0, f"{backlog} events still undelivered after {settle_timeout:.0f} s"
     numbers = set(channels)
     examined = {n for n, c in channels.items() if c in ("CHANNEL_RED", "CHANNEL_YELLOW")}
     blue = {n for n, c in channels.items() if c == "CHANNEL_BLUE"}

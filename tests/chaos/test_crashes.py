@@ -136,7 +136,7 @@ def print_figures(
     title: str, lodged: Lodgement, effects: Effects, recovery: dict[str, float]
 ) -> None:
     print(f"\n{title}: {len(lodged.channels)} declarations decided")
-    print(f"  stream breaks {lodged.breaks}, declarations resent {lodged.resent}")
+    print(f"  stream breaks {lodged.breaks}, answered again as already assessed {lodged.resent}")
     for kind in effects.lost:
         print(f"  {kind:<22} lost {effects.lost[kind]}  duplicated {effects.duplicated[kind]}")
     for service, seconds in recovery.items():
