@@ -31,9 +31,12 @@ install: $(VENV)/.installed ## Create .venv from the lock files (Python and buf)
 proto: install ## Generate Python code from protos/ into libs/customs_protos.
 	$(PY) tools/gen_protos.py
 
+# DATABASE=postgresql (the server on 127.0.0.1:5432) or a PostgreSQL URL: one database
+# per service there instead of SQLite files; CUSTOMS_DATABASE does the same.
+DATABASE ?=
 .PHONY: run
-run: proto ## Start all five services on SQLite and print their addresses and a token (TLS=1: mutual TLS, development CA).
-	$(PY) tools/run_platform.py $(if $(TLS),--tls)
+run: proto ## Start all five services (SQLite; DATABASE=postgresql or a URL for PostgreSQL; TLS=1: mutual TLS, development CA), print addresses and a token.
+	$(PY) tools/run_platform.py $(if $(DATABASE),--database '$(DATABASE)') $(if $(TLS),--tls)
 
 # January takes 5 minutes on 2 cores; the whole quarter (--days 90) about 11, over the
 # 10-minute budget, so the default replays January and says so.
@@ -57,6 +60,10 @@ bench: proto ## Benchmark the engine and scoring on the data set (BENCH_FLAGS=--
 fuzz: proto ## 300 generated requests per RPC of every service, then 10,000 concurrent reads (TEST_POSTGRES_URL for PostgreSQL too).
 	FUZZ_EXAMPLES=300 FUZZ_RANDOM=1 $(PY) -m pytest -p no:xdist -q tests/fuzz
 	PYTHONPATH=tools $(PY) tests/fuzz/load.py
+
+.PHONY: chaos
+chaos: proto ## SIGKILL each service in its own 10,000-declaration stream, restart PostgreSQL under load; print lost, duplicated, recovery.
+	CHAOS_DECLARATIONS=10000 CHAOS_STREAM_PER_KILL=1 $(PY) -m pytest -p no:xdist -q -s tests/chaos
 
 .PHONY: lint
 lint: proto ## ruff, mypy and buf lint.

@@ -1,7 +1,9 @@
-"""Starts all five services on SQLite for development (`make run`).
+"""Starts all five services for development (`make run`), on SQLite or PostgreSQL.
 
 Creates a development signing key in .run/ on first use, starts each service as
-its own process with its own SQLite file in var/, waits until every one reports
+its own process with its own SQLite file in var/ (or, with ``--database`` /
+``CUSTOMS_DATABASE`` naming a PostgreSQL server, its own database there,
+created if missing and migrated by the service), waits until every one reports
 SERVING, prints the addresses and a ready-to-use token, and on Ctrl-C (or
 SIGTERM) stops them gracefully. The development key never leaves this machine;
 production services are given only a public key by their deployment.
@@ -14,6 +16,7 @@ CA and a certificate per service and for the developer are written to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -21,11 +24,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from customs_kit.auth import Role, generate_key_pair, mint_token
 from customs_kit.dev_tls import IssuedCertificate, write_development_ca
@@ -58,6 +64,9 @@ SERVICES = (
     Service("compliance", 50054, 9464),
     Service("audit_referral", 50055, 9465),
 )
+
+#: ``--database postgresql``: the server tools/ci_postgres.sh starts on this machine.
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 #: Roles of the token printed for a developer: every human role, so each RPC can be tried.
 DEVELOPER_ROLES = [role for role in Role if role is not Role.SERVICE]
@@ -225,6 +234,8 @@ class Platform:
     services: Sequence[Service]
     processes: list[subprocess.Popen[bytes]]
     log_dir: Path
+    #: The environment each process was started with, to start it again the same way.
+    environments: list[dict[str, str]] = field(default_factory=list)
 
     def address(self, package: str) -> str:
         """``host:port`` of the service whose Python package is ``package``."""
@@ -250,6 +261,44 @@ class Platform:
         return [process.returncode for process in self.processes]
 
 
+def start_service(
+    service: Service, environment: Mapping[str, str], log_dir: Path
+) -> subprocess.Popen[bytes]:
+    """Starts one service's process, appending its output to its log."""
+    with (log_dir / f"{service.package}.log").open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", f"{service.package}.entrypoints.server"],
+            env=dict(environment),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def postgres_databases(server: str, services: Sequence[Service]) -> dict[str, str]:
+    """One database per service on the PostgreSQL ``server`` URL, created if missing.
+
+    Returns each service's async URL; every service migrates its own at start.
+    """
+    url = make_url(server)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"not a PostgreSQL URL: {url.render_as_string()}")
+    url = url.set(drivername="postgresql+psycopg")
+    admin = create_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    with contextlib.closing(admin.connect()) as connection:
+        existing = set(connection.scalars(text("SELECT datname FROM pg_database")))
+        for service in services:
+            if service.package not in existing:
+                connection.execute(text(f'CREATE DATABASE "{service.package}"'))
+    admin.dispose()
+    return {
+        s.package: url.set(database=s.package).render_as_string(hide_password=False)
+        for s in services
+    }
+
+
 def start_platform(
     *,
     host: str,
@@ -272,6 +321,7 @@ def start_platform(
     log_dir.mkdir(parents=True, exist_ok=True)
     page_secret = secrets.token_hex(32)
     processes: list[subprocess.Popen[bytes]] = []
+    environments: list[dict[str, str]] = []
     peers = {peer.address_variable: f"{host}:{peer.port}" for peer in services}
     for service in services:
         environment = service_environment(
@@ -289,17 +339,15 @@ def start_platform(
             environment["DATABASE_URL"] = database_urls[service.package]
         if certificates is not None:
             environment.update(certificates[service.name].environment())
-        with (log_dir / f"{service.package}.log").open("ab") as log_file:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", f"{service.package}.entrypoints.server"],
-                    env=environment,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-    platform = Platform(host=host, services=services, processes=processes, log_dir=log_dir)
+        environments.append(environment)
+        processes.append(start_service(service, environment, log_dir))
+    platform = Platform(
+        host=host,
+        services=services,
+        processes=processes,
+        log_dir=log_dir,
+        environments=environments,
+    )
     deadline = time.monotonic() + startup_timeout
     checked_with = (
         None if certificates is None else client_credentials(certificates[DEVELOPER_CERTIFICATE])
@@ -326,8 +374,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--tls", action="store_true", help="mutual TLS between everything, with a development CA"
     )
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("CUSTOMS_DATABASE", "sqlite"),
+        help="sqlite (a file per service in --data-dir), or the URL of a PostgreSQL server "
+        "(postgresql alone: the one on 127.0.0.1:5432) on which each service gets a "
+        "database of its name (default: $CUSTOMS_DATABASE or sqlite)",
+    )
     args = parser.parse_args(argv)
     certificates = write_certificates(args.data_dir, SERVICES) if args.tls else None
+    if args.database == "postgresql":
+        args.database = LOCAL_POSTGRES
 
     credentials, private_pem = prepare_credentials(args.run_dir)
     stopping = False
@@ -341,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
+        database_urls = (
+            None if args.database == "sqlite" else postgres_databases(args.database, SERVICES)
+        )
         platform = start_platform(
             host=args.host,
             services=SERVICES,
@@ -348,8 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir,
             startup_timeout=args.startup_timeout,
             certificates=certificates,
+            database_urls=database_urls,
         )
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, SQLAlchemyError) as error:
         sys.stderr.write(f"{error}\n")
         return 1
 
@@ -362,7 +423,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {service.name:<15} {args.host}:{service.port}"
             f"   metrics http://{args.host}:{service.metrics_port}/metrics"
         )
-    print(f"\nLogs: {platform.log_dir}/<service>.log   Databases: {args.data_dir}/<service>.db")
+    databases = (
+        f"{args.data_dir}/<service>.db"
+        if database_urls is None
+        else make_url(args.database).set(database="<service>").render_as_string()
+    )
+    print(f"\nLogs: {platform.log_dir}/<service>.log   Databases: {databases}")
     print(f"\nDeveloper token (roles: {', '.join(DEVELOPER_ROLES)}), also in {token_file}:")
     print(f"  export TOKEN={token}")
     print("Another identity (four-eyes approvals need two people):")

@@ -19,6 +19,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from customs_kit.readiness import LIVENESS_SERVICE
+
 _KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(_KUBECTL is None, reason="kubectl is not installed")
 
@@ -246,14 +248,21 @@ def probe_violations(objects: tuple[Obj, ...]) -> list[str]:
                 problems.append(f"{name}: mutual TLS without HEALTH_PORT={_HEALTH_PORT}")
         if ports != expected_ports:
             problems.append(f"{name}: container ports {ports}, expected {expected_ports}")
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        # Readiness follows the database; liveness and start-up only the process.
+        for probe, service in (
+            ("startupProbe", LIVENESS_SERVICE),
+            ("readinessProbe", ""),
+            ("livenessProbe", LIVENESS_SERVICE),
+        ):
             grpc = container.get(probe, {}).get("grpc")
             if grpc is None:
                 problems.append(f"{name}: no gRPC {probe}")
             elif grpc.get("port") != probed:
                 problems.append(f"{name}: {probe} on port {grpc.get('port')}, not {probed}")
-            elif grpc.get("service", "") != "":
-                problems.append(f"{name}: {probe} checks a named service")
+            elif grpc.get("service", "") != service:
+                problems.append(
+                    f"{name}: {probe} checks {grpc.get('service', '')!r}, not {service!r}"
+                )
     return problems
 
 
@@ -285,7 +294,7 @@ def hardening_violations(objects: tuple[Obj, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize("target", _BUILDS)
-def test_every_service_probes_its_grpc_port_with_the_health_service(target: str) -> None:
+def test_every_service_probes_readiness_and_liveness_with_the_health_service(target: str) -> None:
     assert probe_violations(_render(target)) == []
 
 

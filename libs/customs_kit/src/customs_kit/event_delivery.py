@@ -39,6 +39,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from customs_kit.auth import Role, allow, allowed_roles, authorize, current_principal
+from customs_kit.db import database_unavailable
 from customs_kit.dead_letters import DeadLetter, list_dead_letters, retry_dead_letters
 from customs_kit.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 from customs_kit.inbox import missing_events
@@ -137,7 +138,13 @@ class EventDeliveryServicer:
                 await shared.commit()
             except Exception as error:
                 # Nothing was applied: every event the receiver had accepted is retried.
-                _log.error("event_batch_commit_failed", exc_info=error)
+                # After an event found the database away, the commit failing is no news.
+                if database_unavailable(error) is not None or any(
+                    result.code == code_pb2.UNAVAILABLE for result in results
+                ):
+                    _log.warning("event_batch_commit_failed", detail=str(error))
+                else:
+                    _log.error("event_batch_commit_failed", exc_info=error)
                 return [
                     result
                     if result.code != code_pb2.OK
@@ -187,8 +194,17 @@ class EventDeliveryServicer:
                     message=error.message,
                 )
             except Exception as error:
-                # As a unary call would answer: INTERNAL, which the sender retries.
+                # As a unary call would answer: UNAVAILABLE for a database that
+                # cannot answer now, else INTERNAL; the sender retries both.
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                unavailable = database_unavailable(error)
+                if unavailable is not None:
+                    _log.warning("event_unavailable", detail=str(error))
+                    return pb.EventResult(
+                        event_id=envelope.event_id,
+                        code=code_pb2.UNAVAILABLE,
+                        message=unavailable.message,
+                    )
                 _log.error("event_failed", exc_info=error)
                 return pb.EventResult(
                     event_id=envelope.event_id, code=code_pb2.INTERNAL, message="internal error"

@@ -1,4 +1,4 @@
-"""HTTP/2 keepalive: what every client channel sends and what every server accepts, together.
+"""HTTP/2 keepalive and reconnection: what client channels send, what servers accept.
 
 A client that pings more often than the server allows is sent ``GOAWAY
 ENHANCE_YOUR_CALM`` ("too_many_pings") and loses every call on the connection,
@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 #: gRPC channel and server arguments, as ``grpc`` takes them.
 ChannelOptions = list[tuple[str, int]]
+
+#: The longest a client channel waits before connecting again to a peer that went away.
+RECONNECT_BACKOFF_MS = 500
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,12 @@ class Keepalive:
             # stream keeps being probed rather than after two pings only.
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.max_pings_without_data", 0),
+            # A peer that restarted is reconnected to within a second of listening
+            # again: grpc's default backoff grows to two minutes, and a channel
+            # waiting out its backoff fails every call at once meanwhile.
+            ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS // 4),
+            ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS // 4),
+            ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
         ]
 
     def server_options(self) -> ChannelOptions:

@@ -26,7 +26,7 @@ import grpc
 import structlog
 from customs.events.v1 import event_delivery_service_pb2_grpc
 from google.protobuf.descriptor import ServiceDescriptor
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from customs_kit.auth import TokenVerifier, allowed_roles
@@ -45,6 +45,7 @@ from customs_kit.metrics import RpcMetricsInterceptor, configure_metrics
 from customs_kit.outbox import OutboxRelay
 from customs_kit.outbox_metrics import OutboxBacklogMonitor
 from customs_kit.pagination import PageTokens
+from customs_kit.readiness import Readiness, database_probe
 from customs_kit.retention import RetentionPruner
 from customs_kit.settings import ServiceSettings, SettingsError
 from customs_kit.telemetry import configure_telemetry, server_interceptors
@@ -168,7 +169,11 @@ class GrpcServer:
         self.port = 0
         self._health_server: grpc.aio.Server | None = None
         self._readiness: asyncio.Task[None] | None = None
+        self._health_state = Readiness(
+            self._health, [entry.descriptor.full_name for entry in self._registrations]
+        )
         self._background: list[BackgroundTask] = list(application.background)
+        self._background.extend(database_probe(application.database, self._health_state))
         if application.database is not None:
             self._background.append(
                 OutboxBacklogMonitor(application.database, settings.service_name)
@@ -197,24 +202,20 @@ class GrpcServer:
             await task.start()
         _log.info("service_started", address=f"{self._settings.grpc_host}:{self.port}")
         until_ready = self._application.until_ready
+        await self._health_state.starting()
         if until_ready is None:
-            await self._report_serving(names)
+            await self._report_serving()
         else:
-            for name in ["", *names]:
-                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-            self._readiness = asyncio.create_task(self._serve_once_ready(until_ready, names))
+            self._readiness = asyncio.create_task(self._serve_once_ready(until_ready))
         return self.port
 
-    async def _serve_once_ready(
-        self, until_ready: Callable[[], Awaitable[None]], names: Sequence[str]
-    ) -> None:
+    async def _serve_once_ready(self, until_ready: Callable[[], Awaitable[None]]) -> None:
         _log.info("service_waiting_until_ready")
         await until_ready()
-        await self._report_serving(names)
+        await self._report_serving()
 
-    async def _report_serving(self, names: Sequence[str]) -> None:
-        for name in ["", *names]:
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    async def _report_serving(self) -> None:
+        await self._health_state.started()
         _log.info("service_serving")
 
     async def stop(self) -> None:

@@ -4,9 +4,13 @@ A service that holds a copy of another's data (scoring holds criteria's
 active criteria and compliance's trader profiles) follows the owner's
 ``Watch…`` stream in a background task: it opens the stream from the last
 revision it applied, applies the snapshot and every change as they arrive,
-and when the stream breaks (the owner restarting, the network) reconnects
-after an exponential backoff with jitter, resuming from that revision. The
-last applied state stays in use meanwhile. What a message means is the
+and when the stream breaks (the owner restarting, the network, the owner's
+database away) reconnects after an exponential backoff with full jitter,
+resuming from that revision. The backoff is capped low (under a second by
+default) and starts over once a stream delivers again: one owner and a few
+followers per replica make a retry per second cheap, while a cap of seconds
+left a follower stale for up to that long after an outage of any length had
+ended. The last applied state stays in use meanwhile. What a message means is the
 applier's business; following, resuming and backing off are the same for
 every stream.
 """
@@ -31,6 +35,11 @@ _Message_contra = TypeVar("_Message_contra", contravariant=True)
 
 #: Returns the metadata (the service token) sent when the stream is opened.
 MetadataProvider = Callable[[], Sequence[tuple[str, str]]]
+
+#: The first reconnection waits up to this long (full jitter), doubling per failure...
+RETRY_BASE_SECONDS = 0.1
+#: ...up to this: a follower is back within it once the owner answers again.
+RETRY_CAP_SECONDS = 0.4
 
 
 class WatchCall(Protocol[_Message_co]):
@@ -69,8 +78,8 @@ class WatchFollower(Generic[_Message]):
         applier: WatchApplier[_Message],
         metadata: MetadataProvider,
         *,
-        retry_base_seconds: float = 0.5,
-        retry_cap_seconds: float = 30.0,
+        retry_base_seconds: float = RETRY_BASE_SECONDS,
+        retry_cap_seconds: float = RETRY_CAP_SECONDS,
     ) -> None:
         self._name = name
         self._open = open_watch

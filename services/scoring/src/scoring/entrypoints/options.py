@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from customs.criteria.v1 import criteria_service_pb2
 
 from customs_kit.settings import SettingsError
+from customs_kit.watch import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS
 from scoring.domain.draws import SelectionSeed
 
 _MIN_SEED_LENGTH = 16
@@ -35,8 +36,8 @@ class ScoringOptions:
     selection_seed: SelectionSeed
     watch_criteria: bool = True
     initial_rules: Sequence[criteria_service_pb2.WatchActiveCriteriaResponse] = ()
-    watch_retry_base_seconds: float = 0.5
-    watch_retry_cap_seconds: float = 30.0
+    watch_retry_base_seconds: float = RETRY_BASE_SECONDS
+    watch_retry_cap_seconds: float = RETRY_CAP_SECONDS
     watch_office_capacity: bool = True
     capacity_policy_reload_seconds: float = 5.0
     watch_trader_profiles: bool = True
