@@ -91,19 +91,30 @@ def run(options: DemoOptions, console: Console) -> Summary:
     started = datetime.now(UTC) - timedelta(minutes=1)
     history = _rows(options.dataset / "train.csv", options.history_rows, setup / "history.csv")
     offices = sorted({row["Office ID"] for row in _read(options.dataset / "valid.csv")})
-    console.rule("reference data")
-    _reference_data(options, setup, offices)
-    console.rule("2020 as history with its outcomes (impact analyses replay it)")
-    _must(options.out_dir / CLI_LOG, options.tokens["analyst"], "history", "import", str(history))
-    console.rule("criteria (drafted by the analyst, approved by a second person)")
-    _criteria(options, setup)
-    console.rule("risk model trained on the history, approved by a second person")
-    _model(options, console)
-    console.rule("replay: first quarter of 2021, day by day")
-    summary = _replay(options, offices, console)
-    console.rule("what the committee looks at")
-    _report(options, summary, started, console)
+    with _phase(console, "reference data"):
+        _reference_data(options, setup, offices)
+    with _phase(console, "2020 as history with its outcomes (impact analyses replay it)"):
+        _must(
+            options.out_dir / CLI_LOG, options.tokens["analyst"], "history", "import", str(history)
+        )
+    with _phase(console, "criteria (drafted by the analyst, approved by a second person)"):
+        _criteria(options, setup)
+    with _phase(console, "risk model trained on the history, approved by a second person"):
+        _model(options, console)
+    with _phase(console, "replay: first quarter of 2021, day by day"):
+        summary = _replay(options, offices, console)
+    with _phase(console, "what the committee looks at"):
+        _report(options, summary, started, console)
     return summary
+
+
+@contextlib.contextmanager
+def _phase(console: Console, title: str) -> Iterator[None]:
+    """A titled step of the demo, followed by how long it took (where the minutes go)."""
+    console.rule(title)
+    began = time.monotonic()
+    yield
+    console.print(f"  ({time.monotonic() - began:.0f} s)", style="dim")
 
 
 #: Where the setup commands' own output goes (their errors still reach stderr).
@@ -354,6 +365,13 @@ def _model(options: DemoOptions, console: Console) -> None:
     _must(log, approver, "model", "approve", newest.name)
 
 
+_TRANSIENT = (
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+)
+
+
 def _train(client: CustomsClient, console: Console) -> Any:
     """Starts a training and follows it to its end.
 
@@ -375,7 +393,9 @@ def _train(client: CustomsClient, console: Console) -> Any:
                     scoring_api.GetRiskModelTrainingRequest(name=training.name)
                 ).training
             except CustomsError as error:
-                if error.code() not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
+                # A poll that times out while the training keeps scoring busy is
+                # only a late answer; the next poll asks again.
+                if error.code() not in _TRANSIENT:
                     raise
                 continue
             progress.update(bar, completed=training.progress_percent, description=training.stage)
