@@ -426,7 +426,7 @@ def test_a_referral_is_listed_shown_and_declined(
     assert after["state"] == "REFERRAL_STATE_DECLINED"
 
 
-def test_the_oversight_report_is_written_as_text_and_csv(
+def test_the_oversight_report_is_written_as_text_csv_and_charts(
     platform: Platform, test_keys: SigningKeys, tmp_path: Path
 ) -> None:
     rmc = test_keys.token(Role.RMC, subject="rmc-rita")
@@ -453,8 +453,12 @@ def test_the_oversight_report_is_written_as_text_and_csv(
     )
 
     assert result.exit_code == 0, result.output
-    written = sorted(p.suffix for p in (tmp_path / "report").iterdir())
-    assert written == [".csv", ".txt"]
+    written = sorted(p.name for p in (tmp_path / "report").iterdir())
+    charts = ("capacity_use", "channel_mix", "compliance_by_segment", "hit_rates", "model_ranking")
+    assert [n for n in written if n.endswith((".png", ".svg"))] == [
+        f"{chart}.{suffix}" for chart in charts for suffix in ("png", "svg")
+    ]
+    assert {Path(n).suffix for n in written} == {".csv", ".txt", ".png", ".svg"}
     assert all(p.stat().st_size > 0 for p in (tmp_path / "report").iterdir())
     assert refused.exit_code == 2
     assert "expected YYYY-MM" in refused.stderr
