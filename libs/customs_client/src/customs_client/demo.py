@@ -18,6 +18,7 @@ import csv
 import functools
 import json
 import os
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -448,22 +449,30 @@ def _replay(options: DemoOptions, offices: Sequence[str], console: Console) -> S
         ThreadPoolExecutor(OFFICER_POOL) as pool,
     ):
         day_bar = progress.add_task("days", total=len(days))
-        for day in days:
-            summary.days.append(day.isoformat())
-            selected = _assess(scoring, [d for d, _ in by_day[day]], summary, day)
-            exam_bar = progress.add_task(f"  examinations {day}", total=sum(selected.values()))
-            _examine_day(
-                inspectors,
-                supervisor,
-                outcomes,
-                selected,
-                summary,
-                pool,
-                day,
-                functools.partial(progress.advance, exam_bar),
-            )
-            progress.remove_task(exam_bar)
-            progress.advance(day_bar)
+        stopping = threading.Event()
+        try:
+            for day in days:
+                summary.days.append(day.isoformat())
+                selected = _assess(scoring, [d for d, _ in by_day[day]], summary, day)
+                exam_bar = progress.add_task(f"  examinations {day}", total=sum(selected.values()))
+                _examine_day(
+                    inspectors,
+                    supervisor,
+                    outcomes,
+                    selected,
+                    summary,
+                    pool,
+                    day,
+                    functools.partial(progress.advance, exam_bar),
+                    stopping,
+                )
+                progress.remove_task(exam_bar)
+                progress.advance(day_bar)
+        except BaseException:
+            # Ctrl-C: the officers stop after the call they are in, so the pool
+            # closes promptly and the caller can stop the platform it started.
+            stopping.set()
+            raise
     return summary
 
 
@@ -496,6 +505,7 @@ def _examine_day(
     pool: ThreadPoolExecutor,
     day: date,
     advance: Callable[[], None],
+    stopping: threading.Event,
 ) -> None:
     """The inspectors of the offices with tasks work in parallel until each has examined as
     many as its office's decisions called for (or the tasks stop arriving)."""
@@ -510,6 +520,7 @@ def _examine_day(
             advance,
             wanted,
             deadline,
+            stopping,
         )
         for office, wanted in selected.items()
         if office in inspectors
@@ -529,15 +540,16 @@ def _examine_office(
     advance: Callable[[], None],
     wanted: int,
     deadline: float,
+    stopping: threading.Event,
 ) -> tuple[int, int]:
     """One inspector's day: the open tasks as they arrive (through exam_reports' inbox)."""
     count = found = 0
-    while count < wanted and time.monotonic() < deadline:
+    while count < wanted and time.monotonic() < deadline and not stopping.is_set():
         examined, discrepancies = _examine_open(client, supervisor, outcomes, day, advance)
         count += examined
         found += discrepancies
         if count < wanted and not examined:
-            time.sleep(0.2)
+            stopping.wait(0.2)
     return count, found
 
 
