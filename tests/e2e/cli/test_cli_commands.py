@@ -618,29 +618,55 @@ def test_a_compliance_measurement_is_created_published_and_its_rates_listed(
     assert isinstance(json.loads(rates.stdout), list)
 
 
-def test_a_sampling_plan_is_created_listed_and_shown(
+def test_a_sampling_plan_is_refused_without_population_then_created_listed_and_shown(
     platform: Platform, test_keys: SigningKeys, tmp_path: Path
 ) -> None:
     token = everyone(test_keys, subject="analyst-sampling")
     title = f"Plan {uuid.uuid4().hex[:6]}"
-    file = tmp_path / "plan.yaml"
-    file.write_text(
-        f"title: {title}\ndimension: OVERALL\nbase_start_date: '2021-01-01'\n"
-        "base_end_date: '2021-03-31'\nconfidence_level: 0.95\nprior_compliance_rate: 0.8\n"
-        "margin_of_error: 0.05\n"
+
+    def plan(first: str, last: str) -> Path:
+        file = tmp_path / f"plan-{first}.yaml"
+        file.write_text(
+            f"title: {title}\ndimension: OVERALL\nbase_start_date: '{first}'\n"
+            f"base_end_date: '{last}'\nconfidence_level: 0.95\nprior_compliance_rate: 0.8\n"
+            "margin_of_error: 0.05\n"
+        )
+        return file
+
+    empty = customs(
+        platform, token, "sampling-plans", "create", str(plan("2001-01-01", "2001-01-31"))
     )
-
-    created = customs(platform, token, "sampling-plans", "create", str(file))
+    number = str(71_000_000 + uuid.uuid4().int % 1_000_000)
+    declarations = declaration_csv(tmp_path / "in.csv", number, "940350")
+    lodger = test_keys.token(Role.DECLARATION_SYSTEM, subject="asycuda")
+    customs(platform, lodger, "assess", str(declarations), "--out", str(tmp_path / "out.csv"))
+    # Compliance learns the lodgement from scoring's event, a moment later.
+    created = eventually(
+        lambda: (
+            r
+            if (
+                r := customs(
+                    platform,
+                    token,
+                    "sampling-plans",
+                    "create",
+                    str(plan("2021-04-01", "2021-04-01")),
+                )
+            ).exit_code
+            == 0
+            else None
+        ),
+        timeout=30,
+    )
     listed = rows(customs(platform, token, "sampling-plans", "list", "-o", "csv").stdout)
+    name = next(r["name"] for r in listed if r["title"] == title)
+    shown = json.loads(customs(platform, token, "sampling-plans", "show", name).stdout)
 
-    assert created.exit_code in (0, 1), created.output
-    if created.exit_code == 0:
-        name = next(r["name"] for r in listed if r["title"] == title)
-        shown = json.loads(customs(platform, token, "sampling-plans", "show", name).stdout)
-        assert shown["title"] == title
-    else:
-        # Refused for a reason the service names (e.g. no population in the base period).
-        assert "error:" in created.stderr
+    assert empty.exit_code == 1
+    assert "EMPTY_POPULATION" in empty.stderr
+    assert "sampling_plan.base_start_date" in empty.stderr
+    assert f"{name} created" in created.stdout
+    assert int(shown["plannedSampleSize"]) > 0
 
 
 def test_an_intervention_is_opened_listed_shown_and_cancelled(

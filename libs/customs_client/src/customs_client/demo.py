@@ -345,9 +345,13 @@ def _model(options: DemoOptions, console: Console) -> None:
     with CustomsClient(token=analyst, addresses=options.addresses) as client:
         training = _train(client, console)
     if training.state != risk_model_pb2.RISK_MODEL_TRAINING_STATE_SUCCEEDED:
+        why = (
+            f"{training.error_reason}: {training.error_message}"
+            if training.error_reason
+            else f"no progress for {TRAINING_STALL_SECONDS:.0f} s at {training.stage}"
+        )
         console.print(
-            f"the risk model did not train ({training.error_reason}: {training.error_message}); "
-            "the replay runs on criteria and random draws",
+            f"the risk model did not train ({why}); the replay runs on criteria and random draws",
             markup=False,
         )
         return
@@ -378,6 +382,8 @@ def _model(options: DemoOptions, console: Console) -> None:
     _must(log, approver, "model", "approve", newest.name)
 
 
+#: How long a training may show no progress before the demo goes on without it.
+TRAINING_STALL_SECONDS = 300.0
 _TRANSIENT = (
     grpc.StatusCode.INTERNAL,
     grpc.StatusCode.UNAVAILABLE,
@@ -390,7 +396,10 @@ def _train(client: CustomsClient, console: Console) -> Any:
 
     Unlike `customs model train --wait` it keeps polling through a failed poll:
     on SQLite the training's own writes can make a read fail for a moment, and
-    the training goes on regardless.
+    the training goes on regardless. A training whose progress has not moved
+    for ``TRAINING_STALL_SECONDS`` is given up (returned still RUNNING): on a
+    busy SQLite the training task itself can die on a locked database, and the
+    replay is still worth seeing on criteria and random draws.
     """
     training = client.scoring.TrainRiskModel(
         scoring_api.TrainRiskModelRequest(request_id=new_request_id())
@@ -399,7 +408,10 @@ def _train(client: CustomsClient, console: Console) -> Any:
         TextColumn("training"), BarColumn(), TextColumn("{task.description}"), console=console
     ) as progress:
         bar = progress.add_task(training.stage, total=100)
+        seen, moved = (training.stage, training.progress_percent), time.monotonic()
         while training.state == risk_model_pb2.RISK_MODEL_TRAINING_STATE_RUNNING:
+            if time.monotonic() - moved > TRAINING_STALL_SECONDS:
+                break
             time.sleep(1.0)
             try:
                 training = client.scoring.GetRiskModelTraining(
@@ -412,6 +424,8 @@ def _train(client: CustomsClient, console: Console) -> Any:
                     raise
                 continue
             progress.update(bar, completed=training.progress_percent, description=training.stage)
+            if (training.stage, training.progress_percent) != seen:
+                seen, moved = (training.stage, training.progress_percent), time.monotonic()
     return training
 
 
