@@ -627,7 +627,7 @@ def test_a_sampling_plan_is_refused_without_population_then_created_listed_and_s
     def plan(first: str, last: str) -> Path:
         file = tmp_path / f"plan-{first}.yaml"
         file.write_text(
-            f"title: {title}\ndimension: OVERALL\nbase_start_date: '{first}'\n"
+            f"title: {title}\ndimension: OFFICE\nbase_start_date: '{first}'\n"
             f"base_end_date: '{last}'\nconfidence_level: 0.95\nprior_compliance_rate: 0.8\n"
             "margin_of_error: 0.05\n"
         )

@@ -28,6 +28,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from customs_client import charts
 from customs_client.channels import CustomsClient
 from customs_client.cli.common import enum_label, enum_of
+from customs_client.errors import CustomsError
 from customs_client.pagination import paginate
 
 #: Pages as large as the services serve: a month holds thousands of assessments.
@@ -184,12 +185,18 @@ def _segments(
 def _model(
     client: CustomsClient, start: datetime, end: datetime, figures: OversightFigures
 ) -> None:
-    model = client.criteria.GetRiskModelPerformance(
-        criteria_api.GetRiskModelPerformanceRequest(start_time=stamp(start), end_time=stamp(end))
-    )
-    figures.model = model
-    if not model.risk_model:
+    try:
+        model = client.criteria.GetRiskModelPerformance(
+            criteria_api.GetRiskModelPerformanceRequest(
+                start_time=stamp(start), end_time=stamp(end)
+            )
+        )
+    except CustomsError as error:
+        # Without an active model there is nothing to measure: the chart stays empty.
+        if error.reason != "NO_ACTIVE_RISK_MODEL":
+            raise
         return
+    figures.model = model
     card = client.scoring.GetRiskModelCard(
         scoring_api.GetRiskModelCardRequest(risk_model=model.risk_model)
     ).card.validation
