@@ -46,7 +46,8 @@ def demo_platform(
         yield running
 
 
-@pytest.mark.timeout(240)
+# The whole demo on a slice: setup, training, three days and the reports.
+@pytest.mark.timeout(420)
 def test_the_demo_replays_days_and_writes_the_oversight_report_with_charts(
     demo_platform: Platform,
     test_keys: SigningKeys,
