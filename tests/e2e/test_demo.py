@@ -41,7 +41,7 @@ def demo_platform(
 ) -> Iterator[Platform]:
     """Five services of the demo's own, each with its own database."""
     with platform_of_processes(
-        test_keys, tmp_path_factory.mktemp("demo-platform"), startup_timeout=90
+        test_keys, tmp_path_factory.mktemp("demo-platform"), startup_timeout=180
     ) as running:
         yield running
 
