@@ -11,6 +11,7 @@ development key, which `.run/` keeps.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -58,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     tokens = {role: token(f"demo-{role}") for role in ("analyst", "approver", "supervisor")}
     addresses = {s.package: f"{args.host}:{s.port}" for s in SERVICES}
+    # The setup runs `customs` commands in this process: they find the services
+    # through the same variables a user's shell would set.
+    for service in SERVICES:
+        os.environ[f"CUSTOMS_{service.address_variable}"] = addresses[service.package]
     platform = None
     if _running(args.host):
         console.print(f"loading into the platform already running at {args.host}")

@@ -42,6 +42,8 @@ def platform(
     with platform_of_processes(
         test_keys,
         tmp_path_factory.mktemp("platform"),
+        # Five interpreters importing on a busy 2-core machine can take over a minute.
+        startup_timeout=180,
         extra_environment={
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
             "OTEL_EXPORTER_OTLP_INSECURE": "true",

@@ -87,9 +87,18 @@ def test_help_lists_every_command_group(platform: Platform, test_keys: SigningKe
         "rates",
         "capacity",
         "referrals",
+        "audit-cases",
+        "traders",
+        "measurements",
+        "sampling-plans",
+        "interventions",
+        "history",
+        "model",
         "report",
     ):
         assert f"  {group} " in result.stdout
+    overrides = customs(platform, everyone(test_keys), "examinations", "--help")
+    assert "  overrides " in overrides.stdout
 
 
 def test_a_refused_call_exits_1_printing_its_reason_and_field(
@@ -426,7 +435,7 @@ def test_a_referral_is_listed_shown_and_declined(
     assert after["state"] == "REFERRAL_STATE_DECLINED"
 
 
-def test_the_oversight_report_is_written_as_text_and_csv(
+def test_the_oversight_report_is_written_as_text_csv_and_charts(
     platform: Platform, test_keys: SigningKeys, tmp_path: Path
 ) -> None:
     rmc = test_keys.token(Role.RMC, subject="rmc-rita")
@@ -453,8 +462,12 @@ def test_the_oversight_report_is_written_as_text_and_csv(
     )
 
     assert result.exit_code == 0, result.output
-    written = sorted(p.suffix for p in (tmp_path / "report").iterdir())
-    assert written == [".csv", ".txt"]
+    written = sorted(p.name for p in (tmp_path / "report").iterdir())
+    charts = ("capacity_use", "channel_mix", "compliance_by_segment", "hit_rates", "model_ranking")
+    assert [n for n in written if n.endswith((".png", ".svg"))] == [
+        f"{chart}.{suffix}" for chart in charts for suffix in ("png", "svg")
+    ]
+    assert {Path(n).suffix for n in written} == {".csv", ".txt", ".png", ".svg"}
     assert all(p.stat().st_size > 0 for p in (tmp_path / "report").iterdir())
     assert refused.exit_code == 2
     assert "expected YYYY-MM" in refused.stderr
@@ -542,3 +555,202 @@ def test_a_returned_report_goes_back_to_its_officer(
     assert "NOT_A_SUPERVISOR" in own_return.stderr
     assert [(r["declaration"], r["state"]) for r in reports] == [(number, "RETURNED")]
     assert [r["state"] for r in mine if r["name"] == name] == ["RETURNED"]
+
+
+def test_traders_are_created_listed_shown_and_ranked(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    token = everyone(test_keys, subject="compliance-carla")
+    trader = f"T{uuid.uuid4().hex[:8]}"
+    file = tmp_path / "trader.yaml"
+    file.write_text("display_name: Acme Imports NV\nroles: [IMPORTER]\ncountry: BE\n")
+
+    created = customs(platform, token, "traders", "create", str(file), "--id", trader)
+    again = customs(platform, token, "traders", "create", str(file), "--id", trader)
+    listed = json.loads(
+        customs(platform, token, "traders", "list", "--name-prefix", "Acme", "-o", "json").stdout
+    )
+    shown = json.loads(customs(platform, token, "traders", "show", trader).stdout)
+    ranked = customs(
+        platform, token, "traders", "rankings", "--metric", "DECLARATION_COUNT", "-o", "csv"
+    )
+    commodities = customs(platform, token, "traders", "commodity-rankings", "-o", "table")
+    wrong = customs(platform, token, "traders", "rankings", "--metric", "BEAUTY")
+
+    assert created.exit_code == 0, created.output
+    assert f"traders/{trader} created" in created.stdout
+    assert again.exit_code == 0, again.output
+    assert [t["name"] for t in listed].count(f"traders/{trader}") == 1
+    assert (shown["displayName"], shown["roles"]) == ("Acme Imports NV", ["TRADER_ROLE_IMPORTER"])
+    assert ranked.exit_code == 0, ranked.output
+    assert rows(ranked.stdout) == [] or "rank" in rows(ranked.stdout)[0]
+    assert ranked.stdout.startswith("rank,trader,display name")
+    assert commodities.exit_code == 0, commodities.output
+    assert wrong.exit_code == 2
+    assert "--metric BEAUTY: not one of" in wrong.stderr
+
+
+def test_a_compliance_measurement_is_created_published_and_its_rates_listed(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    analyst = everyone(test_keys, subject="analyst-measure")
+    approver = everyone(test_keys, subject="approver-measure")
+    title = f"Importers, first quarter {uuid.uuid4().hex[:6]}"
+    file = tmp_path / "measurement.yaml"
+    file.write_text(
+        f"title: {title}\ndimension: IMPORTER\nareas: [REVENUE]\n"
+        "sources: [RANDOM_EXAMINATION]\nstart_date: '2021-01-01'\nend_date: '2021-03-31'\n"
+        "tolerance_level: 0.9\nconfidence_level: 0.95\nmin_sample_size: 5\n"
+    )
+
+    created = customs(platform, analyst, "measurements", "create", str(file))
+    listed = rows(customs(platform, analyst, "measurements", "list", "-o", "csv").stdout)
+    name = next(r["name"] for r in listed if r["title"] == title)
+    published = customs(platform, approver, "measurements", "publish", name)
+    shown = json.loads(customs(platform, analyst, "measurements", "show", name).stdout)
+    rates = customs(platform, analyst, "measurements", "rates", name, "-o", "json")
+
+    assert created.exit_code == 0, created.output
+    assert published.exit_code == 0, published.output
+    assert f"{name} published" in published.stdout
+    assert shown["state"] == "COMPLIANCE_MEASUREMENT_STATE_PUBLISHED"
+    assert rates.exit_code == 0, rates.output
+    assert isinstance(json.loads(rates.stdout), list)
+
+
+def test_a_sampling_plan_is_refused_without_population_then_created_listed_and_shown(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    token = everyone(test_keys, subject="analyst-sampling")
+    title = f"Plan {uuid.uuid4().hex[:6]}"
+
+    def plan(first: str, last: str) -> Path:
+        file = tmp_path / f"plan-{first}.yaml"
+        file.write_text(
+            f"title: {title}\ndimension: OFFICE\nbase_start_date: '{first}'\n"
+            f"base_end_date: '{last}'\nconfidence_level: 0.95\nprior_compliance_rate: 0.8\n"
+            "margin_of_error: 0.05\n"
+        )
+        return file
+
+    empty = customs(
+        platform, token, "sampling-plans", "create", str(plan("2001-01-01", "2001-01-31"))
+    )
+    number = str(71_000_000 + uuid.uuid4().int % 1_000_000)
+    declarations = declaration_csv(tmp_path / "in.csv", number, "940350")
+    lodger = test_keys.token(Role.DECLARATION_SYSTEM, subject="asycuda")
+    customs(platform, lodger, "assess", str(declarations), "--out", str(tmp_path / "out.csv"))
+    # Compliance learns the lodgement from scoring's event, a moment later.
+    created = eventually(
+        lambda: (
+            r
+            if (
+                r := customs(
+                    platform,
+                    token,
+                    "sampling-plans",
+                    "create",
+                    str(plan("2021-04-01", "2021-04-01")),
+                )
+            ).exit_code
+            == 0
+            else None
+        ),
+        timeout=30,
+    )
+    listed = rows(customs(platform, token, "sampling-plans", "list", "-o", "csv").stdout)
+    name = next(r["name"] for r in listed if r["title"] == title)
+    shown = json.loads(customs(platform, token, "sampling-plans", "show", name).stdout)
+
+    assert empty.exit_code == 1
+    assert "EMPTY_POPULATION" in empty.stderr
+    assert "sampling_plan.base_start_date" in empty.stderr
+    assert f"{name} created" in created.stdout
+    assert int(shown["plannedSampleSize"]) > 0
+
+
+def test_an_intervention_is_opened_listed_shown_and_cancelled(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    token = everyone(test_keys, subject="compliance-ivo")
+    trader = f"T{uuid.uuid4().hex[:8]}"
+    (tmp_path / "trader.yaml").write_text("display_name: Shirts BV\nroles: [IMPORTER]\n")
+    customs(platform, token, "traders", "create", str(tmp_path / "trader.yaml"), "--id", trader)
+    file = tmp_path / "intervention.yaml"
+    file.write_text(
+        f"trader: traders/{trader}\ntrader_role: IMPORTER\ntrigger: MANUAL\n"
+        "areas: [DOCUMENTARY]\n"
+        "error_pattern: Knitted shirts declared as woven in most March declarations.\n"
+        "evidence: [examReports/R1]\n"
+    )
+
+    opened = customs(platform, token, "interventions", "create", str(file))
+    listed = json.loads(
+        customs(platform, token, "interventions", "list", "--trader", trader, "-o", "json").stdout
+    )
+    [intervention] = listed
+    shown = json.loads(
+        customs(platform, token, "interventions", "show", intervention["name"]).stdout
+    )
+    effect = customs(platform, token, "interventions", "effect", intervention["name"])
+    cancelled = customs(
+        platform,
+        token,
+        "interventions",
+        "cancel",
+        intervention["name"],
+        "--reason",
+        "The trader closed its import business.",
+    )
+
+    assert opened.exit_code == 0, opened.output
+    assert shown["trader"] == f"traders/{trader}"
+    assert effect.exit_code == 1
+    assert "INTERVENTION_NOT_CLOSED" in effect.stderr
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"{intervention['name']} cancelled" in cancelled.stdout
+
+
+def test_an_audit_case_is_opened_listed_and_shown(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    auditor = test_keys.token(Role.AUDITOR, Role.SUPERVISOR, subject="auditor-ada")
+    trader = f"T{uuid.uuid4().hex[:8]}"
+    file = tmp_path / "case.yaml"
+    file.write_text(
+        f"trader: traders/{trader}\ntrader_display_name: Textiles Ltd\n"
+        "selection_basis: SPECIFIC_DECLARATION\n"
+        "scope: Valuation of the 2024 imports from the licensor, royalties included.\n"
+        "audit_period_start_date: '2024-01-01'\naudit_period_end_date: '2024-12-31'\n"
+        "announced: true\nnotice_time: '2025-03-10T00:00:00Z'\n"
+        "planned_start_date: '2025-04-01'\nlead_auditor: aud-1\nteam: [aud-2]\n"
+    )
+
+    opened = customs(platform, auditor, "audit-cases", "create", str(file))
+    listed = rows(
+        customs(platform, auditor, "audit-cases", "list", "--trader", trader, "-o", "csv").stdout
+    )
+    [case] = listed
+    shown = json.loads(customs(platform, auditor, "audit-cases", "show", case["name"]).stdout)
+
+    assert opened.exit_code == 0, opened.output
+    assert f"{case['name']} opened" in opened.stdout
+    assert case["trader"] == f"traders/{trader}"
+    assert shown["scope"].startswith("Valuation of the 2024 imports")
+
+
+def test_overrides_are_listed_and_a_broken_request_is_refused_naming_the_field(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    token = everyone(test_keys, subject="insp-over")
+    file = tmp_path / "override.yaml"
+    file.write_text("declaration_number: D-1\nreason: short\n")
+
+    listed = customs(platform, token, "examinations", "overrides", "list", "-o", "json")
+    refused = customs(platform, token, "examinations", "overrides", "request", str(file))
+
+    assert listed.exit_code == 0, listed.output
+    assert isinstance(json.loads(listed.stdout), list)
+    assert refused.exit_code == 1
+    assert "INVALID_ARGUMENT" in refused.stderr
+    assert "field override." in refused.stderr

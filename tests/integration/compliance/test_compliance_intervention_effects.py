@@ -30,8 +30,11 @@ def at(moment: datetime) -> Timestamp:
     return stamp
 
 
-async def examine(client: Client, trader: str, *, wrong: int, right: int, after: bool) -> None:
-    """Random examinations of ``trader``'s declarations, ``wrong`` of them with a value error."""
+async def examine(
+    client: Client, trader: str, *, wrong: int, right: int, after: bool, synced_late: bool = False
+) -> None:
+    """Random examinations of ``trader``'s declarations, ``wrong`` of them with a value error;
+    ``synced_late``: examined before the meeting, their reports approved only after it."""
     for n in range(wrong + right):
         report = f"{trader}-{'after' if after else 'before'}-{n}"
         event = examination_event(
@@ -41,9 +44,10 @@ async def examine(client: Client, trader: str, *, wrong: int, right: int, after:
             discrepancies=[VALUE_ERROR] if n < wrong else None,
         )
         offset = timedelta(days=2 + n)
-        event.examination_outcome.approve_time.CopyFrom(
-            at(MEETING + offset if after else MEETING - offset)
-        )
+        examined = MEETING + offset if after else MEETING - offset
+        event.examination_outcome.examine_time.CopyFrom(at(examined))
+        approved = MEETING + timedelta(days=40) if synced_late else examined
+        event.examination_outcome.approve_time.CopyFrom(at(approved))
         await deliver_examination(client, event)
 
 
@@ -89,6 +93,23 @@ async def test_a_trader_whose_discrepancy_rate_falls_after_the_meeting_shows_a_s
     assert effect.random_arm.upper < 0
     assert effect.verdict == EFFECTIVE
     assert effect.pivot_time == at(MEETING)
+
+
+async def test_examinations_count_when_the_goods_were_examined_not_when_approved(
+    client: Client, program: Interventions
+) -> None:
+    # The tablets synced late: examined before the meeting, approved after it.
+    await examine(client, "T1", wrong=12, right=8, after=False, synced_late=True)
+    await examine(client, "T1", wrong=1, right=19, after=True)
+    name = await closed_intervention(program, "T1")
+
+    effect = await effect_of(client, name)
+
+    assert (effect.random_arm.before.examinations, effect.random_arm.before.discrepancies) == (
+        20,
+        12,
+    )
+    assert (effect.random_arm.after.examinations, effect.random_arm.after.discrepancies) == (20, 1)
 
 
 async def test_a_trader_whose_rate_does_not_fall_shows_no_effect_and_is_named_for_audit(

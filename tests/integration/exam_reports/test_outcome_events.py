@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, timedelta
 
 import protovalidate
 from customs.audit_referral.v1 import audit_referral_service_pb2
@@ -17,7 +18,9 @@ from exam_reports_support import (
     EventReceivers,
     clean_report,
     discrepancy_report,
+    now,
     open_desk,
+    timestamp,
 )
 from google.protobuf.message import Message
 from sqlalchemy import text
@@ -139,6 +142,32 @@ async def test_a_random_examination_without_finding_goes_to_compliance_flagged_r
     assert not scoring_outcome.discrepancy_found
     assert scoring_outcome.examination_report.startswith("examReports/")
     assert receivers.received["audit-referral"] == []
+
+
+async def test_an_examination_synced_later_is_dated_when_the_goods_were_examined(
+    desk: Desk, receivers: EventReceivers
+) -> None:
+    # The tablet was offline: the goods were examined 40 minutes ago, the report
+    # was signed then too, and it reaches the server only now.
+    examined = now() - timedelta(minutes=40)
+    report = discrepancy_report(desk.examination, examined=examined)
+    submitted = await desk.anna.SubmitExamReport(
+        pb2.SubmitExamReportRequest(
+            exam_report_id=str(uuid.uuid4()),
+            exam_report=report,
+            sign_time=timestamp(examined + timedelta(minutes=5)),
+        )
+    )
+    await desk.approve(submitted.exam_report)
+
+    [to_criteria] = await receivers.wait_for("criteria", 1)
+    [to_scoring] = await receivers.wait_for("scoring", 1)
+    [to_compliance] = await receivers.wait_for("compliance", 1)
+    assert _valid(to_criteria).outcome.examine_time == report.examination_time  # type: ignore[attr-defined]
+    assert _valid(to_scoring).outcome.examine_time == report.examination_time  # type: ignore[attr-defined]
+    outcome = _valid(to_compliance).examination_outcome  # type: ignore[attr-defined]
+    assert outcome.examine_time == report.examination_time
+    assert outcome.approve_time.ToDatetime(tzinfo=UTC) > examined + timedelta(minutes=30)
 
 
 async def test_a_retried_approval_publishes_the_outcome_once(desk: Desk, database_url: str) -> None:

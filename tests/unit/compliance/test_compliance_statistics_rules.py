@@ -160,6 +160,7 @@ def examination(*discrepancies: ExaminationDiscrepancy, found: bool = True) -> E
         penalty_recommended=False,
         merchandise_seized=False,
         approve_time=LODGED,
+        examine_time=LODGED,
     )
 
 

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from customs_client.cli import (
     assess,
+    compliance,
     criteria,
     events,
     examinations,
@@ -57,7 +58,10 @@ def report_refusal(error: CustomsError) -> None:
 
 app = typer.Typer(
     cls=_ReportingGroup,
-    help="Work with the cargo selectivity platform: criteria, examinations, reference data.",
+    help=(
+        "Work with the cargo selectivity platform: criteria, examinations, reference data,"
+        " compliance, audit and the committee's reports."
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -71,7 +75,12 @@ app.add_typer(reference_data.officers, name="officers")
 app.add_typer(reference_data.shifts, name="shifts")
 app.add_typer(selection.rates, name="rates")
 app.add_typer(selection.capacity, name="capacity")
+app.add_typer(compliance.traders, name="traders")
+app.add_typer(compliance.measurements, name="measurements")
+app.add_typer(compliance.sampling_plans, name="sampling-plans")
+app.add_typer(compliance.interventions, name="interventions")
 app.add_typer(referrals.referrals, name="referrals")
+app.add_typer(referrals.audit_cases, name="audit-cases")
 app.add_typer(reports.report, name="report")
 app.add_typer(risk_model.history, name="history")
 app.add_typer(risk_model.model, name="model")

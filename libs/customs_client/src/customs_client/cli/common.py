@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from customs_client.channels import CustomsClient
+from customs_client.pagination import paginate
 
 _M = TypeVar("_M", bound=Message)
 
@@ -271,3 +272,47 @@ def new_request_id() -> str:
 def done(message: str) -> None:
     """Prints what a command did."""
     console.print(message, highlight=False)
+
+
+def _method(ctx: typer.Context, rpc: str) -> Callable[[Any], Any]:
+    service, method = rpc.split(".")
+    return getattr(getattr(client(ctx), service), method)  # type: ignore[no-any-return]
+
+
+def resource_of(response: Message) -> Any:
+    """The one resource a Get, Create or state-changing response carries."""
+    fields = [
+        f for f in response.DESCRIPTOR.fields if f.message_type is not None and not f.is_repeated
+    ]
+    if len(fields) != 1:
+        raise TypeError(f"{response.DESCRIPTOR.full_name} carries {len(fields)} resources")
+    return getattr(response, fields[0].name)
+
+
+def call(ctx: typer.Context, rpc: str, request: Message) -> Any:
+    """The resource ``rpc`` (``service.Method``, e.g. ``compliance.GetTrader``) answers with.
+
+    Every command goes through here or :func:`listing`: the invocation's client,
+    one place where a response becomes what the command prints; a refusal
+    propagates to the root group, which prints its reason and fields.
+    """
+    return resource_of(_method(ctx, rpc)(request))
+
+
+def listing(
+    ctx: typer.Context, rpc: str, request: Message, columns: Sequence[Column], output: Output
+) -> None:
+    """Prints every item of the paginated listing ``rpc(request)`` as ``output``."""
+    print_listing(paginate(_method(ctx, rpc), request), columns, output)
+
+
+def show(ctx: typer.Context, rpc: str, request: Message) -> None:
+    """Prints the resource ``rpc(request)`` answers with, in full."""
+    print_message(call(ctx, rpc, request))
+
+
+def act(ctx: typer.Context, rpc: str, request: Message, what: str) -> Any:
+    """Calls ``rpc``, prints ``<name> <what>`` of the resource it answers with, returns it."""
+    changed = call(ctx, rpc, request)
+    done(f"{changed.name} {what}")
+    return changed

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from customs.exam_reports.v1 import exam_report_pb2, examination_pb2
+from customs.exam_reports.v1 import exam_report_pb2, examination_pb2, override_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2 as api
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -20,17 +20,21 @@ from customs_client.cli.common import (
     OUTPUT_OPTION,
     InputError,
     Output,
+    act,
+    call,
     client,
     done,
     enum_number,
     enum_of,
     field,
+    listing,
     load_message,
     new_request_id,
     print_listing,
     print_message,
     request_id_for,
     resource,
+    show,
 )
 from customs_client.pagination import paginate
 
@@ -238,3 +242,81 @@ def list_reports(
         field("inspecting_officer", "officer"),
     ]
     print_listing(paginate(client(ctx).exam_reports.ListExamReports, request), columns, output)
+
+
+overrides = typer.Typer(help="Overrides of the selectivity instructions, approved by a supervisor.")
+examinations.add_typer(overrides, name="overrides")
+_OVERRIDE_STATE = enum_of(override_pb2.Override, "state")
+
+
+@overrides.command("list")
+def list_overrides(
+    ctx: typer.Context,
+    office: str = typer.Option("", "--office", help="Only this office's."),
+    state: list[str] = typer.Option([], "--state", help="PENDING, APPROVED...; repeatable."),
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """List override requests, newest first."""
+    request = api.ListOverridesRequest(
+        office=resource("offices", office) if office else "",
+        states=[enum_number(_OVERRIDE_STATE, s, "--state") for s in state],  # type: ignore[misc]
+    )
+    columns = [
+        field("name"),
+        field("declaration_number", "declaration"),
+        field("office"),
+        field("kind"),
+        field("requested_channel", "requested"),
+        field("state"),
+        field("requester"),
+        field("decided_by", "decided by"),
+        field("resulting_examination", "examination"),
+    ]
+    listing(ctx, "exam_reports.ListOverrides", request, columns, output)
+
+
+def _override(ctx: typer.Context, name: str) -> override_pb2.Override:
+    request = api.GetOverrideRequest(name=resource("overrides", name))
+    return call(ctx, "exam_reports.GetOverride", request)  # type: ignore[no-any-return]
+
+
+@overrides.command("show")
+def show_override(ctx: typer.Context, name: str) -> None:
+    """Show one override."""
+    show(ctx, "exam_reports.GetOverride", api.GetOverrideRequest(name=resource("overrides", name)))
+
+
+@overrides.command("request")
+def request_override(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="The Override as YAML/JSON.")
+) -> None:
+    """Ask a supervisor to approve examining what selectivity did not designate."""
+    override = load_message(file, override_pb2.Override)
+    request = api.RequestOverrideRequest(
+        request_id=request_id_for("RequestOverride", override), override=override
+    )
+    act(ctx, "exam_reports.RequestOverride", request, "requested")
+
+
+@overrides.command("approve")
+def approve_override(
+    ctx: typer.Context, name: str, comment: str = typer.Option("", "--comment")
+) -> None:
+    """Approve an override (a supervisor other than its requester); opens its examination."""
+    current = _override(ctx, name)
+    request = api.ApproveOverrideRequest(
+        name=current.name, etag=current.etag, request_id=new_request_id(), comment=comment
+    )
+    act(ctx, "exam_reports.ApproveOverride", request, "approved")
+
+
+@overrides.command("reject")
+def reject_override(
+    ctx: typer.Context, name: str, comment: str = typer.Option(..., "--comment", help="Why.")
+) -> None:
+    """Reject an override, saying why."""
+    current = _override(ctx, name)
+    request = api.RejectOverrideRequest(
+        name=current.name, etag=current.etag, request_id=new_request_id(), comment=comment
+    )
+    act(ctx, "exam_reports.RejectOverride", request, "rejected")

@@ -1,4 +1,5 @@
-"""`customs referrals`: post-clearance audit referrals from BLUE decisions and findings."""
+"""`customs referrals` and `customs audit-cases`: post-clearance audit referrals (from BLUE
+decisions and examination findings) and the audit cases that take them."""
 
 from __future__ import annotations
 
@@ -12,18 +13,20 @@ from customs_client.cli.common import (
     OUTPUT_OPTION,
     InputError,
     Output,
+    act,
+    call,
     client,
     done,
     enum_number,
     enum_of,
     field,
+    listing,
     load_message,
     new_request_id,
-    print_listing,
-    print_message,
+    request_id_for,
     resource,
+    show,
 )
-from customs_client.pagination import paginate
 
 referrals = typer.Typer(help="Audit referrals: accept into an audit case or decline.")
 _STATE = enum_of(referral_pb2.Referral, "state")
@@ -46,18 +49,20 @@ def list_referrals(
         field("reason"),
     ]
     request = api.ListReferralsRequest(states=states)  # type: ignore[arg-type]
-    print_listing(paginate(client(ctx).audit_referral.ListReferrals, request), columns, output)
+    listing(ctx, "audit_referral.ListReferrals", request, columns, output)
 
 
 def _get(ctx: typer.Context, name: str) -> referral_pb2.Referral:
     request = api.GetReferralRequest(name=resource("referrals", name))
-    return client(ctx).audit_referral.GetReferral(request).referral  # type: ignore[no-any-return]
+    return call(ctx, "audit_referral.GetReferral", request)  # type: ignore[no-any-return]
 
 
 @referrals.command("show")
 def show_referral(ctx: typer.Context, name: str) -> None:
     """Show one referral."""
-    print_message(_get(ctx, name))
+    show(
+        ctx, "audit_referral.GetReferral", api.GetReferralRequest(name=resource("referrals", name))
+    )
 
 
 @referrals.command("accept")
@@ -103,3 +108,57 @@ def decline(
         .referral
     )
     done(f"{declined.name} declined")
+
+
+audit_cases = typer.Typer(help="Post-clearance audit cases opened from referrals or plans.")
+_CASE_STATE = enum_of(audit_case_pb2.AuditCase, "state")
+
+
+@audit_cases.command("list")
+def list_audit_cases(
+    ctx: typer.Context,
+    trader: str = typer.Option("", "--trader", help="Only this trader's cases."),
+    state: list[str] = typer.Option(
+        [], "--state", help="e.g. NOTIFIED, FIELDWORK, CLOSED; repeatable."
+    ),
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """List audit cases."""
+    request = api.ListAuditCasesRequest(
+        trader=resource("traders", trader) if trader else "",
+        states=[enum_number(_CASE_STATE, s, "--state") for s in state],  # type: ignore[misc]
+    )
+    columns = [
+        field("name"),
+        field("trader"),
+        field("selection_basis", "basis"),
+        field("campaign"),
+        field("lead_auditor", "lead auditor"),
+        field("state"),
+        field("referrals"),
+    ]
+    listing(ctx, "audit_referral.ListAuditCases", request, columns, output)
+
+
+@audit_cases.command("show")
+def show_audit_case(ctx: typer.Context, name: str) -> None:
+    """Show one audit case with its stages."""
+    request = api.GetAuditCaseRequest(name=resource("auditCases", name))
+    show(ctx, "audit_referral.GetAuditCase", request)
+
+
+@audit_cases.command("create")
+def create_audit_case(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The AuditCase as YAML/JSON."),
+    referral: list[str] = typer.Option([], "--referral", help="A referral it takes; repeatable."),
+) -> None:
+    """Open an audit case (a planned or random audit, or one that takes referrals)."""
+    case = load_message(file, audit_case_pb2.AuditCase)
+    referrals_taken = [resource("referrals", r) for r in referral]
+    request = api.CreateAuditCaseRequest(
+        request_id=request_id_for("CreateAuditCase", case, referrals_taken),
+        audit_case=case,
+        referrals=referrals_taken,
+    )
+    act(ctx, "audit_referral.CreateAuditCase", request, "opened")

@@ -1,4 +1,4 @@
-"""`customs report`: the committee's oversight report, as text and CSV."""
+"""`customs report`: the committee's oversight report, as text, CSV and charts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from customs.criteria.v1 import criteria_service_pb2 as api
 from customs.criteria.v1 import oversight_report_pb2
 
+from customs_client import oversight as figures
 from customs_client.cli.common import InputError, client, done
 
 report = typer.Typer(help="Reports for the risk management committee.")
@@ -34,7 +35,7 @@ def oversight(
     month: str = typer.Option(..., "--month", help="YYYY-MM (UTC)."),
     out: Path = typer.Option(..., "--out", help="Directory the report is written into."),
 ) -> None:
-    """Write the month's oversight report into --out as text and CSV."""
+    """Write the month's oversight report into --out as text, CSV and charts (PNG and SVG)."""
     start, end = month_window(month)
     out.mkdir(parents=True, exist_ok=True)
     for report_format in (
@@ -48,3 +49,5 @@ def oversight(
         target = out / Path(exported.filename).name
         target.write_bytes(exported.content)
         done(f"{target} written")
+    for png, svg in figures.draw(figures.gather(client(ctx), start, end), out):
+        done(f"{png} and {svg.name} written")

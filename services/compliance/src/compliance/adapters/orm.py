@@ -149,6 +149,8 @@ class ExaminationOutcomeRow(Base):
     penalty_recommended: Mapped[bool] = mapped_column(Boolean)
     merchandise_seized: Mapped[bool] = mapped_column(Boolean)
     approve_time: Mapped[datetime]
+    #: When the officer examined the goods: what periods count the examination by.
+    examine_time: Mapped[datetime]
     receive_time: Mapped[datetime]
 
 

@@ -925,6 +925,7 @@ class OutcomeRepository:
                 penalty_recommended=outcome.penalty_recommended,
                 merchandise_seized=outcome.merchandise_seized,
                 approve_time=outcome.approve_time,
+                examine_time=outcome.examine_time,
                 receive_time=now,
             )
         )
@@ -947,7 +948,7 @@ class OutcomeRepository:
     async def examinations_of(
         self, trader_id: str, role: TraderRole, start: datetime, end: datetime
     ) -> list[ExaminedDeclaration]:
-        """The examinations approved in ``[start, end)`` of declarations where the
+        """The examinations carried out in ``[start, end)`` of declarations where the
         trader acted in ``role`` (importer, broker or carrier; none for an exporter).
         """
         column = _OUTCOME_ROLE_COLUMNS.get(role)
@@ -956,23 +957,23 @@ class OutcomeRepository:
         rows = await self._session.execute(
             select(
                 ExaminationOutcomeRow.declaration_number,
-                ExaminationOutcomeRow.approve_time,
+                ExaminationOutcomeRow.examine_time,
                 ExaminationOutcomeRow.random_selection,
                 ExaminationOutcomeRow.noncompliant_areas,
             ).where(
                 column == trader_id,
-                ExaminationOutcomeRow.approve_time >= start,
-                ExaminationOutcomeRow.approve_time < end,
+                ExaminationOutcomeRow.examine_time >= start,
+                ExaminationOutcomeRow.examine_time < end,
             )
         )
         return [
             ExaminedDeclaration(
                 declaration_number=number,
-                examine_time=approved,
+                examine_time=examined,
                 random_selection=random_selection,
                 noncompliant_areas=frozenset(ComplianceArea(a) for a in _split(areas)),
             )
-            for number, approved, random_selection, areas in rows
+            for number, examined, random_selection, areas in rows
         ]
 
     async def has_audit(self, audit_case_id: str) -> bool:

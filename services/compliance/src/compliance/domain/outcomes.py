@@ -99,6 +99,8 @@ class ExaminationOutcome:
     penalty_recommended: bool
     merchandise_seized: bool
     approve_time: datetime
+    #: When the officer examined the goods (the report's own time, not its arrival).
+    examine_time: datetime
 
     @property
     def noncompliant_areas(self) -> frozenset[ComplianceArea]:

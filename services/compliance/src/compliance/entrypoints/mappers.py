@@ -290,6 +290,9 @@ def examination_outcome(message: events_pb2.ExaminationOutcome) -> ExaminationOu
         penalty_recommended=message.penalty_recommended,
         merchandise_seized=message.merchandise_seized,
         approve_time=instant(message.approve_time),
+        examine_time=instant(
+            message.examine_time if message.HasField("examine_time") else message.approve_time
+        ),
     )
 
 

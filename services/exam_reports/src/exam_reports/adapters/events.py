@@ -132,6 +132,17 @@ def outcome_events(
     return events
 
 
+def examine_time_of(report: ExamReport, approve_time: datetime) -> datetime:
+    """When the officer examined the goods, as the tablet recorded it on the form.
+
+    Performance and compliance count an examination at this time, not when its
+    report reached the server: a tablet that synced on 2 February a report of
+    an examination on 31 January counts in January. A report always has it
+    once submitted; the approval time is only the fallback of the type.
+    """
+    return report.form.examination_time or approve_time
+
+
 def _criteria_event(
     report: ExamReport, examination: Examination, approve_time: datetime, event_id: str
 ) -> OutboundEvent:
@@ -143,8 +154,6 @@ def _criteria_event(
     with the duties and taxes the examination assessed.
     """
     form = report.form
-    signature = report.officer_signature
-    examine_time = signature.sign_time if signature else approve_time
     request = criteria_service_pb2.IngestExaminationOutcomeEventRequest(
         event_id=event_id,
         source_service=SOURCE,
@@ -157,7 +166,7 @@ def _criteria_event(
             office_code=examination.office_id,
             importer_id=examination.importer.number,
             declarant_id=examination.broker.number if examination.broker else "",
-            examine_time=_timestamp(examine_time),
+            examine_time=_timestamp(examine_time_of(report, approve_time)),
             channel=_channel(examination.channel),
             examination_level=_level(examination.examination_level),
             randomly_selected=examination.random_selection,
@@ -185,7 +194,6 @@ def _scoring_event(
 ) -> OutboundEvent:
     """The outcome as scoring records it against the assessed declaration (its label)."""
     form = report.form
-    signature = report.officer_signature
     request = scoring_service_pb2.IngestExaminationOutcomeEventRequest(
         event_id=event_id,
         source_service=SOURCE,
@@ -195,7 +203,7 @@ def _scoring_event(
             assessment=examination.assessment,
             declaration_number=examination.declaration_number,
             declaration_version=examination.declaration_version,
-            examine_time=_timestamp(signature.sign_time if signature else approve_time),
+            examine_time=_timestamp(examine_time_of(report, approve_time)),
             randomly_selected=examination.random_selection,
             discrepancy_found=bool(form.discrepancy_found),
             penalty_recommended=bool(form.penalty_recommended),
@@ -258,6 +266,7 @@ def _compliance_event(
             merchandise_seized=bool(form.merchandise_seized),
             approve_time=_timestamp(approve_time),
             revenue_found=_money(form.revenue_found),
+            examine_time=_timestamp(examine_time_of(report, approve_time)),
         ),
     )
     return OutboundEvent(COMPLIANCE, _COMPLIANCE_METHOD, event_id, request.SerializeToString())
