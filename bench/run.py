@@ -105,7 +105,9 @@ def main() -> None:
             f"{sum(len(message.items) for message in messages):,} items"
         )
         if "a" in arguments.parts:
+            part_started = time.perf_counter()
             targets += engine_bench.run(messages, quick, arguments.rules, arguments.declarations)
+            say(f"  (part a took {time.perf_counter() - part_started:.0f} s)")
         if set("bcdh") & set(arguments.parts):
             profile = DataProfile.of(messages)
             named_lists = generate_named_lists(profile)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from scoring_builders import SEED
 from scoring.adapters.codec import (
     assessment_from_record,
     criterion_from_proto,
+    decision_record,
     named_list_from_proto,
 )
 from scoring.domain.assessment import ENGINE_VERSION, Assessment, decision_differences
@@ -93,3 +95,24 @@ def test_the_compiled_engine_takes_every_stored_decision_again() -> None:
             )
             == decision
         )
+
+
+def test_a_lazily_built_decision_stores_the_record_and_reasons_of_the_eager_one() -> None:
+    snapshot, assessments = _stored()
+    engine = SelectivityEngine.compile(snapshot)
+
+    for assessment in assessments:
+        approved = assessment.decision.importer_approved_trader
+        eager = evaluate(
+            snapshot, assessment.declaration, SEED, importer_approved=approved, explain=True
+        )
+        lazy = engine.assess(assessment.declaration, SEED, importer_approved=approved)
+        explained = engine.evaluate(
+            assessment.declaration, SEED, importer_approved=approved, explain=True
+        )
+        assert decision_record(replace(assessment, decision=lazy)) == decision_record(assessment)
+        assert decision_record(replace(assessment, decision=eager.decision)) == (
+            decision_record(assessment)
+        )
+        assert explained.criterion_evaluations == eager.criterion_evaluations
+        assert explained.steps == eager.steps

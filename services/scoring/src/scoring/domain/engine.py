@@ -11,12 +11,14 @@ filed under, bisects the thresholds, and runs the compiled checks of the
 candidates found. Its cost grows with the candidates and the hits, not with
 the criteria that cannot match.
 
-The decision is built from the hits by the reference evaluator's own
-functions (:func:`scoring.domain.evaluator.outcome`, ``make_hit``,
-``decide``), in the same order, so it is identical to
-:func:`scoring.domain.evaluator.evaluate`'s; :meth:`SelectivityEngine.assess`
-draws only the hits whose outcome depends on a draw, and builds reasons only
-when an explanation is asked for (:meth:`SelectivityEngine.evaluate`).
+The decision is made by the reference evaluator's own
+:func:`scoring.domain.evaluator.decide`, from the hits in the evaluator's
+order, so it is identical to :func:`scoring.domain.evaluator.evaluate`'s.
+:meth:`SelectivityEngine.assess` keeps a hit as a tuple until the hits are
+sorted, draws only the hits whose outcome depends on a draw, builds each
+:class:`CriterionHit` once per criterion, item and outcome, and builds
+reasons only when an explanation is asked for
+(:meth:`SelectivityEngine.evaluate`).
 
 An engine is immutable. A change of one criterion gives a new engine that
 shares everything but the buckets it touches, so a revision is compiled
@@ -27,7 +29,6 @@ the engine they started with.
 from __future__ import annotations
 
 import bisect
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,45 +58,73 @@ from scoring.domain.evaluator import (
     conclude,
     decide,
     make_hit,
-    outcome,
     words,
 )
-from scoring.domain.rules import CodeElement, Criterion, NamedList, RulesSnapshot
+from scoring.domain.rules import (
+    ApprovedTraderScope,
+    CodeElement,
+    Criterion,
+    NamedList,
+    RulesSnapshot,
+)
 
 #: Hits on items past this number are built afresh each time rather than kept.
 _KEPT_ITEMS = 16
 
 
-class _Entry:
-    """One filed criterion. Compared by identity: set operations stay in C."""
+#: Outcomes by the small code an assessment sorts and caches hits with.
+_OUTCOMES = (HitOutcome.SELECTED, HitOutcome.NOT_DRAWN, HitOutcome.APPROVED_TRADER_EXCLUDED)
+_SELECTED, _NOT_DRAWN, _EXCLUDED = range(3)
 
-    __slots__ = ("check", "criterion", "hits", "order", "windowed")
+
+class _Entry:
+    """One filed criterion. Compared by identity: set operations stay in C.
+
+    Holds, read once, what :func:`scoring.domain.evaluator.outcome` reads of
+    its rule, so that a hit costs a draw (when the percentage needs one) and
+    a tuple, and its :class:`CriterionHit` is built only once it is asked for.
+    """
+
+    __slots__ = (
+        "check",
+        "criterion",
+        "excluded",
+        "fixed",
+        "hits",
+        "instructions",
+        "name",
+        "priority",
+        "revision",
+        "threshold",
+        "windowed",
+    )
 
     def __init__(self, criterion: Criterion, check: Check | None) -> None:
+        rule = criterion.rule
         self.criterion = criterion
         self.check = check
         self.windowed = criterion.validity_start is not None or criterion.validity_end is not None
-        #: The evaluator's order of hits, less the item number.
-        self.order = (criterion.rule.priority, criterion.name)
+        self.name = criterion.name
+        self.revision = criterion.revision
+        self.priority = rule.priority
+        self.instructions = rule.examiner_instructions
+        self.excluded = rule.approved_traders is ApprovedTraderScope.EXCLUDED
+        percent = rule.selection_percent
+        # As outcome(): 100 % always selects, 0 % never does, only the rest draws.
+        self.fixed = _SELECTED if percent >= 100.0 else _NOT_DRAWN
+        self.threshold = None if percent >= 100.0 or percent <= 0.0 else percent / 100.0
         #: Hits already built, by item number and outcome: a hit is a value of
         #: those two alone, and a popular criterion hits thousands of times.
         self.hits: dict[int, CriterionHit] = {}
 
-    def hit(self, item_number: int, hit_outcome: HitOutcome) -> CriterionHit:
-        """The hit of this criterion on ``item_number`` (0: the header) with ``hit_outcome``."""
+    def hit(self, item_number: int, code: int) -> CriterionHit:
+        """The hit of this criterion on ``item_number`` (0: the header) with outcome ``code``."""
         if item_number >= _KEPT_ITEMS:
-            return make_hit(self.criterion, item_number, hit_outcome)
-        # Small integer keys: an enum member's hash runs Python code.
-        key = item_number * 3 + (
-            0
-            if hit_outcome is HitOutcome.SELECTED
-            else 1
-            if hit_outcome is HitOutcome.NOT_DRAWN
-            else 2
-        )
+            return make_hit(self.criterion, item_number, _OUTCOMES[code])
+        key = item_number * 3 + code
         kept = self.hits.get(key)
         if kept is None:
-            kept = self.hits[key] = make_hit(self.criterion, item_number, hit_outcome)
+            kept = self.hits[key] = make_hit(self.criterion, item_number, _OUTCOMES[code])
         return kept
 
 
@@ -393,31 +422,47 @@ class SelectivityEngine:
         importer_approved: bool = False,
         risk_score: float | None = None,
     ) -> Decision:
-        """The decision :func:`scoring.domain.evaluator.assess` gives, found through the index."""
+        """The decision :func:`scoring.domain.evaluator.assess` gives, found through the index.
+
+        A hit is first a tuple (priority, criterion name, item number,
+        outcome code, entry): sorted as such, it is in the evaluator's order,
+        and (criterion, item) is unique so the entry is never compared. Its
+        outcome is :func:`scoring.domain.evaluator.outcome`'s, written out
+        over the entry's fields. Only then are the hits and the instructions
+        of the selected ones read, in one pass.
+        """
         number, version = declaration.declaration_number, declaration.version
-        found: list[tuple[tuple[int, str], int, Criterion, CriterionHit]] = []
-        for entry, subject in self._matches(declaration, risk_score):
-            criterion = entry.criterion
+        moment = declaration.lodgement_time
+        draw = seed.criterion_draw
+        found: list[tuple[int, str, int, int, _Entry]] = []
+        append = found.append
+        for subject, slots, candidates in self._candidates(declaration, risk_score):
             item_number = 0 if subject.item is None else subject.item.item_number
-            hit_outcome = outcome(
-                criterion.rule,
-                importer_approved,
-                functools.partial(
-                    seed.criterion_draw,
-                    criterion.name,
-                    criterion.revision,
-                    number,
-                    version,
-                    item_number,
-                ),
-            )
-            found.append((entry.order, item_number, criterion, entry.hit(item_number, hit_outcome)))
-        # (criterion, item) is unique, so this order is total, as the evaluator's.
-        found.sort(key=lambda hit: (hit[0], hit[1]))
-        return decide(
-            [(criterion, hit) for _, _, criterion, hit in found],
-            importer_approved=importer_approved,
-        )
+            for entry in candidates:
+                if entry.windowed and not entry.criterion.is_valid_at(moment):
+                    continue
+                check = entry.check
+                if check is not None and not check(slots, subject):
+                    continue
+                threshold = entry.threshold
+                if importer_approved and entry.excluded:
+                    code = _EXCLUDED
+                elif threshold is None:
+                    code = entry.fixed
+                elif draw(entry.name, entry.revision, number, version, item_number) < threshold:
+                    code = _SELECTED
+                else:
+                    code = _NOT_DRAWN
+                append((entry.priority, entry.name, item_number, code, entry))
+        found.sort()
+        hits = []
+        selected = []
+        for _, _, item_number, code, entry in found:
+            hit = entry.hit(item_number, code)
+            hits.append(hit)
+            if code == _SELECTED:
+                selected.append((hit, entry.instructions))
+        return decide(hits, selected, importer_approved=importer_approved)
 
     def evaluate(
         self,

@@ -198,7 +198,13 @@ def conclude(
     # (criterion, item) is unique, so this order is total whatever the snapshot's order.
     found.sort(key=lambda entry: (entry[1].priority, entry[1].criterion, entry[1].item_number))
     decision = decide(
-        [(criterion, hit) for criterion, hit, _, _ in found], importer_approved=importer_approved
+        [hit for _, hit, _, _ in found],
+        [
+            (hit, criterion.rule.examiner_instructions)
+            for criterion, hit, _, _ in found
+            if hit.outcome is HitOutcome.SELECTED
+        ],
+        importer_approved=importer_approved,
     )
     evaluations = tuple(
         CriterionEvaluation(hit=hit, predicate_results=results, draw=draw)
@@ -253,10 +259,19 @@ def make_hit(criterion: Criterion, item_number: int, hit_outcome: HitOutcome) ->
     )
 
 
-def decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved: bool) -> Decision:
-    """The decision made of the hits, in their order (priority, criterion, item)."""
-    selected = [(c, hit) for c, hit in hits if hit.outcome is HitOutcome.SELECTED]
-    treatments = [hit.treatment for _, hit in selected]
+def decide(
+    hits: Sequence[CriterionHit],
+    selected: Sequence[tuple[CriterionHit, str]],
+    *,
+    importer_approved: bool,
+) -> Decision:
+    """The decision made of the hits, in their order (priority, criterion, item).
+
+    ``selected`` is the hits whose outcome is SELECTED, in the same order,
+    each with its criterion's examiner instructions: the caller has them at
+    hand while it walks the hits, so the decision never walks them again.
+    """
+    treatments = [hit.treatment for hit, _ in selected]
     # Membership in a list compares members by identity, in C: an enum's own
     # hash (for a max by precedence) runs Python code, for every hit.
     channels = [treatment.channel for treatment in treatments]
@@ -269,13 +284,12 @@ def decide(hits: Sequence[tuple[Criterion, CriterionHit]], *, importer_approved:
         channel=channel,
         examination_level=level,
         refer_to_audit=any(treatment.refers_to_audit for treatment in treatments),
-        documents_to_check=merge_documents([hit for _, hit in selected]),
+        documents_to_check=merge_documents([hit for hit, _ in selected]),
         examiner_instructions=tuple(
-            ExaminerInstruction(hit.item_number, criterion.rule.examiner_instructions)
-            for criterion, hit in selected
+            ExaminerInstruction(hit.item_number, text) for hit, text in selected
         ),
-        criterion_hits=tuple(hit for _, hit in hits),
-        risk_score=float(101 - min(hit.priority for _, hit in hits)) if hits else 0.0,
+        criterion_hits=tuple(hits),
+        risk_score=float(101 - min([hit.priority for hit in hits])) if hits else 0.0,
         importer_approved_trader=importer_approved,
     )
 
