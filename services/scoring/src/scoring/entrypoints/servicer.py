@@ -16,9 +16,10 @@ from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.history import HistoryRecord, ImportCounts
-from scoring.entrypoints import mappers, risk_model_mappers
+from scoring.entrypoints import disparity_mappers, mappers, risk_model_mappers
 from scoring.service_layer import (
     capacity,
+    disparity,
     handlers,
     history,
     model_replay,
@@ -341,6 +342,21 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             card=risk_model_mappers.card_to_proto(version)
         )
 
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetDisparityReport(
+        self, request: scoring_service_pb2.GetDisparityReportRequest, context: Any
+    ) -> scoring_service_pb2.GetDisparityReportResponse:
+        start = request.start_time.ToDatetime(tzinfo=UTC)
+        end = request.end_time.ToDatetime(tzinfo=UTC)
+        report = await disparity.disparity_report(
+            disparity.GetDisparityReport(start, end, request.risk_model_score_threshold),
+            database=self._database,
+            rules=self._rules,
+        )
+        return scoring_service_pb2.GetDisparityReportResponse(
+            report=disparity_mappers.report_to_proto(report, start, end)
+        )
 
 #: Archived declarations stored in one transaction at most.
 _HISTORY_BATCH = 1_000
