@@ -104,9 +104,8 @@ def test_a_criterion_whose_extra_selections_are_matched_by_higher_risk_is_not_fl
     assert not row.flagged
     assert report.findings == ()
     # The criterion's hits in the segment show the risk it was written for.
-    assert _row(report, TARGET, Dimension.ORIGIN_COUNTRY, "US").hit_rate.value == pytest.approx(
-        0.2, abs=0.02
-    )
+    criterion_hits = _row(report, TARGET, Dimension.ORIGIN_COUNTRY, "US").hit_rate
+    assert criterion_hits.lower > row.rest_random_hit_rate.value
 
 
 def test_rates_carry_wilson_intervals_around_them() -> None:
