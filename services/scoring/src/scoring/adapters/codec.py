@@ -471,6 +471,7 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
             capacity_policies_revision=replay.capacity_policies_revision,
             seed_id=replay.seed_id,
             engine_version=replay.engine_version,
+            random_draw_scheme=replay.random_draw_scheme,
             capacity=(
                 capacity_snapshot_to_proto(replay.capacity)
                 if replay.capacity is not None
@@ -651,6 +652,7 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
             capacity=(
                 capacity_snapshot_from_proto(replay.capacity) if replay.capacity.day else None
             ),
+            random_draw_scheme=replay.random_draw_scheme or 1,
         ),
         create_time=timestamp_to_datetime(message.create_time),
         risk=_risk_from_proto(message),

@@ -104,6 +104,9 @@ class ReplayRecord:
     capacity_policies_revision: int = 0
     #: The office capacity the decision saw; None for decisions older than the capacity step.
     capacity: CapacitySnapshot | None = None
+    #: How the random draws were keyed (random_examinations.*_DRAW_SCHEME); 1 for
+    #: decisions recorded before the scheme was.
+    random_draw_scheme: int = 1
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,9 @@ def segments_of(
         {
             Dimension.ORIGIN_COUNTRY: principal_origin(observation.declaration),
             Dimension.IMPORTER_SIZE: size_band(values[observation.declaration.importer.id]),
-            Dimension.APPROVED_TRADER: "approved" if observation.approved_trader else "not_approved",
+            Dimension.APPROVED_TRADER: "approved"
+            if observation.approved_trader
+            else "not_approved",
             Dimension.OFFICE: observation.declaration.office_code,
             Dimension.TRANSPORT_MODE: observation.declaration.transport_mode_code,
         }
@@ -309,7 +311,9 @@ def monitor(observations: Sequence[Observation], selectors: Iterable[str] = ()) 
                     dimension=dimension,
                     segment=segment,
                     selection=Rate.of(cell.selected[selector], cell.declarations),
-                    hit_rate=Rate.of(cell.selected_hits[selector], cell.selected_outcomes[selector]),
+                    hit_rate=Rate.of(
+                        cell.selected_hits[selector], cell.selected_outcomes[selector]
+                    ),
                     random_hit_rate=Rate.of(cell.random_hits, cell.random_outcomes),
                     rest_selection=Rate.of(rest_selected, rest_declarations),
                     rest_random_hit_rate=Rate.of(rest_hits, rest_outcomes),
@@ -368,4 +372,3 @@ def observation_selectors(
     if channel_selected:
         found.add(ALL_SELECTIONS)
     return frozenset(found)
-

@@ -342,7 +342,6 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             card=risk_model_mappers.card_to_proto(version)
         )
 
-
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
     async def GetDisparityReport(
         self, request: scoring_service_pb2.GetDisparityReportRequest, context: Any
@@ -357,6 +356,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         return scoring_service_pb2.GetDisparityReportResponse(
             report=disparity_mappers.report_to_proto(report, start, end)
         )
+
 
 #: Archived declarations stored in one transaction at most.
 _HISTORY_BATCH = 1_000

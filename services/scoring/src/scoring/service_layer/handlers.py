@@ -40,6 +40,7 @@ from scoring.domain.draws import SelectionSeed
 from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import Evaluation, evaluate
 from scoring.domain.random_examinations import (
+    CONSIGNMENT_DRAW_SCHEME,
     RandomDrawEvaluation,
     draw_random_examinations,
     random_selections,
@@ -317,6 +318,7 @@ def _new_assessment(
             seed_id=seed.seed_id,
             trader_profiles_revision=traders.revision,
             random_examination_rates_revision=rates.revision,
+            random_draw_scheme=CONSIGNMENT_DRAW_SCHEME,
         ),
         create_time=utcnow(),
         risk=risk,
