@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from criteria.adapters.events import acceptance_requests
+from criteria.adapters.risk_models import RiskModelRepository
 from criteria.adapters.repositories import (
     CriteriaFilter,
     PerformanceRepository,
@@ -73,6 +74,7 @@ from criteria.domain.model import (
 )
 from criteria.domain.outcomes import AuditFinding, ExaminationOutcome, ReceivedEvent
 from criteria.domain.oversight import (
+    DisparitySection,
     OversightCriterion,
     OversightReport,
     analyst_activity,
@@ -101,13 +103,14 @@ from criteria.domain.validation import (
     check_priority_setter,
     check_risk_profile_content,
 )
-from criteria.service_layer.ports import Encoder, ImpactSources
+from criteria.service_layer.ports import Encoder, ImpactSources, RiskModelSources
 from customs_kit.db import Database, utcnow
 from customs_kit.errors import (
     AlreadyExists,
     FailedPrecondition,
     NotFound,
     PreconditionViolation,
+    Unavailable,
 )
 from customs_kit.inbox import apply_once
 from customs_kit.pagination import PageTokens, clamp_page_size
@@ -1123,11 +1126,21 @@ async def dismiss_recommendation(store: Store, command: DecideRecommendation) ->
 
 
 async def oversight_report(
-    database: Database, encoder: Encoder, start: datetime, end: datetime
+    database: Database,
+    encoder: Encoder,
+    start: datetime,
+    end: datetime,
+    scoring: RiskModelSources | None = None,
 ) -> OversightReport:
-    """The committee's report on ``[start, end)``; the history is verified as it is built."""
+    """The committee's report on ``[start, end)``; the history is verified as it is built.
+
+    The disparity section is asked of ``scoring`` (where every decision and
+    its outcome are) at the active model's threshold; when scoring cannot
+    answer the report is still produced, its section marked unavailable.
+    """
     verification = await verify_history(database, encoder)
     async with database.unit_of_work(read_only=True) as uow:
+        active_model = await RiskModelRepository(uow.session).active()
         repository, results = Repository(uow.session), PerformanceRepository(uow.session)
         ever_active = await results.criteria_active_before(end)
         timelines = await results.timelines(ever_active)
@@ -1142,6 +1155,13 @@ async def oversight_report(
         changes = await results.period_changes(start, end)
         decisions = await results.decisions_between(start, end)
         pending = await results.list_recommendations(None, None, state=RecommendationState.PENDING)
+    disparity = DisparitySection(available=False)
+    if scoring is not None:
+        threshold = active_model.score_threshold if active_model is not None else 0.0
+        try:
+            disparity = await scoring.disparity(threshold, start, end)
+        except Unavailable:
+            _log.warning("disparity_unavailable", start=start, end=end)
     return OversightReport(
         start_time=start,
         end_time=end,
@@ -1163,6 +1183,7 @@ async def oversight_report(
         pending_recommendations=tuple(pending),
         history_intact=verification.intact,
         history_head_hash=verification.head_hash,
+        disparity=disparity,
     )
 
 
