@@ -187,7 +187,8 @@ async def test_a_criterion_on_an_origin_without_higher_risk_is_flagged_and_one_w
 
     assert flagged.declarations == _PER_MONTH
     whole = _segment(flagged, "selection", target)
-    assert whole.flagged and whole.disparity_ratio > 1.5
+    assert whole.flagged
+    assert whole.disparity_ratio > 1.5
     assert (
         whole.random_hit_rate.lower < whole.rest_random_hit_rate.rate < whole.random_hit_rate.upper
     )

@@ -87,7 +87,8 @@ def test_a_criterion_targeting_an_origin_with_no_higher_risk_there_is_flagged() 
     # The criterion's own rows are reported, not tested: it targets by design.
     criterion_row = _row(report, TARGET, Dimension.ORIGIN_COUNTRY, "CN")
     assert criterion_row.selection.value == pytest.approx(0.6)
-    assert criterion_row.p_value is None and not criterion_row.flagged
+    assert criterion_row.p_value is None
+    assert not criterion_row.flagged
 
 
 def test_a_criterion_whose_extra_selections_are_matched_by_higher_risk_is_not_flagged() -> None:
@@ -131,7 +132,8 @@ def test_a_segment_with_too_few_random_outcomes_is_not_tested() -> None:
 
     row = _row(report, ALL_SELECTIONS, Dimension.ORIGIN_COUNTRY, "CN")
     assert row.random_hit_rate.trials == MIN_RANDOM_OUTCOMES - 1
-    assert row.p_value is None and not row.flagged
+    assert row.p_value is None
+    assert not row.flagged
 
 
 def test_the_disparity_ratio_follows_the_stated_formula() -> None:

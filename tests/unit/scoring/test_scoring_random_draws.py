@@ -9,8 +9,8 @@ from scoring_builders import SEED, criterion, declaration, item, rules
 
 from scoring.domain.assessment import HitOutcome
 from scoring.domain.capacity import RandomKind, RandomSelection
-from scoring.domain.evaluator import assess
 from scoring.domain.declaration import TransportDocument
+from scoring.domain.evaluator import assess
 from scoring.domain.random_examinations import (
     VERSION_DRAW_SCHEME,
     RandomExaminationRate,

@@ -19,13 +19,13 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from criteria.adapters.events import acceptance_requests
-from criteria.adapters.risk_models import RiskModelRepository
 from criteria.adapters.repositories import (
     CriteriaFilter,
     PerformanceRepository,
     Repository,
     profile_rank,
 )
+from criteria.adapters.risk_models import RiskModelRepository
 from criteria.domain import lifecycle
 from criteria.domain.commands import (
     AnalyzeImpact,

@@ -61,6 +61,17 @@ class ExaminerInstruction:
 
 
 @dataclass(frozen=True)
+class ChannelFloor:
+    """The decision on the same consignment whose channel a re-lodgement keeps."""
+
+    assessment: str
+    declaration_number: str
+    version: int
+    channel: Channel
+    examination_level: ExaminationLevel
+
+
+@dataclass(frozen=True)
 class Decision:
     """The channel and everything the officer and the other services need to act on it.
 
@@ -79,6 +90,8 @@ class Decision:
     randomly_selected: bool = False
     capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
     random_draws: tuple[RandomDraw, ...] = ()
+    #: The earlier decision on the same consignment this one kept the channel of.
+    channel_floor: ChannelFloor | None = None
 
     @property
     def selected_hits(self) -> tuple[CriterionHit, ...]:

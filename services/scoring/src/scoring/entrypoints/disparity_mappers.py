@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from customs.scoring.v1 import disparity_pb2
+
 from scoring.adapters.codec import datetime_to_timestamp
 from scoring.domain.disparity import DisparityReport, Rate
 
