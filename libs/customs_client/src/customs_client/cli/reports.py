@@ -13,6 +13,7 @@ from customs.criteria.v1 import oversight_report_pb2, risk_model_pb2
 from customs.scoring.v1 import disparity_pb2, scoring_service_pb2
 from rich.table import Table
 
+from customs_client import charts
 from customs_client.cli.common import InputError, client, console, done, enum_label
 
 report = typer.Typer(help="Reports for the risk management committee.")
@@ -135,6 +136,11 @@ def disparity(
     out: Path | None = typer.Option(
         None, "--out", help="CSV file to write every selector and segment into."
     ),
+    chart_directory: Path | None = typer.Option(
+        None,
+        "--charts",
+        help="Directory to draw the selection as a whole's disparity by segment into.",
+    ),
     risk_model_threshold: float | None = typer.Option(
         None,
         "--risk-model-threshold",
@@ -177,3 +183,16 @@ def disparity(
             writer.writerow(DISPARITY_COLUMNS)
             writer.writerows(disparity_rows(found))
         done(f"{out} written")
+    if chart_directory is not None:
+        chart_directory.mkdir(parents=True, exist_ok=True)
+        whole = [
+            charts.SegmentDisparity(
+                f"{enum_label(_DIMENSION, row.dimension).lower()}={row.segment}",
+                row.disparity_ratio,
+                row.flagged,
+            )
+            for row in found.segments
+            if row.selector == "selection" and row.tested
+        ]
+        png, svg = charts.disparity(whole, chart_directory)
+        done(f"{png} and {svg} written")
