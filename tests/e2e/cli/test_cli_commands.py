@@ -23,6 +23,7 @@ from run_platform import Platform
 
 from customs_client import CustomsClient
 from customs_client.cli.assess import DECISIONS_HEADER
+from customs_client.cli.reports import DISPARITY_COLUMNS
 from customs_client.declarations import DECLARATION_COLUMNS
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -754,3 +755,50 @@ def test_overrides_are_listed_and_a_broken_request_is_refused_naming_the_field(
     assert refused.exit_code == 1
     assert "INVALID_ARGUMENT" in refused.stderr
     assert "field override." in refused.stderr
+
+
+def test_the_disparity_report_and_the_oversight_section_come_from_scoring_decisions(
+    platform: Platform, test_keys: SigningKeys, tmp_path: Path
+) -> None:
+    asycuda = test_keys.token(Role.DECLARATION_SYSTEM, subject="asycuda")
+    analyst = test_keys.token(Role.ANALYST, Role.RMC, subject="analyst-ana")
+    # A month no other test lodges in, so the counts are this test's own.
+    lodged = tmp_path / "june.csv"
+    declaration_csv(lodged, str(80_000_000 + uuid.uuid4().int % 1_000_000), "940350")
+    header, row = lodged.read_text().splitlines()
+    numbers = [str(81_000_000 + uuid.uuid4().int % 1_000_000 + n) for n in range(3)]
+    lines = [
+        row.replace(row.split(",")[0], n, 1).replace("2021-04-01", "2019-06-03") for n in numbers
+    ]
+    lodged.write_text("\n".join([header, *lines]) + "\n")
+    assessed = customs(platform, asycuda, "assess", str(lodged), "--out", str(tmp_path / "d.csv"))
+    out = tmp_path / "disparity.csv"
+
+    result = customs(
+        platform,
+        analyst,
+        "report",
+        "disparity",
+        "--month",
+        "2019-06",
+        "--out",
+        str(out),
+        "--charts",
+        str(tmp_path / "charts"),
+    )
+    oversight = customs(
+        platform, analyst, "report", "oversight", "--month", "2019-06", "--out", str(tmp_path / "o")
+    )
+
+    assert assessed.exit_code == 0, assessed.output
+    assert result.exit_code == 0, result.output
+    assert "2019-06: 3 declarations, 0 random-examination outcomes, 0 flagged" in result.output
+    written = rows(out.read_text())
+    assert list(written[0]) == list(DISPARITY_COLUMNS)
+    whole = [r for r in written if r["selector"] == "selection" and r["dimension"] == "office"]
+    assert [(r["segment"], r["declarations"], r["tested"]) for r in whole] == [("30", "3", "false")]
+    assert (tmp_path / "charts" / "disparity.png").is_file()
+    assert oversight.exit_code == 0, oversight.output
+    (text,) = (tmp_path / "o").glob("*.txt")
+    section = text.read_text().split("6. Disparity")[1]
+    assert "3 declarations, 0 random-examination outcomes" in section

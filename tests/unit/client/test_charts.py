@@ -79,3 +79,19 @@ def test_an_empty_report_still_draws_its_axes(tmp_path: Path, draw: object) -> N
     png, _ = draw([], None, tmp_path)  # type: ignore[operator]
 
     assert png.read_bytes().startswith(_PNG_SIGNATURE)
+
+
+def test_the_disparity_chart_names_each_segment_and_marks_selection_justified_by_risk(
+    tmp_path: Path,
+) -> None:
+    segments = [
+        charts.SegmentDisparity("origin_country=CN", 2.9, flagged=True),
+        charts.SegmentDisparity("origin_country=BE", 0.8, flagged=False),
+    ]
+
+    assert_drawn(
+        charts.disparity(segments, tmp_path),
+        "origin_country=CN",
+        "origin_country=BE",
+        "selected as its risk justifies",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from criteria.domain.history import ChangeKind, FieldChange, HistoryEntry
@@ -11,6 +12,8 @@ from criteria.domain.model import CriterionState
 from criteria.domain.outcomes import Amount
 from criteria.domain.oversight import (
     Decision,
+    DisparityFinding,
+    DisparitySection,
     OversightCriterion,
     OversightReport,
     PeriodChange,
@@ -183,3 +186,34 @@ def test_the_text_export_has_sections_and_aligned_columns() -> None:
     assert head.index("Exams") + len("Exams") == row.index("12") + len("12")
     assert "1250.50 KRW" in row
     assert "8.9-53.2 %" in row
+
+
+def _with_disparity(report: OversightReport) -> OversightReport:
+    finding = DisparityFinding(
+        "selection", "origin_country", "CN", 2.87, 0.0004, ("criteria/paper", "criteria/other")
+    )
+    return replace(report, disparity=DisparitySection(True, 480, 120, (finding,)))
+
+
+def test_the_exports_show_disparity_findings_and_the_criteria_driving_them() -> None:
+    report = _with_disparity(_report())
+
+    text = render_text(report)
+    (row,) = csv.DictReader(io.StringIO(render_csv(report), newline=""))
+
+    section = text[text.index("\n6. Disparity") :]
+    assert "(1)" in section.splitlines()[1]
+    assert "480 declarations, 120 random-examination outcomes" in section
+    finding = next(line for line in section.splitlines() if "origin_country" in line)
+    assert finding.split()[:5] == ["selection", "origin_country", "CN", "2.87", "0.0004"]
+    assert finding.rstrip().endswith("criteria/paper, criteria/other")
+    assert row["disparity_findings"] == "origin_country=CN (2.87)"
+
+
+def test_a_report_without_scoring_says_its_disparity_section_is_unavailable() -> None:
+    text = render_text(_report())
+    (row,) = csv.DictReader(io.StringIO(render_csv(_report()), newline=""))
+
+    assert "6. Disparity: segments selected more than their risk justifies\n" in text
+    assert "Not available: scoring did not answer" in text
+    assert row["disparity_findings"] == ""

@@ -9,8 +9,10 @@ from scoring_builders import SEED, criterion, declaration, item, rules
 
 from scoring.domain.assessment import HitOutcome
 from scoring.domain.capacity import RandomKind, RandomSelection
+from scoring.domain.declaration import TransportDocument
 from scoring.domain.evaluator import assess
 from scoring.domain.random_examinations import (
+    VERSION_DRAW_SCHEME,
     RandomExaminationRate,
     RandomExaminationRates,
     draw_random_examinations,
@@ -201,7 +203,42 @@ def test_the_draws_are_reproducible_and_independent_of_each_other_and_of_the_rat
 
     assert [e.value for e in first] == [e.value for e in again]
     assert first[0].value != first[1].value
-    amended = replace(lodged, version=2)
-    assert draw_random_examinations(green, amended, low, SEED).evaluations[0].value != (
+    other = replace(lodged, declaration_number="97061801")
+    assert draw_random_examinations(green, other, low, SEED).evaluations[0].value != (
         first[0].value
     )
+
+
+def _values(decision: Any, lodged: Any, rates: Any, **scheme: int) -> list[float]:
+    return [
+        e.value
+        for e in draw_random_examinations(decision, lodged, rates, SEED, **scheme).evaluations
+    ]
+
+
+def test_re_lodging_the_same_consignment_cannot_re_roll_the_random_draw() -> None:
+    rates = RandomExaminationRates.of(1, [rate(document_review_percent=10)])
+    lodged = declaration(item(1), transport_document=TransportDocument("705", "MSCU1234567"))
+    green = assess(rules(), lodged, SEED)
+    first = _values(green, lodged, rates)
+
+    amended = replace(lodged, version=2, items=(item(1, hs_code="440799"),))
+    relodged = replace(lodged, declaration_number="97061899")
+    elsewhere = replace(lodged, transport_document=TransportDocument("705", "MSCU7654321"))
+
+    assert _values(green, amended, rates) == first
+    assert _values(green, relodged, rates) == first
+    assert _values(green, elsewhere, rates) != first
+
+
+def test_decisions_of_the_version_keyed_scheme_replay_with_their_own_draws() -> None:
+    rates = RandomExaminationRates.of(1, [rate(document_review_percent=10)])
+    lodged = declaration(item(1))
+    green = assess(rules(), lodged, SEED)
+    amended = replace(lodged, version=2)
+
+    old = _values(green, lodged, rates, scheme=VERSION_DRAW_SCHEME)
+
+    assert old[0] == SEED.random_draw("DOCUMENT_REVIEW", lodged.declaration_number, 1)
+    assert _values(green, amended, rates, scheme=VERSION_DRAW_SCHEME) != old
+    assert _values(green, lodged, rates) != old

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from customs.common.v1 import selection_rule_pb2
 from customs.compliance.v1 import compliance_service_pb2
 from customs.criteria.v1 import criterion_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2
-from customs.scoring.v1 import declaration_pb2
+from customs.scoring.v1 import assessment_pb2, declaration_pb2
 from scoring_builders import (
     SEED,
     criterion,
@@ -33,7 +34,7 @@ from scoring.adapters.codec import (
 )
 from scoring.adapters.events import assessment_events
 from scoring.adapters.repositories import JournalState, snapshot_records
-from scoring.domain.assessment import Assessment, ReplayRecord
+from scoring.domain.assessment import Assessment, ChannelFloor, ReplayRecord
 from scoring.domain.declaration import Declaration, Party
 from scoring.domain.evaluator import assess
 from scoring.domain.rules import (
@@ -276,3 +277,27 @@ def test_a_snapshot_journals_only_what_changed_and_what_disappeared() -> None:
         ("criterion", "criteria/c", 9, b"c1"),
         ("snapshot", "", 9, b""),
     ]
+
+
+def test_a_kept_channel_and_the_draw_scheme_read_back_and_older_records_are_scheme_1() -> None:
+    stored = _assessment(rules(), declaration(item(1)))
+    floor = ChannelFloor("assessments/first", "97061800", 1, Channel.RED, ExaminationLevel.FULL)
+    kept = replace(
+        stored,
+        decision=replace(stored.decision, channel_floor=floor),
+        replay=replace(stored.replay, random_draw_scheme=2),
+    )
+    # A record written before the scheme was recorded carries none.
+    older = assessment_pb2.Assessment.FromString(decision_record(stored))
+    older.replay.ClearField("random_draw_scheme")
+
+    read = assessment_from_record(
+        kept.assessment_id, kept.declaration_content, decision_record(kept)
+    )
+    read_older = assessment_from_record(
+        stored.assessment_id, stored.declaration_content, older.SerializeToString()
+    )
+
+    assert read == kept
+    assert read_older.replay.random_draw_scheme == 1
+    assert read_older.decision.channel_floor is None

@@ -56,6 +56,15 @@ class CapacityUse:
 
 
 @dataclass(frozen=True)
+class SegmentDisparity:
+    """A segment's selection rate against its risk on the random arm, both relative to the rest."""
+
+    label: str
+    disparity_ratio: float
+    flagged: bool
+
+
+@dataclass(frozen=True)
 class RankingCurve:
     """A risk model's precision and recall when the top share of declarations is selected."""
 
@@ -192,3 +201,20 @@ def capacity_use(days: Sequence[CapacityUse], directory: Path) -> tuple[Path, Pa
     axes.tick_params(axis="x", labelrotation=60, labelsize=7)
     axes.legend(loc="upper left", bbox_to_anchor=(1, 1))
     return _save(figure, directory, "capacity_use")
+
+
+def disparity(segments: Sequence[SegmentDisparity], directory: Path) -> tuple[Path, Path]:
+    """Each segment's disparity ratio on a log scale, flagged ones in red, 1 marked."""
+    figure, axes = _figure(figsize=(8, 1.2 + 0.35 * max(1, len(segments))))
+    positions = list(range(len(segments)))
+    # A ratio is at least the Haldane-corrected floor, never 0: safe on a log axis.
+    ratios = [max(segment.disparity_ratio, 1e-3) for segment in segments]
+    colours = ["#c62828" if segment.flagged else "#546e7a" for segment in segments]
+    axes.barh(positions, ratios, color=colours)
+    axes.set_xscale("log")
+    axes.axvline(1.0, color="#37474f", linestyle="--", label="selected as its risk justifies")
+    axes.set_yticks(positions, [segment.label for segment in segments])
+    axes.set_xlabel("selection relative to the rest / random-arm risk relative to the rest")
+    axes.set_title("Disparity by segment (red: flagged, Benjamini-Hochberg p < 0.05)")
+    axes.legend(loc="lower right")
+    return _save(figure, directory, "disparity")

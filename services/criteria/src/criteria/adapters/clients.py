@@ -11,6 +11,7 @@ from customs.common.v1 import selection_rule_pb2, selectivity_pb2
 from customs.criteria.v1 import risk_model_pb2 as criteria_risk_model_pb2
 from customs.exam_reports.v1 import exam_reports_service_pb2, exam_reports_service_pb2_grpc
 from customs.scoring.v1 import (
+    disparity_pb2,
     risk_model_pb2,
     scoring_service_pb2,
     scoring_service_pb2_grpc,
@@ -27,6 +28,7 @@ from criteria.domain.impact import (
     ReplayedOfficeDay,
 )
 from criteria.domain.model import Document
+from criteria.domain.oversight import DisparityFinding, DisparitySection
 from criteria.domain.risk_models import RiskModelPerformance
 from customs_kit.errors import Unavailable
 
@@ -193,7 +195,7 @@ class PeerImpactSources:
 
 
 class PeerRiskModelSources:
-    """Risk model governance's calls: scoring's replay and monitoring, exam_reports' capacity."""
+    """Calls to scoring (replay, monitoring, disparity) and exam_reports' capacity."""
 
     def __init__(
         self,
@@ -299,4 +301,41 @@ class PeerRiskModelSources:
             precision_upper=response.precision_upper,
             validation_precision=response.validation_precision,
             population_stability_index=response.population_stability_index,
+        )
+
+    async def disparity(
+        self, risk_model_threshold: float, start: datetime, end: datetime
+    ) -> DisparitySection:
+        """Scoring's disparity report over the period, its findings kept."""
+        request = scoring_service_pb2.GetDisparityReportRequest(
+            start_time=_timestamp(start),
+            end_time=_timestamp(end),
+            risk_model_score_threshold=risk_model_threshold,
+        )
+        try:
+            response: scoring_service_pb2.GetDisparityReportResponse = (
+                await self._scoring.GetDisparityReport(
+                    request, metadata=tuple(self._metadata()), timeout=SIMULATE_TIMEOUT_SECONDS
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("scoring", "report disparity", error) from None
+        report = response.report
+        return DisparitySection(
+            available=True,
+            declarations=report.declarations,
+            random_outcomes=report.random_outcomes,
+            findings=tuple(
+                DisparityFinding(
+                    selector=finding.selector,
+                    dimension=disparity_pb2.DisparityDimension.Name(finding.dimension)
+                    .removeprefix("DISPARITY_DIMENSION_")
+                    .lower(),
+                    segment=finding.segment,
+                    disparity_ratio=finding.disparity_ratio,
+                    adjusted_p_value=finding.adjusted_p_value,
+                    driving_criteria=tuple(finding.driving_criteria),
+                )
+                for finding in report.findings
+            ),
         )

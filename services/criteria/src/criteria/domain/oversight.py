@@ -144,6 +144,36 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class DisparityFinding:
+    """A segment selected significantly more than its risk justifies (scoring's monitor).
+
+    ``dimension`` is ``origin_country``, ``importer_size``, ``approved_trader``,
+    ``office`` or ``transport_mode``; ``driving_criteria`` are criterion names.
+    """
+
+    selector: str
+    dimension: str
+    segment: str
+    disparity_ratio: float
+    adjusted_p_value: float
+    driving_criteria: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DisparitySection:
+    """The period's disparity findings; ``available`` False when scoring did not answer."""
+
+    available: bool
+    declarations: int = 0
+    random_outcomes: int = 0
+    findings: tuple[DisparityFinding, ...] = ()
+
+    def findings_of(self, criterion: str) -> tuple[DisparityFinding, ...]:
+        """The findings that name ``criterion`` (``criteria/{id}``) among their drivers."""
+        return tuple(f for f in self.findings if criterion in f.driving_criteria)
+
+
+@dataclass(frozen=True)
 class OversightReport:
     """The committee's view of ``[start_time, end_time)``."""
 
@@ -159,6 +189,8 @@ class OversightReport:
     history_head_hash: str
     #: The history compared with the latest signed checkpoint audit_referral keeps.
     history_anchor: AnchorCheck | None = None
+    #: Disparity monitoring of the period (from scoring, where the decisions are).
+    disparity: DisparitySection = DisparitySection(available=False)
 
 
 def _note(entry: HistoryEntry, path: str) -> str:

@@ -47,6 +47,7 @@ CSV_COLUMNS = (
     "audit_duty_currency",
     "consecutive_negative_results",
     "last_discrepancy_time",
+    "disparity_findings",
 )
 
 
@@ -273,6 +274,31 @@ def render_text(report: OversightReport) -> str:
         ],
         frozenset(),
     )
+    disparity = report.disparity
+    if not disparity.available:
+        disparity_body = "  Not available: scoring did not answer; ask for the report again."
+    else:
+        disparity_body = (
+            f"  {disparity.declarations} declarations, {disparity.random_outcomes} random-"
+            "examination outcomes. A segment is flagged when\n"
+            "  its selection rate relative to the rest exceeds its random-arm hit rate\n"
+            "  relative to the rest (one-sided test, Benjamini-Hochberg adjusted p < 0.05).\n\n"
+            + _table(
+                ["Selector", "Dimension", "Segment", "Disparity", "Adj. p", "Driving criteria"],
+                [
+                    [
+                        f.selector,
+                        f.dimension,
+                        f.segment,
+                        f"{f.disparity_ratio:.2f}",
+                        f"{f.adjusted_p_value:.3g}",
+                        ", ".join(f.driving_criteria) or "-",
+                    ]
+                    for f in disparity.findings
+                ],
+                frozenset({3, 4}),
+            )
+        )
     sections = [
         header,
         _section(1, "Criteria active or inactivated in the period", len(report.criteria), criteria),
@@ -280,6 +306,12 @@ def render_text(report: OversightReport) -> str:
         _section(3, "Activity by analyst", None, analysts),
         _section(4, "Changes recorded", len(report.changes), changes),
         _section(5, "Recommendations pending", len(report.pending_recommendations), pending),
+        _section(
+            6,
+            "Disparity: segments selected more than their risk justifies",
+            len(disparity.findings) if disparity.available else None,
+            disparity_body,
+        ),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -318,6 +350,10 @@ def render_csv(report: OversightReport) -> str:
                 p.audit_duty_assessed.currency_code if p.audit_duty_assessed else "",
                 p.consecutive_negative_results,
                 _iso(p.last_discrepancy_time),
+                "; ".join(
+                    f"{f.dimension}={f.segment} ({f.disparity_ratio:.2f})"
+                    for f in report.disparity.findings_of(f"criteria/{item.criterion_id}")
+                ),
             ]
         )
     return buffer.getvalue()

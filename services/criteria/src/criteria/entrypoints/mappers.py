@@ -653,6 +653,7 @@ def recommendation_message(
 
 def oversight_report_message(report: OversightReport) -> oversight_report_pb2.OversightReport:
     """The oversight report as the contract returns it."""
+    disparity = report.disparity
     return oversight_report_pb2.OversightReport(
         start_time=_timestamp(report.start_time),
         end_time=_timestamp(report.end_time),
@@ -705,6 +706,22 @@ def oversight_report_message(report: OversightReport) -> oversight_report_pb2.Ov
         ],
         history_intact=report.history_intact,
         history_head_hash=report.history_head_hash,
+        disparity=oversight_report_pb2.OversightDisparity(
+            available=disparity.available,
+            declarations=disparity.declarations,
+            random_outcomes=disparity.random_outcomes,
+            findings=[
+                oversight_report_pb2.OversightDisparityFinding(
+                    selector=finding.selector,
+                    dimension=finding.dimension,
+                    segment=finding.segment,
+                    disparity_ratio=finding.disparity_ratio,
+                    adjusted_p_value=finding.adjusted_p_value,
+                    driving_criteria=finding.driving_criteria,
+                )
+                for finding in disparity.findings
+            ],
+        ),
     )
 
 

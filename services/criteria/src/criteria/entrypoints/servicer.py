@@ -648,7 +648,12 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> pb.GetOversightReportResponse:
         period = mappers.period(request.start_time, request.end_time)
         report = await handlers.oversight_report(
-            self._database, self._encoder, period.start, period.end, self._anchor
+            self._database,
+            self._encoder,
+            period.start,
+            period.end,
+            anchor=self._anchor,
+            scoring=self._risk_model_sources,
         )
         return pb.GetOversightReportResponse(
             oversight_report=mappers.oversight_report_message(report)
@@ -660,7 +665,12 @@ class CriteriaServicer(criteria_service_pb2_grpc.CriteriaServiceServicer):
     ) -> pb.ExportOversightReportResponse:
         period = mappers.period(request.start_time, request.end_time)
         report = await handlers.oversight_report(
-            self._database, self._encoder, period.start, period.end, self._anchor
+            self._database,
+            self._encoder,
+            period.start,
+            period.end,
+            anchor=self._anchor,
+            scoring=self._risk_model_sources,
         )
         stem = f"oversight-{period.start.date().isoformat()}-{period.end.date().isoformat()}"
         if request.format == oversight_report_pb2.REPORT_FORMAT_CSV:

@@ -25,6 +25,7 @@ from criteria.adapters.repositories import (
     Repository,
     profile_rank,
 )
+from criteria.adapters.risk_models import RiskModelRepository
 from criteria.domain import lifecycle
 from criteria.domain.commands import (
     AnalyzeImpact,
@@ -72,6 +73,7 @@ from criteria.domain.model import (
 )
 from criteria.domain.outcomes import AuditFinding, ExaminationOutcome, ReceivedEvent
 from criteria.domain.oversight import (
+    DisparitySection,
     OversightCriterion,
     OversightReport,
     analyst_activity,
@@ -100,7 +102,7 @@ from criteria.domain.validation import (
     check_priority_setter,
     check_risk_profile_content,
 )
-from criteria.service_layer.ports import Encoder, ImpactSources
+from criteria.service_layer.ports import Encoder, ImpactSources, RiskModelSources
 from customs_kit.anchoring import HistoryAnchor, verify_anchored
 from customs_kit.checkpoints import AnchorCheck
 from customs_kit.db import Database, utcnow
@@ -109,6 +111,7 @@ from customs_kit.errors import (
     FailedPrecondition,
     NotFound,
     PreconditionViolation,
+    Unavailable,
 )
 from customs_kit.hash_chain import ChainVerifier, Verification
 from customs_kit.inbox import apply_once
@@ -1152,11 +1155,18 @@ async def oversight_report(
     start: datetime,
     end: datetime,
     anchor: HistoryAnchor | None = None,
+    scoring: RiskModelSources | None = None,
 ) -> OversightReport:
-    """The committee's report on ``[start, end)``; the history is verified as it is built."""
+    """The committee's report on ``[start, end)``; the history is verified as it is built.
+
+    The disparity section is asked of ``scoring`` (where every decision and
+    its outcome are) at the active model's threshold; when scoring cannot
+    answer the report is still produced, its section marked unavailable.
+    """
     anchored = await verify_history(database, encoder, anchor)
     verification = anchored.verification
     async with database.unit_of_work(read_only=True) as uow:
+        active_model = await RiskModelRepository(uow.session).active()
         repository, results = Repository(uow.session), PerformanceRepository(uow.session)
         ever_active = await results.criteria_active_before(end)
         timelines = await results.timelines(ever_active)
@@ -1171,6 +1181,13 @@ async def oversight_report(
         changes = await results.period_changes(start, end)
         decisions = await results.decisions_between(start, end)
         pending = await results.list_recommendations(None, None, state=RecommendationState.PENDING)
+    disparity = DisparitySection(available=False)
+    if scoring is not None:
+        threshold = active_model.score_threshold if active_model is not None else 0.0
+        try:
+            disparity = await scoring.disparity(threshold, start, end)
+        except Unavailable:
+            _log.warning("disparity_unavailable", start=start, end=end)
     return OversightReport(
         start_time=start,
         end_time=end,
@@ -1193,6 +1210,7 @@ async def oversight_report(
         history_intact=verification.intact,
         history_head_hash=verification.head_hash,
         history_anchor=anchored,
+        disparity=disparity,
     )
 
 

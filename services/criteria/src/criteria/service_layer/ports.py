@@ -9,6 +9,7 @@ from typing import Protocol
 from criteria.domain.history import HistoryEntry
 from criteria.domain.impact import Capacities, Replay
 from criteria.domain.model import Criterion, Document, NamedList, RiskProfile
+from criteria.domain.oversight import DisparitySection
 from criteria.domain.recommendations import RuleTerms
 from criteria.domain.risk_models import RiskModelPerformance
 
@@ -80,9 +81,9 @@ class ImpactSources(Protocol):
 
 
 class RiskModelSources(Protocol):
-    """What risk model governance reads from scoring (and exam_reports' capacity).
+    """What risk model governance and the oversight report read from scoring.
 
-    Both raise ``customs_kit.errors.Unavailable`` when a peer cannot answer.
+    Each raises ``customs_kit.errors.Unavailable`` when a peer cannot answer.
     """
 
     async def impact(
@@ -94,3 +95,8 @@ class RiskModelSources(Protocol):
         self, risk_model: str, threshold: float, start: datetime, end: datetime
     ) -> RiskModelPerformance:
         """The version's results on the random arm and its drift over the period."""
+
+    async def disparity(
+        self, risk_model_threshold: float, start: datetime, end: datetime
+    ) -> DisparitySection:
+        """Scoring's disparity findings over the period (``available`` True)."""

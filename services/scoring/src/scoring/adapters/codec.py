@@ -20,6 +20,7 @@ from google.protobuf import timestamp_pb2
 
 from scoring.domain.assessment import (
     Assessment,
+    ChannelFloor,
     CriterionHit,
     Decision,
     DocumentCheck,
@@ -471,6 +472,7 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
             capacity_policies_revision=replay.capacity_policies_revision,
             seed_id=replay.seed_id,
             engine_version=replay.engine_version,
+            random_draw_scheme=replay.random_draw_scheme,
             capacity=(
                 capacity_snapshot_to_proto(replay.capacity)
                 if replay.capacity is not None
@@ -483,6 +485,17 @@ def _assessment_without_declaration(assessment: Assessment) -> assessment_pb2.As
         random_draws=[_random_draw_to_proto(draw) for draw in decision.random_draws],
         create_time=datetime_to_timestamp(assessment.create_time),
     )
+    floor = decision.channel_floor
+    if floor is not None:
+        message.channel_floor.CopyFrom(
+            assessment_pb2.ChannelFloor(
+                assessment=floor.assessment,
+                declaration_number=floor.declaration_number,
+                version=floor.version,
+                channel=channel_to_proto(floor.channel),
+                examination_level=level_to_proto(floor.examination_level),
+            )
+        )
     _put_risk(message, assessment.risk)
     return message
 
@@ -634,6 +647,17 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
         randomly_selected=message.randomly_selected,
         capacity_downgrades=tuple(_downgrade_from_proto(d) for d in message.capacity_downgrades),
         random_draws=tuple(_random_draw_from_proto(draw) for draw in message.random_draws),
+        channel_floor=(
+            ChannelFloor(
+                assessment=message.channel_floor.assessment,
+                declaration_number=message.channel_floor.declaration_number,
+                version=message.channel_floor.version,
+                channel=channel_from_proto(message.channel_floor.channel),
+                examination_level=level_from_proto(message.channel_floor.examination_level),
+            )
+            if message.HasField("channel_floor")
+            else None
+        ),
     )
     return Assessment(
         assessment_id=assessment_id,
@@ -651,6 +675,7 @@ def assessment_from_record(assessment_id: str, content: bytes, record: bytes) ->
             capacity=(
                 capacity_snapshot_from_proto(replay.capacity) if replay.capacity.day else None
             ),
+            random_draw_scheme=replay.random_draw_scheme or 1,
         ),
         create_time=timestamp_to_datetime(message.create_time),
         risk=_risk_from_proto(message),

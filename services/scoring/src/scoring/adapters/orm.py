@@ -48,6 +48,7 @@ class AssessmentRow(Base):
         Index("ix_assessments_importer_id", "importer_id"),
         Index("ix_assessments_declarant_id", "declarant_id"),
         Index("ix_assessments_risk_model_lodgement_time", "risk_model", "lodgement_time"),
+        Index("ix_assessments_consignment_lodgement_time", "consignment", "lodgement_time"),
     )
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -67,6 +68,9 @@ class AssessmentRow(Base):
     #: The risk model version that scored it ("riskModels/..."), for monitoring queries.
     risk_model: Mapped[str | None] = mapped_column(String(80))
     risk_model_score: Mapped[float | None] = mapped_column(Double)
+    #: consignments.consignment_key of the declaration: re-lodgements are found by it.
+    #: NULL for assessments stored before it was kept.
+    consignment: Mapped[str | None] = mapped_column(String(120))
 
 
 class RulesJournalRow(Base):

@@ -19,6 +19,7 @@ from scoring.adapters.codec import (
 )
 from scoring.adapters.orm import ASSESSMENT_VERSION_CONSTRAINT, AssessmentRow, RulesJournalRow
 from scoring.domain.assessment import Assessment
+from scoring.domain.consignments import consignment_key
 from scoring.domain.declaration import Declaration
 from scoring.domain.rules import Channel
 
@@ -194,6 +195,7 @@ def _assessment_row(assessment: Assessment) -> dict[str, object]:
         "decision": decision_record(assessment),
         "risk_model": assessment.risk.risk_model if assessment.risk else None,
         "risk_model_score": assessment.risk.score if assessment.risk else None,
+        "consignment": consignment_key(declaration),
     }
 
 

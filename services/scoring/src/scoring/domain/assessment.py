@@ -61,6 +61,17 @@ class ExaminerInstruction:
 
 
 @dataclass(frozen=True)
+class ChannelFloor:
+    """The decision on the same consignment whose channel a re-lodgement keeps."""
+
+    assessment: str
+    declaration_number: str
+    version: int
+    channel: Channel
+    examination_level: ExaminationLevel
+
+
+@dataclass(frozen=True)
 class Decision:
     """The channel and everything the officer and the other services need to act on it.
 
@@ -79,6 +90,8 @@ class Decision:
     randomly_selected: bool = False
     capacity_downgrades: tuple[CapacityDowngrade, ...] = ()
     random_draws: tuple[RandomDraw, ...] = ()
+    #: The earlier decision on the same consignment this one kept the channel of.
+    channel_floor: ChannelFloor | None = None
 
     @property
     def selected_hits(self) -> tuple[CriterionHit, ...]:
@@ -104,6 +117,9 @@ class ReplayRecord:
     capacity_policies_revision: int = 0
     #: The office capacity the decision saw; None for decisions older than the capacity step.
     capacity: CapacitySnapshot | None = None
+    #: How the random draws were keyed (random_examinations.*_DRAW_SCHEME); 1 for
+    #: decisions recorded before the scheme was.
+    random_draw_scheme: int = 1
 
 
 @dataclass(frozen=True)

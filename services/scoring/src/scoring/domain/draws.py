@@ -59,13 +59,23 @@ class SelectionSeed:
         )
 
     def random_draw(self, kind: str, declaration_number: str, version: int) -> float:
-        """The draw in [0, 1) of one random compliance examination of ``kind``.
+        """The draw in [0, 1) of one random compliance examination of ``kind``, scheme 1.
 
         It depends on neither the rates nor the criteria, so that random
         selection stays independent of them and a replay at the recorded
-        rates gives the same draw.
+        rates gives the same draw. Keyed on the declaration's version, so a
+        re-lodged version re-rolled it: kept only to replay decisions taken
+        under scheme 1 (see :meth:`consignment_random_draw`).
         """
         return self._draw("random", kind, declaration_number, version)
+
+    def consignment_random_draw(self, kind: str, consignment: str) -> float:
+        """The draw in [0, 1) of one random compliance examination of ``kind``, scheme 2.
+
+        Keyed on the consignment (``consignments.consignment_key``), so every
+        version and every re-lodgement of the same goods gets the same draw.
+        """
+        return self._draw("random-consignment", kind, consignment)
 
     def _draw(self, purpose: str, *parts: object) -> float:
         return self._draw_message(

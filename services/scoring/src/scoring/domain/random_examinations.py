@@ -17,6 +17,9 @@ Semantics (scoring/v1/random_examination_rate.proto):
   procedure, then any office and any procedure; without one, no draw is made.
 * Document review and physical examination are drawn separately, each with
   its own keyed draw; a draw selects when it is below rate / 100.
+* The draw is keyed on the consignment (draw scheme 2), so that re-lodging
+  the same goods cannot re-roll it; decisions taken before were keyed on the
+  declaration's version (scheme 1), and are replayed with it.
 * A selected physical examination makes the channel at least RED, at the
   highest of its level and the criteria's; a selected document review makes
   it at least YELLOW. Each selected draw adds an instruction that says the
@@ -33,6 +36,7 @@ from types import MappingProxyType
 
 from scoring.domain.assessment import Decision, ExaminerInstruction
 from scoring.domain.capacity import RandomKind, RandomSelection
+from scoring.domain.consignments import consignment_key
 from scoring.domain.declaration import Declaration
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.evaluator import NO_RANDOM_STEP
@@ -43,6 +47,10 @@ _ANY = "any"
 _MAX_ID_LENGTH = 63
 #: The order in which the draws are made and recorded.
 KINDS = (RandomKind.DOCUMENT_REVIEW, RandomKind.PHYSICAL)
+#: Draws keyed on the declaration's number and version (decisions before scheme 2).
+VERSION_DRAW_SCHEME = 1
+#: Draws keyed on the consignment: the scheme of every new decision.
+CONSIGNMENT_DRAW_SCHEME = 2
 
 _LEVEL_WORDS = {
     ExaminationLevel.COMMERCIAL_SAMPLE: "commercial compliance examination of representative "
@@ -198,11 +206,13 @@ def draw_random_examinations(
     declaration: Declaration,
     rates: RandomExaminationRates,
     seed: SelectionSeed,
+    scheme: int = CONSIGNMENT_DRAW_SCHEME,
 ) -> RandomStep:
     """The random draws on ``declaration`` and the decision they lead to.
 
     The importer's approved-trader status is the one ``decision`` was taken
-    with, so that criteria and random draws always agree on it.
+    with, so that criteria and random draws always agree on it. ``scheme``
+    is the draw scheme recorded with the decision (a replay passes it).
     """
     rate = rates.applicable(declaration.office_code, declaration.procedure_code)
     if rate is None:
@@ -211,7 +221,11 @@ def draw_random_examinations(
     evaluations = []
     for kind in KINDS:
         percent = rate.percent(kind, approved_trader=approved)
-        value = seed.random_draw(kind.value, declaration.declaration_number, declaration.version)
+        value = (
+            seed.random_draw(kind.value, declaration.declaration_number, declaration.version)
+            if scheme == VERSION_DRAW_SCHEME
+            else seed.consignment_random_draw(kind.value, consignment_key(declaration))
+        )
         selected = value < percent / 100.0
         level = (
             rate.physical_examination_level

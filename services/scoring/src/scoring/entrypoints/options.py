@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from customs.criteria.v1 import criteria_service_pb2
 
 from customs_kit.settings import SettingsError
 from customs_kit.watch import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS
+from scoring.domain.consignments import DEFAULT_RELODGEMENT_WINDOW
 from scoring.domain.draws import SelectionSeed
 
 _MIN_SEED_LENGTH = 16
@@ -42,10 +44,13 @@ class ScoringOptions:
     capacity_policy_reload_seconds: float = 5.0
     watch_trader_profiles: bool = True
     random_rates_reload_seconds: float = 5.0
+    #: How long a decision's channel binds re-lodgements of its consignment.
+    relodgement_window: timedelta = DEFAULT_RELODGEMENT_WINDOW
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScoringOptions:
-        """Reads ``SELECTION_SEED`` (required, at least 16 characters, no default).
+        """Reads ``SELECTION_SEED`` (required, at least 16 characters, no default) and
+        ``RELODGEMENT_WINDOW_HOURS`` (optional, 168 by default).
 
         The seed keys every selection draw: whoever knows it can predict which
         declarations a percentage criterion selects, so it is a secret and
@@ -58,4 +63,13 @@ class ScoringOptions:
             raise SettingsError(
                 f"scoring: SELECTION_SEED is required (at least {_MIN_SEED_LENGTH} characters)"
             )
-        return cls(selection_seed=SelectionSeed(seed.encode()))
+        hours = env.get("RELODGEMENT_WINDOW_HOURS", "")
+        try:
+            window = timedelta(hours=float(hours)) if hours else DEFAULT_RELODGEMENT_WINDOW
+        except ValueError:
+            raise SettingsError(
+                f"scoring: RELODGEMENT_WINDOW_HOURS must be a number of hours, not {hours!r}"
+            ) from None
+        if window < timedelta(0):
+            raise SettingsError("scoring: RELODGEMENT_WINDOW_HOURS must not be negative")
+        return cls(selection_seed=SelectionSeed(seed.encode()), relodgement_window=window)

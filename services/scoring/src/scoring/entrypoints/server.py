@@ -140,6 +140,7 @@ async def bootstrap(settings: ServiceSettings, options: ScoringOptions) -> Appli
         random_inputs,
         trainers,
         risk_models,
+        relodgement_window=options.relodgement_window,
     )
     return Application(
         registrations=[

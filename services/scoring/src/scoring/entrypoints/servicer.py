@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
@@ -14,11 +14,13 @@ from customs_kit.db import Database
 from customs_kit.errors import InvalidArgument
 from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
+from scoring.domain.consignments import DEFAULT_RELODGEMENT_WINDOW
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.history import HistoryRecord, ImportCounts
-from scoring.entrypoints import mappers, risk_model_mappers
+from scoring.entrypoints import disparity_mappers, mappers, risk_model_mappers
 from scoring.service_layer import (
     capacity,
+    disparity,
     handlers,
     history,
     model_replay,
@@ -44,6 +46,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         random_inputs: random_rates.RandomInputs,
         trainers: training.TrainerProcesses,
         risk_models: risk_scoring.RiskModelHolder,
+        relodgement_window: timedelta = DEFAULT_RELODGEMENT_WINDOW,
     ) -> None:
         self._database = database
         self._rules = rules
@@ -60,6 +63,7 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
             capacity=capacity_limits,
             random=random_inputs,
             risk_models=risk_models,
+            relodgement_window=relodgement_window,
         )
 
     @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.COMPLIANCE)
@@ -339,6 +343,21 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         version = await training.get_model_version(request.risk_model, database=self._database)
         return scoring_service_pb2.GetRiskModelCardResponse(
             card=risk_model_mappers.card_to_proto(version)
+        )
+
+    @allow(Role.ANALYST, Role.RMC, Role.SUPERVISOR, Role.AUDITOR, Role.SERVICE)
+    async def GetDisparityReport(
+        self, request: scoring_service_pb2.GetDisparityReportRequest, context: Any
+    ) -> scoring_service_pb2.GetDisparityReportResponse:
+        start = request.start_time.ToDatetime(tzinfo=UTC)
+        end = request.end_time.ToDatetime(tzinfo=UTC)
+        report = await disparity.disparity_report(
+            disparity.GetDisparityReport(start, end, request.risk_model_score_threshold),
+            database=self._database,
+            rules=self._rules,
+        )
+        return scoring_service_pb2.GetDisparityReportResponse(
+            report=disparity_mappers.report_to_proto(report, start, end)
         )
 
 

@@ -6,7 +6,7 @@ import contextvars
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from opentelemetry import metrics, trace
@@ -21,6 +21,7 @@ from customs_kit.errors import (
 )
 from customs_kit.pagination import PageTokens, clamp_page_size
 from customs_kit.uow import UnitOfWork
+from scoring.adapters.consignments import prior_decisions
 from scoring.adapters.events import assessment_events
 from scoring.adapters.repositories import (
     AssessmentFilter,
@@ -31,15 +32,18 @@ from scoring.adapters.repositories import (
 from scoring.domain.assessment import (
     ENGINE_VERSION,
     Assessment,
+    ChannelFloor,
     ReplayRecord,
     decision_differences,
 )
 from scoring.domain.capacity import examination_type
+from scoring.domain.consignments import DEFAULT_RELODGEMENT_WINDOW, channel_floor, keep_channel
 from scoring.domain.declaration import Declaration, check_currencies
 from scoring.domain.draws import SelectionSeed
 from scoring.domain.engine import SelectivityEngine
 from scoring.domain.evaluator import Evaluation, evaluate
 from scoring.domain.random_examinations import (
+    CONSIGNMENT_DRAW_SCHEME,
     RandomDrawEvaluation,
     draw_random_examinations,
     random_selections,
@@ -106,8 +110,10 @@ class Assessor:
         capacity: CapacityLimits,
         random: RandomInputs,
         risk_models: RiskModelHolder | None = None,
+        relodgement_window: timedelta = DEFAULT_RELODGEMENT_WINDOW,
     ) -> None:
         self._database = database
+        self._relodgement_window = relodgement_window
         self._rules = rules
         self._seed = seed
         self._capacity = capacity
@@ -224,6 +230,16 @@ class Assessor:
             decided[key] = _new_assessment(command, engine, self._seed, self._random, serving)
             contexts[key] = context
             outcomes.append(_DecidedHere(key, first=True))
+        # A re-lodgement of a consignment keeps the highest channel decided on it
+        # in the window, so that changing what the criteria read cannot lower it.
+        priors = await prior_decisions(
+            uow.session,
+            [assessment.declaration for assessment in decided.values()],
+            self._relodgement_window,
+        )
+        for key, assessment in decided.items():
+            floor = channel_floor(assessment.declaration, priors, self._relodgement_window)
+            decided[key] = replace(assessment, decision=keep_channel(assessment.decision, floor))
         # The capacity step counts the batch's examinations in lodgement order;
         # the use of the day is read only where an examination was selected.
         capacity_step = CapacityStep(uow, self._capacity)
@@ -317,6 +333,7 @@ def _new_assessment(
             seed_id=seed.seed_id,
             trader_profiles_revision=traders.revision,
             random_examination_rates_revision=rates.revision,
+            random_draw_scheme=CONSIGNMENT_DRAW_SCHEME,
         ),
         create_time=utcnow(),
         risk=risk,
@@ -534,6 +551,20 @@ async def _replay_risk(
     return replayed, problems
 
 
+def _kept_channel(evaluation: Evaluation, floor: ChannelFloor | None) -> Evaluation:
+    """``evaluation`` with the recorded re-lodgement floor applied, and said."""
+    if floor is None:
+        return evaluation
+    decision = keep_channel(evaluation.decision, floor)
+    if decision.channel is evaluation.decision.channel:
+        return replace(evaluation, decision=decision)
+    sentence = (
+        f"Channel {decision.channel.name}: a re-lodgement of the consignment of "
+        f"{floor.assessment} keeps its channel."
+    )
+    return replace(evaluation, decision=decision, steps=(*evaluation.steps, sentence))
+
+
 async def explain_assessment(
     assessment_id: str,
     *,
@@ -571,12 +602,9 @@ async def explain_assessment(
         risk_score=assessment.risk.score if assessment.risk is not None else None,
     )
     random_replay = await replay_random(database, assessment, replay, seed)
-    replay = await replay_capacity(
-        database,
-        assessment,
-        random_replay.evaluation,
-        random_selections(random_replay.evaluation.decision),
-    )
+    # The consignment's earlier decision is an input recorded with the decision.
+    kept = _kept_channel(random_replay.evaluation, assessment.decision.channel_floor)
+    replay = await replay_capacity(database, assessment, kept, random_selections(kept.decision))
     problems.extend(decision_differences(assessment.decision, replay.decision))
     return AssessmentExplanation(
         assessment, replay, tuple(problems), random_replay.step.evaluations, risk

@@ -96,7 +96,13 @@ async def replay_random(
         rates = await RandomRateJournal(uow.session).rates_at(
             assessment.replay.random_examination_rates_revision
         )
-    step = draw_random_examinations(replay.decision, assessment.declaration, rates, seed)
+    step = draw_random_examinations(
+        replay.decision,
+        assessment.declaration,
+        rates,
+        seed,
+        scheme=assessment.replay.random_draw_scheme,
+    )
     steps: list[str] = []
     for sentence in replay.steps:
         steps.extend(narrate_draws(step) if sentence == NO_RANDOM_STEP else [sentence])
