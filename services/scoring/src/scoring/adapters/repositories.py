@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, insert, or_, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_kit.db import is_unique_violation, utcnow
+from customs_kit.db import insert_rows, is_unique_violation, utcnow
 from scoring.adapters.codec import (
     assessment_from_record,
     decision_record,
@@ -71,15 +71,26 @@ class AssessmentRepository:
         """The stored assessments of these (declaration number, version) pairs, in one query."""
         if not versions:
             return {}
-        rows = await self._session.scalars(
-            select(AssessmentRow).where(
-                tuple_(AssessmentRow.declaration_number, AssessmentRow.version).in_(versions)
-            )
+        # By number, one index probe each: a list of (number, version) pairs is
+        # planned as a scan of the whole table on PostgreSQL.
+        rows = await self._session.execute(
+            select(
+                AssessmentRow.id,
+                AssessmentRow.declaration,
+                AssessmentRow.decision,
+                AssessmentRow.declaration_number,
+                AssessmentRow.version,
+            ).where(AssessmentRow.declaration_number.in_({number for number, _ in versions}))
         )
-        return {(row.declaration_number, row.version): _to_domain(row) for row in rows}
+        wanted = set(versions)
+        return {
+            (number, version): assessment_from_record(row_id, content, decision)
+            for row_id, content, decision, number, version in rows
+            if (number, version) in wanted
+        }
 
     async def add_all(self, assessments: Sequence[Assessment]) -> None:
-        """Stores new assessments with one multi-row insert.
+        """Stores new assessments with one bulk insert (COPY on PostgreSQL).
 
         Raises :class:`DuplicateAssessment` if one of the declaration versions
         was stored meanwhile by a concurrent transaction.
@@ -87,8 +98,10 @@ class AssessmentRepository:
         if not assessments:
             return
         try:
-            await self._session.execute(
-                insert(AssessmentRow), [_assessment_row(assessment) for assessment in assessments]
+            await insert_rows(
+                self._session,
+                AssessmentRow.__table__,
+                [_assessment_row(assessment) for assessment in assessments],
             )
         except IntegrityError as error:
             if is_unique_violation(error, ASSESSMENT_VERSION_CONSTRAINT):
