@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.types import TypeDecorator
 
 from customs_kit.errors import Unavailable
@@ -232,7 +233,7 @@ def is_unique_violation(error: IntegrityError, constraint_name: str) -> bool:
 
 
 async def insert_rows(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, object]]
+    session: AsyncSession, table: FromClause, rows: Sequence[Mapping[str, object]]
 ) -> None:
     """Inserts ``rows`` (dicts with the same keys, column names) into ``table``, fast.
 
@@ -246,6 +247,9 @@ async def insert_rows(
     """
     if not rows:
         return
+    # A mapped class's ``__table__``, which SQLAlchemy types as any FROM clause.
+    if not isinstance(table, Table):
+        raise TypeError(f"rows are inserted into a table, not {table!r}")
     columns = list(rows[0])
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
