@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+import functools
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import grpc
 import pytest
+import structlog
 from customs.common.v1 import selectivity_pb2
 from customs.scoring.v1 import (
     assessment_pb2,
@@ -16,6 +20,8 @@ from customs.scoring.v1 import (
 )
 from google.rpc import code_pb2
 from scoring_support import StartScoring, criterion, declaration, hs_prefix, item, query, snapshot
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from customs_kit.auth import Role
 from customs_kit.testing.services import SigningKeys
@@ -170,3 +176,91 @@ async def test_a_criterion_selects_its_percentage_of_hits_and_answers_resends_al
     # The draw is keyed on the declaration: a re-send is answered with the same decision.
     assert [r.assessment for r in resent] == [r.assessment for r in responses[:300]]
     assert all(r.already_assessed for r in resent)
+
+
+@contextlib.contextmanager
+def _database_refusing_connections(database_url: str) -> Iterator[Callable[[], None]]:
+    """Cuts scoring's database off (its connections ended, new ones refused) until the
+    returned callable brings it back, as a database restart or a network cut does."""
+    server = os.environ["TEST_POSTGRES_URL"]
+    name = make_url(database_url).database
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def allow(allowed: bool) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allowed}'))
+
+    allow(False)
+    with admin.connect() as connection:
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
+    try:
+        yield functools.partial(allow, True)
+    finally:
+        allow(True)
+        admin.dispose()
+
+
+@pytest.fixture
+def plain_tracebacks() -> Iterator[None]:
+    """Errors logged as plain tracebacks: every background task logs the outage, and the
+    console's default rich tracebacks (with every frame's locals) would hold up the event
+    loop the server shares with the test for seconds each."""
+    saved = structlog.get_config()
+    structlog.configure(
+        processors=[
+            *saved["processors"][:-1],
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_POSTGRES_URL"), reason="cuts a PostgreSQL database off"
+)
+@pytest.mark.usefixtures("plain_tracebacks")
+async def test_a_lost_database_answers_each_declaration_unavailable_and_the_stream_goes_on(
+    stub: Stub, test_keys: SigningKeys, database_url: str
+) -> None:
+    outgoing: asyncio.Queue[Request | None] = asyncio.Queue()
+
+    async def requests() -> AsyncIterator[Request]:
+        while (request := await outgoing.get()) is not None:
+            yield request
+
+    async def lodge(number: str) -> Response:
+        outgoing.put_nowait(Request(declaration=declaration(number)))
+        answer = await asyncio.wait_for(call.read(), timeout=30)
+        assert isinstance(answer, Response)
+        return answer
+
+    call = stub.AssessDeclarations(requests(), metadata=test_keys.metadata(Role.DECLARATION_SYSTEM))
+    before = await lodge("30/2026/B00040")
+    with _database_refusing_connections(database_url) as bring_back:
+        during = [await lodge(f"30/2026/B0004{n}") for n in (1, 2)]
+        bring_back()
+        after = await lodge("30/2026/B00043")
+    resent = await lodge("30/2026/B00041")
+    outgoing.put_nowait(None)
+
+    assert before.HasField("assessment")
+    assert [(a.error.code, a.error.reason) for a in during] == [
+        (code_pb2.UNAVAILABLE, "DATABASE_UNAVAILABLE")
+    ] * 2
+    assert all(a.error.retry_delay.ToNanoseconds() > 0 for a in during)
+    assert after.HasField("assessment")
+    assert resent.HasField("assessment")
+    assert not resent.already_assessed
+    assert await call.read() is grpc.aio.EOF
+    stored = await query(database_url, "SELECT declaration_number FROM assessments")
+    assert sorted(number for (number,) in stored) == [
+        "30/2026/B00040",
+        "30/2026/B00041",
+        "30/2026/B00043",
+    ]

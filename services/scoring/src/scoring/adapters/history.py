@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_kit.db import utcnow
+from customs_kit.db import insert_rows, utcnow
 from scoring.adapters.orm import DeclarationOutcomeRow, HistoryDeclarationRow
 from scoring.domain.history import HistoryRecord, Outcome
-
-#: Rows written by one multi-row INSERT statement at most.
-_INSERT_ROWS = 1_000
 
 
 class HistoryRepository:
@@ -37,19 +34,19 @@ class HistoryRepository:
                 HistoryDeclarationRow.severity,
                 HistoryDeclarationRow.revenue_found,
                 HistoryDeclarationRow.randomly_selected,
-            ).where(
-                tuple_(HistoryDeclarationRow.declaration_number, HistoryDeclarationRow.version).in_(
-                    keys
-                )
-            )
+                # By number, one index probe each: a list of (number, version) pairs is
+                # planned as a scan of the whole table on PostgreSQL.
+            ).where(HistoryDeclarationRow.declaration_number.in_({number for number, _ in keys}))
         )
+        wanted = set(keys)
         return {
             (number, version): (content, Outcome(examined, found, severity, revenue, randomly))
             for number, version, content, examined, found, severity, revenue, randomly in rows
+            if (number, version) in wanted
         }
 
     async def add_all(self, records: Sequence[HistoryRecord]) -> None:
-        """Stores new records with multi-row inserts."""
+        """Stores new records with one bulk insert (COPY on PostgreSQL)."""
         now = utcnow()
         rows = [
             {
@@ -66,10 +63,7 @@ class HistoryRepository:
             }
             for record in records
         ]
-        for start in range(0, len(rows), _INSERT_ROWS):
-            await self._session.execute(
-                insert(HistoryDeclarationRow).values(rows[start : start + _INSERT_ROWS])
-            )
+        await insert_rows(self._session, HistoryDeclarationRow.__table__, rows)
 
 
 class OutcomeRepository:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from customs.scoring.v1 import assessment_pb2, scoring_service_pb2, simulation_pb2
+from google.protobuf import duration_pb2
 from google.rpc import code_pb2
 
 from customs_kit.dead_letters import DeliveryState
-from customs_kit.errors import DomainError, FieldViolation, InvalidArgument
+from customs_kit.errors import DomainError, FieldViolation, InvalidArgument, Unavailable
 from scoring.adapters.capacity import policy_from_proto, policy_to_proto
 from scoring.adapters.codec import (
     UnusableRule,
@@ -85,12 +86,17 @@ def bulk_response(
 def declaration_error(error: DomainError) -> scoring_service_pb2.DeclarationError:
     """The error of one bulk declaration: what a unary call's google.rpc.Status says."""
     violations = error.field_violations if isinstance(error, InvalidArgument) else []
-    return scoring_service_pb2.DeclarationError(
+    answer = scoring_service_pb2.DeclarationError(
         code=getattr(code_pb2, error.status.value),
         reason=error.reason,
         message=error.message,
         field_violations=[_field_violation(violation) for violation in violations],
     )
+    if isinstance(error, Unavailable):
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        answer.retry_delay.CopyFrom(delay)
+    return answer
 
 
 def _field_violation(violation: FieldViolation) -> scoring_service_pb2.FieldViolation:

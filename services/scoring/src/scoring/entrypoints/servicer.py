@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, timedelta
 from typing import Any
 
+import structlog
 from customs.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
 
 from customs_kit.auth import Role, allow, current_principal
-from customs_kit.db import Database
-from customs_kit.errors import InvalidArgument
+from customs_kit.db import Database, database_unavailable
+from customs_kit.errors import DomainError, InvalidArgument
 from customs_kit.interceptors import answers_invalid_messages, violations_of
 from customs_kit.pagination import PageTokens
 from scoring.domain.consignments import DEFAULT_RELODGEMENT_WINDOW
@@ -31,6 +32,8 @@ from scoring.service_layer import (
     training,
 )
 from scoring.service_layer.rules import RulesHolder
+
+_log = structlog.get_logger(__name__)
 
 
 class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
@@ -159,13 +162,33 @@ class ScoringServicer(scoring_service_pb2_grpc.ScoringServiceServicer):
         async for batch in _batches(request_iterator, _BULK_BATCH):
             checked = [(request, violations_of(request)) for request in batch]
             outcomes = iter(
-                await self._assessor.assess_batch(
+                await self._assess_stored_or_unavailable(
                     [mappers.assess_command(request) for request, bad in checked if not bad]
                 )
             )
             for request, violations in checked:
                 result = InvalidArgument(violations) if violations else next(outcomes)
                 yield mappers.bulk_response(request, result)
+
+    async def _assess_stored_or_unavailable(
+        self, commands: list[handlers.AssessDeclaration]
+    ) -> Sequence[handlers.AssessmentOutcome | DomainError]:
+        """The batch's outcomes; UNAVAILABLE for each when the database cannot store them.
+
+        A lost database fails the batch's transaction, not the stream: the
+        declaration system re-sends what was answered UNAVAILABLE, and the
+        batches after it are stored as soon as the database is back.
+        """
+        try:
+            return await self._assessor.assess_batch(commands)
+        except Exception as error:
+            unavailable = database_unavailable(error)
+            if unavailable is None:
+                raise
+            _log.warning(
+                "bulk_batch_unavailable", declarations=len(commands), error=str(error)[:500]
+            )
+            return [unavailable] * len(commands)
 
     @allow(
         Role.DECLARATION_SYSTEM,
