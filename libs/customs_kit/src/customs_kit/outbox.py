@@ -246,6 +246,10 @@ class OutboxRelay(StoppableLoop):
         self._batch_size = batch_size
         # A busy receiver answers a call of this many events well within the timeout.
         self._events_per_call = max(1, min(events_per_call, batch_size))
+        # Per destination, what a call carries now: halved when a call runs out of
+        # time (a loaded receiver never finishing a large batch would otherwise get
+        # the same batch again forever), doubled back after each call that doesn't.
+        self._call_sizes: dict[str, int] = {}
         self._call_timeout = call_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -344,13 +348,26 @@ class OutboxRelay(StoppableLoop):
             for event in events:
                 await self._mark_failed(event, failure)
             return
-        for start in range(0, len(events), self._events_per_call):
+        start = 0
+        while start < len(events):
             if self.stopping.is_set():
                 await self._release(events[start:])
                 return
-            await self._deliver_call(
-                destination, channel, events[start : start + self._events_per_call], delivered
+            size = self._call_sizes.get(destination, self._events_per_call)
+            timed_out = await self._deliver_call(
+                destination, channel, events[start : start + size], delivered
             )
+            start += size
+            self._call_sizes[destination] = (
+                max(1, size // 2) if timed_out else min(self._events_per_call, 2 * size)
+            )
+            if timed_out:
+                _log.warning(
+                    "outbox_call_timed_out",
+                    destination=destination,
+                    events=size,
+                    next_call_events=self._call_sizes[destination],
+                )
 
     async def _deliver_call(
         self,
@@ -358,9 +375,11 @@ class OutboxRelay(StoppableLoop):
         channel: grpc.aio.Channel,
         events: list[OutboxEvent],
         delivered: list[OutboxEvent],
-    ) -> None:
+    ) -> bool:
+        """Delivers ``events`` in one call where it can; whether a call ran out of time."""
         # One span per event and attempt, whichever way it goes out.
         pairs = [(event, self._start_span(event)) for event in events]
+        timed_out = False
         if destination not in self._unary_only:
             # Only Ingest...Event RPCs travel in a batch; a command sent through the
             # outbox (criteria's CreateReferral on an accepted recommendation) goes
@@ -368,7 +387,7 @@ class OutboxRelay(StoppableLoop):
             batchable = [(e, span) for e, span in pairs if is_event_ingest(e.method)]
             if batchable:
                 try:
-                    await self._deliver_batch(
+                    timed_out = await self._deliver_batch(
                         channel, [e for e, _ in batchable], [s for _, s in batchable], delivered
                     )
                     pairs = [(e, span) for e, span in pairs if not is_event_ingest(e.method)]
@@ -379,6 +398,7 @@ class OutboxRelay(StoppableLoop):
             await self._deliver_one_by_one(
                 channel, [e for e, _ in pairs], [s for _, s in pairs], delivered
             )
+        return timed_out
 
     async def _deliver_batch(
         self,
@@ -386,8 +406,11 @@ class OutboxRelay(StoppableLoop):
         events: list[OutboxEvent],
         spans: list[Span],
         delivered: list[OutboxEvent],
-    ) -> None:
-        """One IngestEventBatch call for ``events``; each receiver span continues its own."""
+    ) -> bool:
+        """One IngestEventBatch call for ``events``; whether it ran out of time.
+
+        Each receiver span continues its own event's trace.
+        """
         request = events_pb2.IngestEventBatchRequest(
             events=[
                 events_pb2.EventEnvelope(
@@ -405,11 +428,13 @@ class OutboxRelay(StoppableLoop):
             response_deserializer=events_pb2.IngestEventBatchResponse.FromString,
         )
         failures: list[_Failure | None]
+        timed_out = False
         try:
             response = await call(request, metadata=self._metadata(), timeout=self._call_timeout)
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.UNIMPLEMENTED:
                 raise _BatchUnavailable from error
+            timed_out = error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
             # The call as a whole failed: the events are not at fault, so none is
             # dead-lettered for it.
             failures = [_Failure(False, f"{error.code().name}: {error.details()}")] * len(events)
@@ -424,6 +449,7 @@ class OutboxRelay(StoppableLoop):
                 span.set_status(Status(StatusCode.ERROR, failure.description))
                 await self._mark_failed(event, failure)
             span.end()
+        return timed_out
 
     async def _deliver_one_by_one(
         self,
