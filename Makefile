@@ -42,7 +42,7 @@ run: proto ## Start all five services (SQLite; DATABASE=postgresql or a URL for 
 # 10-minute budget, so the default replays January and says so.
 DEMO_FLAGS ?= --days 31
 .PHONY: demo
-demo: proto ## Set up an office, learn 2020, replay the first quarter of 2021 day by day; report in var/demo/.
+demo: proto ## Set up an office, learn 2020, replay January 2021 day by day (DEMO_FLAGS=--days 90: the quarter); report in var/demo/
 	PYTHONPATH=tools $(PY) tools/demo.py $(DEMO_FLAGS)
 
 .PHONY: test
