@@ -20,9 +20,9 @@ from process_platforms import free_port
 
 from compliance.entrypoints.server import bootstrap
 from customs_kit.auth import Role
+from customs_kit.channels import open_channel
 from customs_kit.keepalive import Keepalive
 from customs_kit.settings import ServiceSettings
-from customs_kit.telemetry import instrumented_channel
 from customs_kit.testing.services import SigningKeys, running_service
 from customs_kit.watch import WatchFollower
 
@@ -56,7 +56,7 @@ async def test_a_follower_reconnects_within_a_second_of_its_source_coming_back(
     settings = replace(make_settings("compliance", sqlite_url), grpc_port=free_port())
     snapshots = SnapshotTimes()
     metadata = test_keys.metadata(Role.SERVICE, subject="scoring")
-    async with instrumented_channel(f"127.0.0.1:{settings.grpc_port}", Keepalive()) as channel:
+    async with open_channel(f"127.0.0.1:{settings.grpc_port}", keepalive=Keepalive()) as channel:
         stub = compliance_service_pb2_grpc.ComplianceServiceStub(channel)
         follower = WatchFollower(
             "trader-watch",

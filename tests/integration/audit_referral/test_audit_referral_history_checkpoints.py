@@ -79,7 +79,9 @@ async def keeper(
     signer = CheckpointSigner.from_pem("criteria", generate_key_pair()[0])
     address = f"127.0.0.1:{peers.port}"
     settings = make_settings(
-        "audit-referral", database_url, {"compliance": address, "criteria": address}
+        "audit-referral",
+        database_url,
+        {"compliance": address, "criteria": address, "scoring": address},
     )
     options = AuditReferralOptions(checkpoint_keys={"criteria": signer.public_key})
     async with running_service(settings, lambda s: bootstrap(s, options)) as running:

@@ -94,7 +94,7 @@ async def _anchored(
     keeper_settings = make_settings(  # type: ignore[operator]
         "audit-referral",
         f"sqlite+aiosqlite:///{tmp_path / 'audit-referral.db'}",
-        {"compliance": NOWHERE, "criteria": NOWHERE},
+        {"compliance": NOWHERE, "criteria": NOWHERE, "scoring": NOWHERE},
     )
     keeper_options = AuditReferralOptions(checkpoint_keys={"criteria": signer.public_key})
     async with running_service(

@@ -82,7 +82,7 @@ async def anchored(
     keeper_settings = make_settings(
         "audit-referral",
         f"sqlite+aiosqlite:///{tmp_path / 'audit-referral.db'}",
-        {"compliance": _NOWHERE, "criteria": _NOWHERE},
+        {"compliance": _NOWHERE, "criteria": _NOWHERE, "scoring": _NOWHERE},
     )
     keeper_options = AuditReferralOptions(checkpoint_keys={"exam-reports": signer.public_key})
     async with running_service(
