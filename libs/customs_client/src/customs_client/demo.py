@@ -56,6 +56,8 @@ _CHANNEL = enum_of(assessment_pb2.Assessment, "channel")
 ROLES = ("analyst", "approver", "supervisor")
 #: How long the replay waits for a day's examination tasks to reach exam_reports.
 TASK_WAIT_SECONDS = 20.0
+#: How long the summary waits for the examinations' outcomes to be counted by criteria.
+OUTCOME_WAIT_SECONDS = 30.0
 #: The score from which the model sends a declaration to examination: its scores on
 #: the data set are bimodal, and 0.95 selects about the top tenth of declarations,
 #: where 0.5 sent a sixth (with criteria and random draws, four declarations in ten
@@ -697,6 +699,12 @@ def examination_report(
     return report
 
 
+def _outcomes_counted(figures: oversight.OversightFigures) -> int:
+    """Examination outcomes criteria has counted: the criteria's and the random arm's."""
+    random_arm = figures.random_baseline.observations if figures.random_baseline else 0
+    return random_arm + sum(row.observations for row in figures.criteria)
+
+
 def _report(options: DemoOptions, summary: Summary, started: datetime, console: Console) -> None:
     """Prints the committee's figures of the days replayed and writes the oversight report
     (text, CSV and charts) of each month replayed, and the quarter's charts, into out."""
@@ -712,6 +720,14 @@ def _report(options: DemoOptions, summary: Summary, started: datetime, console: 
     figures = oversight.gather(
         client, begin, end, by_month=True, capacity_days=(started.date(), ended.date())
     )
+    # The last days' outcomes reach criteria through exam_reports' outbox a moment
+    # after their reports were approved; on a busy machine, later than the replay ends.
+    deadline = time.monotonic() + OUTCOME_WAIT_SECONDS
+    while _outcomes_counted(figures) < summary.examined and time.monotonic() < deadline:
+        time.sleep(1.0)
+        figures = oversight.gather(
+            client, begin, end, by_month=True, capacity_days=(started.date(), ended.date())
+        )
     console.print(f"[bold]Declarations per channel per month[/bold] ({first} to {after})")
     channels = ("GREEN", "YELLOW", "RED", "BLUE")
     console.print(f"  {'month':<8}" + "".join(f"{c:>8}" for c in channels))
