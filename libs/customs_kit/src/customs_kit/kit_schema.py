@@ -4,6 +4,9 @@ The outbox, inbox and idempotency tables belong to the chassis, so a change to
 them is the same Alembic step in each service's history. Each service's
 migration calls the step from here instead of carrying its own copy. A step is
 frozen once released: change a kit table by adding a step, never by editing one.
+
+It also holds the steps several services take alike on tables of their own:
+making a table append-only in the database itself.
 """
 
 from __future__ import annotations
@@ -80,3 +83,40 @@ def unscope_idempotency_keys() -> None:
         batch.drop_constraint("pk_idempotency_keys", type_="primary")
         batch.create_primary_key("pk_idempotency_keys", ["method", "request_id"])
         batch.drop_column("caller")
+
+
+def make_append_only(table: str) -> None:
+    """Makes the database refuse every UPDATE and DELETE on ``table`` (a trigger)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"""
+            CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{table} is append-only';
+            END;
+            $$ LANGUAGE plpgsql
+            """
+        )
+        op.execute(
+            f"""
+            CREATE TRIGGER {table}_append_only
+            BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {table}_append_only()
+            """
+        )
+        return
+    for action in ("UPDATE", "DELETE"):
+        op.execute(
+            f"""
+            CREATE TRIGGER {table}_no_{action.lower()}
+            BEFORE {action} ON {table}
+            BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END
+            """
+        )
+
+
+def drop_append_only_table(table: str) -> None:
+    """Drops ``table`` made append-only by :func:`make_append_only`, with its trigger."""
+    op.drop_table(table)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {table}_append_only()")

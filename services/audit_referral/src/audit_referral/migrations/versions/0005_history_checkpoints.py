@@ -15,33 +15,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from customs_kit.kit_schema import drop_append_only_table, make_append_only
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-_POSTGRESQL_APPEND_ONLY = (
-    """
-    CREATE FUNCTION history_checkpoints_append_only() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION 'history_checkpoints is append-only';
-    END;
-    $$ LANGUAGE plpgsql
-    """,
-    """
-    CREATE TRIGGER history_checkpoints_append_only
-    BEFORE UPDATE OR DELETE ON history_checkpoints
-    FOR EACH ROW EXECUTE FUNCTION history_checkpoints_append_only()
-    """,
-)
-_SQLITE_APPEND_ONLY = tuple(
-    f"""
-    CREATE TRIGGER history_checkpoints_no_{action.lower()}
-    BEFORE {action} ON history_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'history_checkpoints is append-only'); END
-    """
-    for action in ("UPDATE", "DELETE")
-)
 
 
 def upgrade() -> None:
@@ -55,12 +34,8 @@ def upgrade() -> None:
         sa.Column("record_time", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("source", "sequence", name="pk_history_checkpoints"),
     )
-    dialect = op.get_bind().dialect.name
-    for statement in _POSTGRESQL_APPEND_ONLY if dialect == "postgresql" else _SQLITE_APPEND_ONLY:
-        op.execute(statement)
+    make_append_only("history_checkpoints")
 
 
 def downgrade() -> None:
-    op.drop_table("history_checkpoints")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION history_checkpoints_append_only()")
+    drop_append_only_table("history_checkpoints")

@@ -15,33 +15,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from customs_kit.kit_schema import drop_append_only_table, make_append_only
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-_POSTGRESQL_APPEND_ONLY = (
-    """
-    CREATE FUNCTION decision_log_append_only() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION 'decision_log is append-only';
-    END;
-    $$ LANGUAGE plpgsql
-    """,
-    """
-    CREATE TRIGGER decision_log_append_only
-    BEFORE UPDATE OR DELETE ON decision_log
-    FOR EACH ROW EXECUTE FUNCTION decision_log_append_only()
-    """,
-)
-_SQLITE_APPEND_ONLY = tuple(
-    f"""
-    CREATE TRIGGER decision_log_no_{action.lower()}
-    BEFORE {action} ON decision_log
-    BEGIN SELECT RAISE(ABORT, 'decision_log is append-only'); END
-    """
-    for action in ("UPDATE", "DELETE")
-)
 
 
 def upgrade() -> None:
@@ -57,12 +36,8 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("sequence", name=op.f("pk_decision_log")),
     )
-    dialect = op.get_bind().dialect.name
-    for statement in _POSTGRESQL_APPEND_ONLY if dialect == "postgresql" else _SQLITE_APPEND_ONLY:
-        op.execute(statement)
+    make_append_only("decision_log")
 
 
 def downgrade() -> None:
-    op.drop_table("decision_log")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION decision_log_append_only()")
+    drop_append_only_table("decision_log")
