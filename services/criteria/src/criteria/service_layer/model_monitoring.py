@@ -11,7 +11,6 @@ recommendation queue and the oversight report's pending recommendations.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -21,7 +20,8 @@ from criteria.adapters.repositories import PerformanceRepository
 from criteria.adapters.risk_models import RiskModelRepository
 from criteria.domain.recommendations import Recommendation, retrain_recommendation
 from criteria.service_layer.ports import RiskModelSources
-from customs_kit.db import Database, utcnow
+from customs_kit.background import StoppableLoop
+from customs_kit.db import Database, utcnow, wait_for_signal
 from customs_kit.errors import Unavailable
 
 _log = structlog.get_logger(__name__)
@@ -59,7 +59,7 @@ async def check_active_risk_model(
     return proposal
 
 
-class RiskModelMonitor:
+class RiskModelMonitor(StoppableLoop):
     """Runs :func:`check_active_risk_model` every ``interval`` seconds."""
 
     def __init__(
@@ -70,27 +70,14 @@ class RiskModelMonitor:
         interval: float,
         window: timedelta,
     ) -> None:
+        super().__init__("criteria-risk-model-monitor")
         self._database = database
         self._sources = sources
         self._interval = interval
         self._window = window
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Starts monitoring in the background."""
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="criteria-risk-model-monitor")
-
-    async def stop(self) -> None:
-        """Stops after the check in progress, if any."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
 
     async def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self.stopping.is_set():
             try:
                 await check_active_risk_model(self._database, self._sources, self._window)
             except Unavailable as error:
@@ -98,7 +85,4 @@ class RiskModelMonitor:
                 _log.warning("risk_model_check_unavailable", error=error.message)
             except Exception:
                 _log.exception("risk_model_check_failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
-            except TimeoutError:
-                continue
+            await wait_for_signal(self.stopping, self._interval)
